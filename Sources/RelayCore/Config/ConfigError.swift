@@ -1,0 +1,53 @@
+/// A configuration problem, printed as one line people can act on:
+/// `config.yaml:14: unknown key 'directry' in sinks.qa_recordings (did you mean 'directory'?)`.
+public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The file (or `<embedded defaults>`), the 1-based line (0 when unknown) and the message.
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)"
+    }
+}
+
+/// Closest candidate to a misspelt key, when it is close enough to be a likely typo.
+func suggestion(for key: String, among candidates: some Sequence<String>) -> String? {
+    var best: (String, Int)?
+    for candidate in candidates {
+        let distance = editDistance(key.lowercased(), candidate.lowercased())
+        if distance <= max(1, candidate.count / 3), best == nil || distance < best!.1 {
+            best = (candidate, distance)
+        }
+    }
+    return best?.0
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), so `prot`
+/// is one edit from `port`.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var beforePrevious = Array(0...b.count)
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                current[j] = min(current[j], beforePrevious[j - 2] + 1)
+            }
+        }
+        beforePrevious = previous
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Reads the relay's configuration: a YAML file or the embedded defaults, with `${VAR}` substitution from
+/// the environment and `.env` files, decoded strictly (SPEC §3).
+public struct ConfigLoader: Sendable {
+    /// The sink types this binary knows; `type:` values are looked up here.
+    public let registry: SinkRegistry
+    /// The process environment (tests pass their own).
+    public let environment: [String: String]
+    /// Where a relative config path and the working-directory `.env` are resolved.
+    public let workingDirectory: String
+
+    /// The name errors use for the built-in configuration.
+    public static let embeddedDefaultsName = "<embedded defaults>"
+
+    public init(
+        registry: SinkRegistry,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) {
+        self.registry = registry
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+
+    /// `path` if given, else `./config.yaml` when it exists, else the embedded defaults (what `serve` does).
+    public func load(path: String?) throws -> RelayConfiguration {
+        if let path { return try loadFile(path) }
+        let local = (workingDirectory as NSString).appendingPathComponent("config.yaml")
+        if FileManager.default.fileExists(atPath: local) { return try loadFile(local) }
+        return try loadEmbeddedDefaults()
+    }
+
+    /// Loads and checks one YAML file.
+    public func loadFile(_ path: String) throws -> RelayConfiguration {
+        let absolute = path.hasPrefix("/") ? path : (workingDirectory as NSString).appendingPathComponent(path)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory)
+            let reason = !exists ? "no such file" : isDirectory.boolValue ? "is a directory" : "cannot be read (permission denied?)"
+            throw ConfigError(file: path, line: 0, message: reason)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 0, message: "is not UTF-8 text")
+        }
+        let directory = (absolute as NSString).deletingLastPathComponent
+        let environment = try environmentWithDotEnv(nextTo: directory)
+        return try parse(yaml: text, file: path, environment: environment)
+    }
+
+    /// The configuration used when no file is given (SPEC §3).
+    public func loadEmbeddedDefaults() throws -> RelayConfiguration {
+        try parse(yaml: EmbeddedDefaults.yaml, file: Self.embeddedDefaultsName, environment: try environmentWithDotEnv(nextTo: nil))
+    }
+
+    /// The environment with `.env` next to the config, then in the working directory, filled in beneath
+    /// what is already set.
+    func environmentWithDotEnv(nextTo directory: String?) throws -> [String: String] {
+        var result = environment
+        var directories = [workingDirectory]
+        if let directory, directory != workingDirectory { directories.insert(directory, at: 0) }
+        for directory in directories {
+            let path = (directory as NSString).appendingPathComponent(".env")
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { continue }
+            for (key, value) in try DotEnv.parse(text, file: path) where result[key] == nil {
+                result[key] = value
+            }
+        }
+        return result
+    }
+
+    /// Decodes YAML text into a configuration.
+    public func parse(yaml: String, file: String, environment: [String: String]) throws -> RelayConfiguration {
+        guard let root = try ConfigNode.parse(yaml: yaml, file: file) else {
+            throw ConfigError(file: file, line: 0, message: "the file is empty")
+        }
+        let decoder = ConfigDecoder(file: file, environment: environment)
+        let top = try decoder.decode(TopLevel.self, from: root)
+        let sinks = try decodeSinks(root["sinks"], decoder: decoder)
+        return RelayConfiguration(
+            source: file, server: top.server, zoom: top.zoom, tokenStore: top.tokenStore,
+            cluster: top.cluster, sinks: sinks
+        )
+    }
+
+    private func decodeSinks(_ node: ConfigNode?, decoder: ConfigDecoder) throws -> [SinkSettings] {
+        guard let node, !node.isNull else { return [] }
+        guard case .mapping(let entries, _) = node else {
+            throw ConfigError(file: decoder.file, line: node.line, message: "sinks: expected a mapping of sink id to sink, found \(node.kindDescription)")
+        }
+        var result: [SinkSettings] = []
+        for entry in entries {
+            let path = ["sinks", entry.key]
+            guard case .mapping(let fields, let line) = entry.value else {
+                throw ConfigError(file: decoder.file, line: entry.keyLine, message: "\(path.joined(separator: ".")): expected a mapping with a 'type', found \(entry.value.kindDescription)")
+            }
+            guard let typeNode = entry.value["type"] else {
+                throw ConfigError(file: decoder.file, line: entry.keyLine, message: "missing key 'type' in \(path.joined(separator: ".")) (one of: \(registry.all.map(\.typeName).joined(separator: ", ")))")
+            }
+            let typeName = try decoder.decode(String.self, from: typeNode, path: path + ["type"])
+            guard let factory = registry.factory(for: typeName) else {
+                var message = "\(path.joined(separator: ".")).type: unknown sink type '\(typeName)' (this binary knows: \(registry.all.map(\.typeName).joined(separator: ", ")))"
+                if let guess = suggestion(for: typeName, among: registry.all.map(\.typeName)) { message += "; did you mean '\(guess)'?" }
+                throw ConfigError(file: decoder.file, line: typeNode.line, message: message)
+            }
+            let queue = try entry.value["queue"].map { try decoder.decode(QueuePolicy.self, from: $0, path: path + ["queue"]) } ?? QueuePolicy()
+            let optionsNode = ConfigNode.mapping(fields.filter { $0.key != "type" && $0.key != "queue" }, line: line)
+            let options = try decoder.decode(from: optionsNode, path: path) { try factory.decodeOptions(from: $0) }
+            result.append(SinkSettings(id: entry.key, typeName: typeName, queue: queue, options: options, line: entry.keyLine))
+        }
+        return result
+    }
+
+    /// The top-level sections other than `sinks`, which are decoded against the registry.
+    private struct TopLevel: Decodable {
+        var server = ServerSettings()
+        var zoom = ZoomSettings()
+        var tokenStore = TokenStoreSettings()
+        var cluster = ClusterSettings()
+
+        enum CodingKeys: String, CodingKey {
+            case server, zoom
+            case tokenStore = "token_store"
+            case cluster, sinks
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? server
+            zoom = try c.decodeIfPresent(ZoomSettings.self, forKey: .zoom) ?? zoom
+            tokenStore = try c.decodeIfPresent(TokenStoreSettings.self, forKey: .tokenStore) ?? tokenStore
+            cluster = try c.decodeIfPresent(ClusterSettings.self, forKey: .cluster) ?? cluster
+            _ = c.contains(.sinks)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+/// The relay's whole configuration (SPEC §3), decoded strictly from YAML by `ConfigLoader`.
+public struct RelayConfiguration: Sendable {
+    /// Where it came from: a file path or `<embedded defaults>`.
+    public var source: String
+    public var server: ServerSettings
+    public var zoom: ZoomSettings
+    public var tokenStore: TokenStoreSettings
+    public var cluster: ClusterSettings
+    /// The sinks, in config order.
+    public var sinks: [SinkSettings]
+}
+
+/// `server:` — where the relay listens and who may call it.
+public struct ServerSettings: Sendable, Decodable {
+    public var host = "127.0.0.1"
+    public var port = 3001
+    public var publicURL = "http://localhost:3001"
+    public var accessToken = Secret("")
+    public var allowAnonymous = false
+    public var maxBodyBytes = 262_144
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case host, port
+        case publicURL = "public_url"
+        case accessToken = "access_token"
+        case allowAnonymous = "allow_anonymous"
+        case maxBodyBytes = "max_body_bytes"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
+        publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL) ?? publicURL
+        accessToken = try c.decodeIfPresent(Secret.self, forKey: .accessToken) ?? accessToken
+        allowAnonymous = try c.decodeIfPresent(Bool.self, forKey: .allowAnonymous) ?? allowAnonymous
+        maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
+        guard (0...65535).contains(port) else { throw SinkConfigurationError(key: "port", "must be between 0 and 65535, not \(port)") }
+        guard !host.isEmpty else { throw SinkConfigurationError(key: "host", "must not be empty") }
+        guard maxBodyBytes > 0 else { throw SinkConfigurationError(key: "max_body_bytes", "must be positive") }
+        guard publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://") else {
+            throw SinkConfigurationError(key: "public_url", "must start with http:// or https://, not '\(publicURL)'")
+        }
+        if allowAnonymous && !Self.isLoopback(host) {
+            throw SinkConfigurationError(
+                key: "allow_anonymous",
+                "is only allowed when server.host is a loopback address (127.0.0.1, ::1, localhost), not '\(host)'"
+            )
+        }
+    }
+
+    /// True for hosts only this machine can reach.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+/// `zoom:` — the Zoom app's credentials and where Zoom lives.
+public struct ZoomSettings: Sendable, Decodable {
+    public var clientID = ""
+    public var clientSecret = Secret("")
+    public var webhookSecret = Secret("")
+    public var oauthURL = "https://zoom.us"
+    public var apiURL = "https://api.zoom.us/v2"
+    public var rtmsAllowedHosts = ["*.zoom.us"]
+    public var caFile = ""
+    public var webhookToleranceSeconds = 300
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case clientID = "client_id"
+        case clientSecret = "client_secret"
+        case webhookSecret = "webhook_secret"
+        case oauthURL = "oauth_url"
+        case apiURL = "api_url"
+        case rtmsAllowedHosts = "rtms_allowed_hosts"
+        case caFile = "ca_file"
+        case webhookToleranceSeconds = "webhook_tolerance_seconds"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        clientID = try c.decodeIfPresent(String.self, forKey: .clientID) ?? clientID
+        clientSecret = try c.decodeIfPresent(Secret.self, forKey: .clientSecret) ?? clientSecret
+        webhookSecret = try c.decodeIfPresent(Secret.self, forKey: .webhookSecret) ?? webhookSecret
+        oauthURL = try c.decodeIfPresent(String.self, forKey: .oauthURL) ?? oauthURL
+        apiURL = try c.decodeIfPresent(String.self, forKey: .apiURL) ?? apiURL
+        rtmsAllowedHosts = try c.decodeIfPresent([String].self, forKey: .rtmsAllowedHosts) ?? rtmsAllowedHosts
+        caFile = try c.decodeIfPresent(String.self, forKey: .caFile) ?? caFile
+        webhookToleranceSeconds = try c.decodeIfPresent(Int.self, forKey: .webhookToleranceSeconds) ?? webhookToleranceSeconds
+        for (key, url) in [("oauth_url", oauthURL), ("api_url", apiURL)] where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw SinkConfigurationError(key: key, "must start with http:// or https://, not '\(url)'")
+        }
+        guard webhookToleranceSeconds > 0 else {
+            throw SinkConfigurationError(key: "webhook_tolerance_seconds", "must be positive")
+        }
+        if let bad = rtmsAllowedHosts.first(where: { $0.isEmpty || $0.contains("/") || $0.contains(":") }) {
+            throw SinkConfigurationError(key: "rtms_allowed_hosts", "'\(bad)' is not a host name or '*.domain' pattern")
+        }
+    }
+}
+
+/// `token_store:` — where OAuth tokens live.
+public struct TokenStoreSettings: Sendable, Decodable {
+    public enum Kind: String, Sendable, Decodable, CaseIterable {
+        case sqlite, redis
+    }
+
+    public var kind = Kind.sqlite
+    public var path = "data/relay.sqlite"
+    public var url = Secret("")
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case kind, path, url }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? kind
+        path = try c.decodeIfPresent(String.self, forKey: .path) ?? path
+        url = try c.decodeIfPresent(Secret.self, forKey: .url) ?? url
+        if kind == .redis && url.isEmpty {
+            throw SinkConfigurationError(key: "url", "is required when kind is redis (e.g. redis://127.0.0.1:6379/0)")
+        }
+    }
+}
+
+/// `cluster:` — several instances sharing one Redis (SPEC §8).
+public struct ClusterSettings: Sendable, Decodable {
+    /// Empty means a single instance. May hold a password, so it is a `Secret`.
+    public var redisURL = Secret("")
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case redisURL = "redis_url"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        redisURL = try c.decodeIfPresent(Secret.self, forKey: .redisURL) ?? redisURL
+    }
+}
+
+/// One entry of `sinks:`: its id, type, queue and decoded options.
+public struct SinkSettings: Sendable {
+    public var id: String
+    public var typeName: String
+    public var queue: QueuePolicy
+    public var options: any SinkOptions
+    /// The line of the sink's id in the config.
+    public var line: Int
+}
+
+extension QueuePolicy: Decodable {
+    enum CodingKeys: String, CodingKey { case capacity, overflow }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        capacity = try c.decodeIfPresent(Int.self, forKey: .capacity) ?? capacity
+        overflow = try c.decodeIfPresent(Overflow.self, forKey: .overflow) ?? overflow
+        guard capacity > 0 else { throw SinkConfigurationError(key: "capacity", "must be at least 1, not \(capacity)") }
+    }
+}

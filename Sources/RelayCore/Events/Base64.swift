@@ -1,0 +1,70 @@
+/// Base64 (RFC 4648, with padding) without going through `Data`: audio frames are encoded and decoded on
+/// the hot path, where Foundation's extra copies show up in profiles.
+public enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let decodeTable: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        return table
+    }()
+
+    /// The base64 text of `bytes`.
+    public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let count = bytes.count
+        let outputLength = ((count + 2) / 3) * 4
+        return String(unsafeUninitializedCapacity: outputLength) { output in
+            var out = 0
+            var iterator = bytes.makeIterator()
+            while let b0 = iterator.next() {
+                let b1 = iterator.next()
+                let b2 = iterator.next()
+                output[out] = alphabet[Int(b0 >> 2)]
+                output[out + 1] = alphabet[Int(((b0 & 0x03) << 4) | ((b1 ?? 0) >> 4))]
+                output[out + 2] = b1.map { alphabet[Int((($0 & 0x0F) << 2) | ((b2 ?? 0) >> 6))] } ?? UInt8(ascii: "=")
+                output[out + 3] = b2.map { alphabet[Int($0 & 0x3F)] } ?? UInt8(ascii: "=")
+                out += 4
+            }
+            return outputLength
+        }
+    }
+
+    /// The bytes of base64 `text`, or nil when it is not valid base64.
+    public static func decode(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { decode(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Decodes base64 held as UTF-8 bytes (e.g. a slice of a received frame), or nil when invalid.
+    public static func decode(utf8 input: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard input.count % 4 == 0 else { return nil }
+        if input.isEmpty { return [] }
+        var padding = 0
+        if input[input.count - 1] == UInt8(ascii: "=") { padding += 1 }
+        if input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
+        let outputLength = input.count / 4 * 3 - padding
+        var valid = true
+        let result = [UInt8](unsafeUninitializedCapacity: outputLength) { output, initialized in
+            var out = 0
+            var index = 0
+            while index < input.count {
+                let c0 = decodeTable[Int(input[index])], c1 = decodeTable[Int(input[index + 1])]
+                let isLast = index + 4 == input.count
+                let r2 = input[index + 2], r3 = input[index + 3]
+                let c2 = (isLast && r2 == UInt8(ascii: "=")) ? 0 : decodeTable[Int(r2)]
+                let c3 = (isLast && r3 == UInt8(ascii: "=")) ? 0 : decodeTable[Int(r3)]
+                if (c0 | c1 | c2 | c3) & 0xC0 != 0 || (!isLast && (r2 == UInt8(ascii: "=") || r3 == UInt8(ascii: "=")))
+                    || (r2 == UInt8(ascii: "=") && r3 != UInt8(ascii: "=")) {
+                    valid = false
+                    break
+                }
+                let bits = UInt32(c0) << 18 | UInt32(c1) << 12 | UInt32(c2) << 6 | UInt32(c3)
+                if out < outputLength { output[out] = UInt8(truncatingIfNeeded: bits >> 16); out += 1 }
+                if out < outputLength { output[out] = UInt8(truncatingIfNeeded: bits >> 8); out += 1 }
+                if out < outputLength { output[out] = UInt8(truncatingIfNeeded: bits); out += 1 }
+                index += 4
+            }
+            initialized = valid ? outputLength : 0
+        }
+        return valid ? result : nil
+    }
+}

@@ -1,0 +1,201 @@
+import NIOCore
+
+/// One thing that happened to an engagement or its media stream, as every sink sees it.
+///
+/// Events are plain values: the audio bytes live in a `ByteBuffer` whose storage is shared, so handing one
+/// event to N sinks never copies the PCM. The stable JSON form (see `StreamEvent+JSON.swift`) is what
+/// text-based sinks write.
+public struct StreamEvent: Sendable {
+    /// Per-process monotonic sequence number, stamped by the `EventHub` when the event is published.
+    public var seq: UInt64
+    /// When the event happened, in milliseconds since the Unix epoch (UTC).
+    public var timeMillis: Int64
+    /// The ZCC engagement (or meeting instance) the event belongs to.
+    public var engagementID: String
+    /// The RTMS stream, when one is known (`rtms_stream_id`).
+    public var streamID: String?
+    /// What happened.
+    public var kind: Kind
+
+    public init(seq: UInt64 = 0, timeMillis: Int64 = EventClock.nowMillis(), engagementID: String, streamID: String? = nil, kind: Kind) {
+        self.seq = seq
+        self.timeMillis = timeMillis
+        self.engagementID = engagementID
+        self.streamID = streamID
+        self.kind = kind
+    }
+
+    /// The event's payload: one case per `type` of SPEC §4.1.
+    public enum Kind: Sendable {
+        case engagementStarted(payload: JSONValue)
+        case engagementEnded(payload: JSONValue)
+        case streamRequested(action: StreamAction, by: String)
+        case streamStarted(serverHost: String)
+        case streamConnected(MediaParameters)
+        case streamInterrupted(reason: String, attempt: Int)
+        case streamResumed(reason: String, attempt: Int)
+        case streamPaused
+        case streamUnpaused
+        case streamStopped(StopReason)
+        case streamFailed(statusCode: Int?, message: String)
+        case audio(AudioFrame)
+        case transcript(Transcript)
+        case participant(ParticipantEvent)
+    }
+
+    /// The event's `type` string in the JSON form.
+    public var type: EventType { kind.type }
+}
+
+/// The stable `type` names of the JSON form.
+public enum EventType: String, Sendable, CaseIterable, Codable {
+    case engagementStarted = "engagement.started"
+    case engagementEnded = "engagement.ended"
+    case streamRequested = "stream.requested"
+    case streamStarted = "stream.started"
+    case streamConnected = "stream.connected"
+    case streamInterrupted = "stream.interrupted"
+    case streamResumed = "stream.resumed"
+    case streamPaused = "stream.paused"
+    case streamUnpaused = "stream.unpaused"
+    case streamStopped = "stream.stopped"
+    case streamFailed = "stream.failed"
+    case audio
+    case transcript
+    case participant
+}
+
+extension StreamEvent.Kind {
+    /// The `type` name of this payload.
+    public var type: EventType {
+        switch self {
+        case .engagementStarted: .engagementStarted
+        case .engagementEnded: .engagementEnded
+        case .streamRequested: .streamRequested
+        case .streamStarted: .streamStarted
+        case .streamConnected: .streamConnected
+        case .streamInterrupted: .streamInterrupted
+        case .streamResumed: .streamResumed
+        case .streamPaused: .streamPaused
+        case .streamUnpaused: .streamUnpaused
+        case .streamStopped: .streamStopped
+        case .streamFailed: .streamFailed
+        case .audio: .audio
+        case .transcript: .transcript
+        case .participant: .participant
+        }
+    }
+}
+
+/// An action on a stream through Zoom's REST API (`PUT …/rtms_app/status`).
+public enum StreamAction: String, Sendable, Codable, CaseIterable {
+    case start, stop, pause, resume
+}
+
+/// Why a stream ended: Zoom's numeric reason and its name (rtms-protocol.md §9), or a relay-side reason.
+public struct StopReason: Sendable, Hashable, Codable {
+    public var code: Int
+    public var name: String
+
+    public init(code: Int, name: String) {
+        self.code = code
+        self.name = name
+    }
+}
+
+/// The audio format of a stream or frame.
+public struct AudioFormat: Sendable, Hashable, Codable {
+    /// Samples per second, e.g. 16000.
+    public var sampleRate: Int
+    /// 1 for mono.
+    public var channels: Int
+    /// Codec name as Zoom calls it, e.g. `L16`.
+    public var codec: String
+
+    public init(sampleRate: Int = 16_000, channels: Int = 1, codec: String = "L16") {
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.codec = codec
+    }
+
+    /// Zoom's default for ZCC voice: L16, 16 kHz, mono.
+    public static let zoomDefault = AudioFormat()
+
+    enum CodingKeys: String, CodingKey {
+        case sampleRate = "sample_rate"
+        case channels
+        case codec
+    }
+}
+
+/// The media parameters the relay negotiated in the media handshake.
+public struct MediaParameters: Sendable, Hashable, Codable {
+    public var audio: AudioFormat
+    /// Milliseconds of audio per frame (Zoom's `send_rate`), e.g. 20.
+    public var frameMilliseconds: Int
+
+    public init(audio: AudioFormat = .zoomDefault, frameMilliseconds: Int = 20) {
+        self.audio = audio
+        self.frameMilliseconds = frameMilliseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case audio
+        case frameMilliseconds = "frame_ms"
+    }
+}
+
+/// One media frame of one party.
+public struct AudioFrame: Sendable {
+    /// The party: ZCC `channel_id`, otherwise Zoom's `user_id`.
+    public var channel: String
+    public var userName: String?
+    /// Zoom's timestamp of the frame, milliseconds since the epoch.
+    public var timestamp: Int64
+    public var format: AudioFormat
+    /// Raw PCM (s16le for L16). Shared storage: sinks read it, never copy it needlessly.
+    public var pcm: ByteBuffer
+
+    public init(channel: String, userName: String? = nil, timestamp: Int64, format: AudioFormat = .zoomDefault, pcm: ByteBuffer) {
+        self.channel = channel
+        self.userName = userName
+        self.timestamp = timestamp
+        self.format = format
+        self.pcm = pcm
+    }
+}
+
+/// A transcript segment (RTMS msg 17).
+public struct Transcript: Sendable, Hashable, Codable {
+    public var channel: String
+    public var speaker: String?
+    public var text: String
+    /// Start and end of the segment, Zoom milliseconds.
+    public var start: Int64?
+    public var end: Int64?
+    public var language: String?
+
+    public init(channel: String, speaker: String? = nil, text: String, start: Int64? = nil, end: Int64? = nil, language: String? = nil) {
+        self.channel = channel
+        self.speaker = speaker
+        self.text = text
+        self.start = start
+        self.end = end
+        self.language = language
+    }
+}
+
+/// A ZCC voice event (answered, hold, transfer, conference …) with the participant Zoom described.
+public struct ParticipantEvent: Sendable, Hashable {
+    /// Zoom's event number and its name.
+    public var eventType: Int
+    public var eventName: String
+    /// Zoom's `participant_info` (or equivalent), kept as JSON.
+    public var participant: JSONValue
+
+    public init(eventType: Int, eventName: String, participant: JSONValue) {
+        self.eventType = eventType
+        self.eventName = eventName
+        self.participant = participant
+    }
+}

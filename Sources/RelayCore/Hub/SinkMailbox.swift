@@ -1,0 +1,173 @@
+import DequeModule
+import Synchronization
+
+/// One sink's bounded queue. Producers `offer` without ever suspending (unless the policy is `block`);
+/// the sink's loop takes everything queued at once as a batch.
+///
+/// Written on a mutex-protected deque rather than `AsyncStream` so the consumer can take whole batches,
+/// the depth is readable at any time, and `block` needs no second mechanism.
+final class SinkMailbox: Sendable {
+    /// What the consumer gets: the queued events (oldest first) and whether a tick is due.
+    struct Delivery {
+        var events: [StreamEvent]
+        var tick: Bool
+    }
+
+    private struct State {
+        var buffer: Deque<StreamEvent> = []
+        var tickPending = false
+        var closed = false
+        var dropped: UInt64 = 0
+        var consumer: CheckedContinuation<Delivery?, Never>?
+        var blockedProducers: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiterID: UInt64 = 0
+    }
+
+    let policy: QueuePolicy
+    private let state = Mutex(State())
+
+    init(policy: QueuePolicy) {
+        precondition(policy.capacity > 0, "queue capacity must be positive")
+        self.policy = policy
+    }
+
+    /// Events currently queued.
+    var depth: Int { state.withLock { $0.buffer.count } }
+    /// Events discarded by the overflow policy (or published after close).
+    var dropped: UInt64 { state.withLock { $0.dropped } }
+
+    /// Queues `event`; with `block`, waits for room first.
+    func put(_ event: StreamEvent) async {
+        while true {
+            if tryPut(event) { return }
+            // Full with the block policy: wait for the consumer to take a batch, then try again.
+            let id = state.withLock { state -> UInt64 in
+                state.nextWaiterID += 1
+                return state.nextWaiterID
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if state.closed || state.buffer.count < policy.capacity || Task.isCancelled { return true }
+                        state.blockedProducers.append((id, continuation))
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    guard let index = state.blockedProducers.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.blockedProducers.remove(at: index).continuation
+                }
+                waiter?.resume()
+            }
+            if Task.isCancelled {
+                state.withLock { $0.dropped += 1 }
+                return
+            }
+        }
+    }
+
+    /// Queues `event` unless the queue is full under `block` (returns false then). Never suspends.
+    private func tryPut(_ event: StreamEvent) -> Bool {
+        enum Outcome { case queued(CheckedContinuation<Delivery?, Never>?), discarded, full }
+        let outcome = state.withLock { state -> Outcome in
+            if state.closed {
+                state.dropped += 1
+                return .discarded
+            }
+            if state.buffer.count >= policy.capacity {
+                switch policy.overflow {
+                case .block:
+                    return .full
+                case .dropNewest:
+                    state.dropped += 1
+                    return .discarded
+                case .dropOldest:
+                    state.buffer.removeFirst()
+                    state.dropped += 1
+                }
+            }
+            state.buffer.append(event)
+            return .queued(state.consumer.take())
+        }
+        switch outcome {
+        case .queued(let consumer):
+            consumer?.resume(returning: nil)
+            return true
+        case .discarded:
+            return true
+        case .full:
+            return false
+        }
+    }
+
+    /// Asks for a tick on the consumer's next wake-up.
+    func requestTick() {
+        let consumer = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
+            state.tickPending = true
+            return state.consumer.take()
+        }
+        consumer?.resume(returning: nil)
+    }
+
+    /// No more events: the consumer drains what is queued and then gets nil. Blocked producers return.
+    func close() {
+        let (consumer, producers) = state.withLock { state in
+            state.closed = true
+            let producers = state.blockedProducers.map(\.continuation)
+            state.blockedProducers.removeAll()
+            return (state.consumer.take(), producers)
+        }
+        consumer?.resume(returning: nil)
+        for producer in producers { producer.resume() }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// The next batch of at most `max` events (and a pending tick), waiting until there is one; nil once
+    /// closed and drained, or when the waiting task is cancelled.
+    func next(max: Int) async -> Delivery? {
+        while true {
+            let (delivery, finished, producers) = state.withLock { state -> (Delivery?, Bool, [CheckedContinuation<Void, Never>]) in
+                Self.take(&state, max: max)
+            }
+            for producer in producers { producer.resume() }
+            if let delivery { return delivery }
+            if finished { return nil }
+            if Task.isCancelled { return nil }
+            // Wait for a producer, a tick or close; the resume value is only a wake-up.
+            _ = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
+                    let wakeNow = state.withLock { state -> Bool in
+                        if !state.buffer.isEmpty || state.tickPending || state.closed || Task.isCancelled { return true }
+                        state.consumer = continuation
+                        return false
+                    }
+                    if wakeNow { continuation.resume(returning: nil) }
+                }
+            } onCancel: {
+                let consumer = state.withLock { $0.consumer.take() }
+                consumer?.resume(returning: nil)
+            }
+        }
+    }
+
+    private static func take(_ state: inout State, max: Int) -> (Delivery?, Bool, [CheckedContinuation<Void, Never>]) {
+        if state.buffer.isEmpty && !state.tickPending {
+            return (nil, state.closed, [])
+        }
+        let count = Swift.min(max, state.buffer.count)
+        var events: [StreamEvent] = []
+        events.reserveCapacity(count)
+        for _ in 0..<count { events.append(state.buffer.removeFirst()) }
+        let tick = state.tickPending
+        state.tickPending = false
+        var producers: [CheckedContinuation<Void, Never>] = []
+        if !state.blockedProducers.isEmpty {
+            producers = state.blockedProducers.map(\.continuation)
+            state.blockedProducers.removeAll()
+        }
+        return (Delivery(events: events, tick: tick), false, producers)
+    }
+}

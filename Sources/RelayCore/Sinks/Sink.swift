@@ -1,0 +1,28 @@
+/// A destination for stream events: the web page, a WAV writer, an archive, a message bus, or one a user
+/// writes.
+///
+/// The `EventHub` owns the loop: it calls `start()` once, then `consume(_:)` with batches of events in
+/// publish order (never concurrently), `tick()` every `tickInterval` when the sink asks for it, and
+/// `finish()` once on shutdown after the sink's queue is drained. A sink that throws is logged and
+/// restarted with backoff (`start()` again); the other sinks are not affected. Sinks report lasting
+/// trouble they handle themselves (a full disk, a dead Redis) through `SinkContext.reportHealth(_:)`.
+public protocol Sink: Sendable {
+    /// Opens files, connections … Called before the first batch, and again after a failure.
+    func start() async throws
+    /// Handles a batch of events, oldest first. Switch on `event.kind` with a `default:` branch, so new event
+    /// kinds never break a sink.
+    func consume(_ events: [StreamEvent]) async throws
+    /// How often the hub calls `tick()` (e.g. to patch WAV headers once a second), or nil for never.
+    var tickInterval: Duration? { get }
+    /// Periodic work, serialised with `consume(_:)`.
+    func tick() async throws
+    /// Flushes and closes everything; called once, after the queue is drained on shutdown.
+    func finish() async throws
+}
+
+extension Sink {
+    public func start() async throws {}
+    public var tickInterval: Duration? { nil }
+    public func tick() async throws {}
+    public func finish() async throws {}
+}

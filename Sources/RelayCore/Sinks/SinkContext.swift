@@ -1,0 +1,71 @@
+import Logging
+import Synchronization
+
+/// What the hub gives a sink when it is built: its id, a logger labelled with it, and a way to report
+/// its health to `/health`.
+public struct SinkContext: Sendable {
+    /// The sink's id in the config (`qa_recordings`).
+    public let id: String
+    /// A logger with `sink` metadata set.
+    public let logger: Logger
+    /// Where the data directory and other run-time facts come from.
+    public let environment: SinkEnvironment
+    let healthBox: SinkHealthBox
+
+    public init(id: String, logger: Logger, environment: SinkEnvironment = SinkEnvironment()) {
+        self.id = id
+        var logger = logger
+        logger[metadataKey: "sink"] = "\(id)"
+        self.logger = logger
+        self.environment = environment
+        self.healthBox = SinkHealthBox()
+    }
+
+    /// Tells `/health` the sink is degraded (with a reason people can act on) or fine again.
+    public func reportHealth(_ health: SinkHealth) {
+        healthBox.set(health)
+    }
+
+    /// The health the sink last reported.
+    public var health: SinkHealth { healthBox.get() }
+}
+
+/// A sink's own view of its health.
+public enum SinkHealth: Sendable, Hashable {
+    case ok
+    case degraded(String)
+}
+
+/// Facts about the running relay a sink may need.
+public struct SinkEnvironment: Sendable {
+    /// Routes other modules may mount for the sink (the web sink's SSE endpoint) are looked up by id here.
+    public let services: SinkServices
+
+    public init(services: SinkServices = SinkServices()) {
+        self.services = services
+    }
+}
+
+/// A small registry through which a sink publishes an object other parts of the relay use (the web sink's
+/// SSE broadcaster is mounted by the HTTP server), without the core knowing either side.
+public final class SinkServices: Sendable {
+    private let entries = Mutex<[String: any Sendable]>([:])
+
+    public init() {}
+
+    /// Publishes `service` under `key`.
+    public func register(_ service: any Sendable, as key: String) {
+        entries.withLock { $0[key] = service }
+    }
+
+    /// Every registered service of type `T`.
+    public func all<T>(of type: T.Type) -> [T] {
+        entries.withLock { $0.values.compactMap { $0 as? T } }
+    }
+}
+
+final class SinkHealthBox: Sendable {
+    private let value = Mutex<SinkHealth>(.ok)
+    func set(_ health: SinkHealth) { value.withLock { $0 = health } }
+    func get() -> SinkHealth { value.withLock { $0 } }
+}

@@ -1,0 +1,171 @@
+import Logging
+import RelayCore
+import RelayTesting
+import Testing
+
+@Suite("EventHub fan-out")
+struct EventHubTests {
+    struct Boom: Error, CustomStringConvertible {
+        var description: String { "boom" }
+    }
+
+    func member(_ id: String, _ sink: any Sink, capacity: Int = 10_000, overflow: QueuePolicy.Overflow = .dropNewest) -> EventHub.Member {
+        EventHub.Member(id: id, typeName: "test", policy: QueuePolicy(capacity: capacity, overflow: overflow), sink: sink, context: SinkContext(id: id, logger: Logger(label: "test")))
+    }
+
+    func event(_ index: Int, stream: String = "s1") -> StreamEvent {
+        StreamEvent(engagementID: "e1", streamID: stream, kind: .streamResumed(reason: "\(index)", attempt: index))
+    }
+
+    func attempts(_ events: [StreamEvent]) -> [Int] {
+        events.map { if case .streamResumed(_, let attempt) = $0.kind { attempt } else { -1 } }
+    }
+
+    /// Runs `body` with the hub running in a child task; closes the hub and waits for it afterwards.
+    func withHub(_ hub: EventHub, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await hub.run() }
+            try await body()
+            hub.close()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("a stalled sink does not slow the producer or the other sinks")
+    func stalledSinkIsolated() async throws {
+        let stalled = RecordingSink(stalled: true)
+        let fast = RecordingSink()
+        let hub = EventHub(members: [member("stalled", stalled, capacity: 100), member("fast", fast)], logger: Logger(label: "test"))
+        try await withHub(hub) {
+            let clock = ContinuousClock()
+            let elapsed = try await clock.measure {
+                for i in 0..<5_000 { await hub.publish(event(i)) }
+                try await fast.expectEvents(count: 5_000)
+            }
+            // Generous bound: the point is that publishing did not wait on the stalled sink at all.
+            #expect(elapsed < .seconds(5))
+            #expect(attempts(fast.events) == Array(0..<5_000))
+            #expect(stalled.events.isEmpty)
+            let snapshot = hub.snapshot().first { $0.id == "stalled" }!
+            // The stalled sink holds one batch in flight plus a full queue; the rest were dropped, counted exactly.
+            #expect(snapshot.depth + Int(snapshot.dropped) == 5_000)
+            #expect(snapshot.depth <= 100 + EventHub.maxBatch)
+            await stalled.release()
+        }
+    }
+
+    @Test("drop_newest keeps the oldest events and counts every drop exactly")
+    func dropNewest() async throws {
+        let sink = RecordingSink(stalled: true)
+        let hub = EventHub(members: [member("s", sink, capacity: 10, overflow: .dropNewest)], logger: Logger(label: "test"))
+        // Publish before the hub runs, so the queue alone decides.
+        for i in 0..<25 { await hub.publish(event(i)) }
+        #expect(hub.snapshot()[0].dropped == 15)
+        #expect(hub.snapshot()[0].depth == 10)
+        try await withHub(hub) {
+            await sink.release()
+            try await sink.expectEvents(count: 10)
+        }
+        #expect(attempts(sink.events) == Array(0..<10))
+        #expect(hub.snapshot()[0].delivered == 10)
+        #expect(hub.snapshot()[0].dropped == 15)
+    }
+
+    @Test("drop_oldest keeps the newest events, in order")
+    func dropOldest() async throws {
+        let sink = RecordingSink()
+        let hub = EventHub(members: [member("s", sink, capacity: 10, overflow: .dropOldest)], logger: Logger(label: "test"))
+        for i in 0..<25 { await hub.publish(event(i)) }
+        #expect(hub.snapshot()[0].dropped == 15)
+        try await withHub(hub) { try await sink.expectEvents(count: 10) }
+        #expect(attempts(sink.events) == Array(15..<25))
+    }
+
+    @Test("block makes the producer wait and loses nothing")
+    func blockLosesNothing() async throws {
+        let sink = RecordingSink(stalled: true)
+        let hub = EventHub(members: [member("s", sink, capacity: 5, overflow: .block)], logger: Logger(label: "test"))
+        try await withHub(hub) {
+            let producer = Task {
+                for i in 0..<200 { await hub.publish(event(i)) }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            // The producer is stuck: at most one batch in flight plus a full queue was accepted.
+            #expect(hub.snapshot()[0].depth <= 5 + 5)
+            await sink.release()
+            await producer.value
+            try await sink.expectEvents(count: 200)
+        }
+        #expect(attempts(sink.events) == Array(0..<200))
+        #expect(hub.snapshot()[0].dropped == 0)
+    }
+
+    @Test("events keep their order per stream under concurrent producers")
+    func orderPerStream() async throws {
+        let sink = RecordingSink()
+        let hub = EventHub(members: [member("s", sink)], logger: Logger(label: "test"))
+        try await withHub(hub) {
+            await withTaskGroup(of: Void.self) { group in
+                for stream in 0..<4 {
+                    group.addTask {
+                        for i in 0..<1_000 { await hub.publish(event(i, stream: "s\(stream)")) }
+                    }
+                }
+            }
+            try await sink.expectEvents(count: 4_000)
+        }
+        for stream in 0..<4 {
+            #expect(attempts(sink.events.filter { $0.streamID == "s\(stream)" }) == Array(0..<1_000))
+        }
+        let seqs = sink.events.map(\.seq)
+        #expect(Set(seqs).count == 4_000)
+    }
+
+    @Test("a sink that throws is restarted with backoff while the others go on")
+    func restartAfterFailure() async throws {
+        let failing = RecordingSink()
+        let healthy = RecordingSink()
+        let hub = EventHub(
+            members: [member("failing", failing), member("healthy", healthy)], logger: Logger(label: "test"),
+            backoff: .init(initial: .milliseconds(20), maximum: .milliseconds(100))
+        )
+        failing.failNextConsume(with: Boom())
+        try await withHub(hub) {
+            await hub.publish(event(0))
+            try await healthy.expectEvents(count: 1)
+            try await waitUntil { hub.snapshot()[0].errors == 1 }
+            #expect(hub.snapshot()[0].lastError == "boom")
+            #expect(hub.snapshot()[0].failed == 1)
+            for i in 1...3 { await hub.publish(event(i)) }
+            try await failing.expectEvents(count: 3)
+            try await healthy.expectEvents(count: 4)
+        }
+        #expect(failing.starts == 2)
+        #expect(attempts(failing.events) == [1, 2, 3])
+        #expect(hub.snapshot()[0].state == .finished)
+    }
+
+    @Test("closing drains every queue and runs every sink's finish")
+    func drainOnClose() async throws {
+        let a = RecordingSink(), b = RecordingSink()
+        let hub = EventHub(members: [member("a", a), member("b", b)], logger: Logger(label: "test"))
+        for i in 0..<300 { await hub.publish(event(i)) }
+        hub.close()
+        try await hub.run()
+        #expect(a.events.count == 300 && b.events.count == 300)
+        #expect(a.finished && b.finished)
+        // After close, publishing is refused and counted.
+        await hub.publish(event(301))
+        #expect(hub.snapshot()[0].dropped == 1)
+    }
+
+    @Test("a sink's reported trouble shows in its snapshot")
+    func degradedHealth() async throws {
+        let context = SinkContext(id: "w", logger: Logger(label: "test"))
+        let hub = EventHub(members: [EventHub.Member(id: "w", typeName: "test", policy: QueuePolicy(), sink: RecordingSink(), context: context)], logger: Logger(label: "test"))
+        #expect(hub.snapshot()[0].isDegraded == false)
+        context.reportHealth(.degraded("disk full"))
+        #expect(hub.snapshot()[0].degradedReason == "disk full")
+        #expect(hub.snapshot()[0].isDegraded)
+    }
+}
