@@ -79,6 +79,7 @@ var targets: [Target] = [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -102,13 +103,14 @@ var targets: [Target] = [
         name: "RelayServerTests",
         dependencies: [
             "RelayServer", "RelayTesting",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         swiftSettings: swiftSettings
     ),
     .testTarget(
         name: "EndToEndTests",
-        dependencies: ["RelayCore"],
+        dependencies: ["RelayCore", "RelayTesting"],
         swiftSettings: swiftSettings
     ),
 ]

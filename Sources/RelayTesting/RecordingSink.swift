@@ -5,7 +5,26 @@ import Synchronization
 ///
 /// It can also be told to stall (to prove a slow sink holds nobody else back) or to throw (to prove the
 /// hub restarts it).
-public final class RecordingSink: Sink {
+public final class RecordingSink: SinkPlugin {
+    public static let typeName = "recording"
+    public static let summary = "keeps every event in memory (tests only)"
+
+    /// `stalled: true` makes `consume` wait for `release()`.
+    public struct Options: SinkOptions {
+        public var stalled = false
+        enum CodingKeys: String, CodingKey { case stalled }
+        public init(from decoder: any Decoder) throws {
+            stalled = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .stalled) ?? false
+        }
+        public static let documentation = [OptionDocumentation("stalled", "bool", default: "false", "wait for release() before consuming")]
+    }
+
+    /// Built from config: the sink makes itself findable through `SinkServices` under its id.
+    public convenience init(options: Options, context: SinkContext) throws {
+        self.init(stalled: options.stalled, context: context)
+        context.environment.services.register(self, as: context.id)
+    }
+
     private struct State {
         var events: [StreamEvent] = []
         var starts = 0
@@ -15,10 +34,17 @@ public final class RecordingSink: Sink {
 
     private let state = Mutex(State())
     private let gate: Gate?
+    private let context: SinkContext?
 
     /// - Parameter stalled: when true, `consume` waits until `release()` is called.
-    public init(stalled: Bool = false) {
+    public init(stalled: Bool = false, context: SinkContext? = nil) {
         gate = stalled ? Gate() : nil
+        self.context = context
+    }
+
+    /// Reports health as a real sink would (only for sinks built with a context).
+    public func reportHealth(_ health: SinkHealth) {
+        context?.reportHealth(health)
     }
 
     public func start() async throws {

@@ -15,16 +15,17 @@ public struct ConfigDecoder: Sendable {
     }
 
     /// Decodes `type` from `node`, whose key path is `path` (empty for the document root).
-    public func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, path: [String] = []) throws -> T {
-        try decode(from: node, path: path) { try T(from: $0) }
+    public func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, path: [String] = [], keyLine: Int? = nil) throws -> T {
+        try decode(from: node, path: path, keyLine: keyLine) { try T(from: $0) }
     }
 
-    /// Decodes with a custom function (a sink factory's), with the same strictness.
-    public func decode<T>(from node: ConfigNode, path: [String], using body: (any Decoder) throws -> T) throws -> T {
+    /// Decodes with a custom function (a sink factory's), with the same strictness. `keyLine` is the line of
+    /// the key that names `node` (where "missing key" errors point); the node's own line when nil.
+    public func decode<T>(from node: ConfigNode, path: [String], keyLine: Int? = nil, using body: (any Decoder) throws -> T) throws -> T {
         let session = DecodingSession(file: file, environment: environment)
         let value: T
         do {
-            value = try body(NodeDecoder(node: node, path: path, session: session))
+            value = try body(NodeDecoder(node: node, path: path, keyLine: keyLine ?? node.line, session: session))
         } catch let error as ConfigError {
             throw error
         } catch let error as SinkConfigurationError {
@@ -103,6 +104,8 @@ struct PathKey: CodingKey {
 struct NodeDecoder: Decoder {
     let node: ConfigNode
     let path: [String]
+    /// The line of the key naming this node, where "missing key" errors point.
+    let keyLine: Int
     let session: DecodingSession
     var codingPath: [any CodingKey] { path.map { PathKey(stringValue: $0) } }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -112,7 +115,7 @@ struct NodeDecoder: Decoder {
             throw session.error(node, path, "expected a mapping, found \(node.kindDescription)")
         }
         session.visit(node, path: path)
-        return KeyedDecodingContainer(KeyedNodeContainer<Key>(node: node, entries: entries, path: path, session: session))
+        return KeyedDecodingContainer(KeyedNodeContainer<Key>(node: node, entries: entries, path: path, keyLine: keyLine, session: session))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -123,7 +126,7 @@ struct NodeDecoder: Decoder {
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        ScalarNodeContainer(node: node, path: path, session: session)
+        ScalarNodeContainer(decoder: self)
     }
 }
 
@@ -131,6 +134,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let node: ConfigNode
     let entries: [ConfigNode.Entry]
     let path: [String]
+    let keyLine: Int
     let session: DecodingSession
     var codingPath: [any CodingKey] { path.map { PathKey(stringValue: $0) } }
 
@@ -144,12 +148,16 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return entries.contains { $0.key == key.stringValue }
     }
 
-    private func child(_ key: Key) throws -> ConfigNode {
+    private func child(_ key: Key) throws -> ConfigNode.Entry {
         session.request(key.stringValue, at: path)
         guard let entry = entries.first(where: { $0.key == key.stringValue }) else {
-            throw ConfigError(file: session.file, line: node.line, message: "missing key '\(key.stringValue)' in \(ConfigDecoder.join(path))")
+            throw ConfigError(file: session.file, line: keyLine, message: "missing key '\(key.stringValue)' in \(ConfigDecoder.join(path))")
         }
-        return entry.value
+        return entry
+    }
+
+    private func decoder(for entry: ConfigNode.Entry) -> NodeDecoder {
+        NodeDecoder(node: entry.value, path: path + [entry.key], keyLine: entry.keyLine, session: session)
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
@@ -158,30 +166,29 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        let value = try child(key)
-        return try decodeValue(type, node: value, path: path + [key.stringValue], session: session)
+        try decodeValue(type, decoder: decoder(for: child(key)))
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         session.request(key.stringValue, at: path)
         guard let entry = entries.first(where: { $0.key == key.stringValue }), !entry.value.isNull else { return nil }
-        return try decodeValue(type, node: entry.value, path: path + [key.stringValue], session: session)
+        return try decodeValue(type, decoder: decoder(for: entry))
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try NodeDecoder(node: child(key), path: path + [key.stringValue], session: session).container(keyedBy: type)
+        try decoder(for: child(key)).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try NodeDecoder(node: child(key), path: path + [key.stringValue], session: session).unkeyedContainer()
+        try decoder(for: child(key)).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
-        NodeDecoder(node: node, path: path, session: session)
+        NodeDecoder(node: node, path: path, keyLine: keyLine, session: session)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        NodeDecoder(node: try child(key), path: path + [key.stringValue], session: session)
+        decoder(for: try child(key))
     }
 }
 
@@ -194,12 +201,13 @@ struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
     var count: Int? { items.count }
     var isAtEnd: Bool { currentIndex >= items.count }
 
-    private mutating func next() throws -> (ConfigNode, [String]) {
+    private mutating func next() throws -> NodeDecoder {
         guard !isAtEnd else {
             throw ConfigError(file: session.file, line: items.last?.line ?? 0, message: "\(ConfigDecoder.join(path)): not enough items")
         }
         defer { currentIndex += 1 }
-        return (items[currentIndex], path + ["\(currentIndex)"])
+        let item = items[currentIndex]
+        return NodeDecoder(node: item, path: path + ["\(currentIndex)"], keyLine: item.line, session: session)
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -209,30 +217,27 @@ struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (node, path) = try next()
-        return try decodeValue(type, node: node, path: path, session: session)
+        try decodeValue(type, decoder: next())
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let (node, path) = try next()
-        return try NodeDecoder(node: node, path: path, session: session).container(keyedBy: type)
+        try next().container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (node, path) = try next()
-        return try NodeDecoder(node: node, path: path, session: session).unkeyedContainer()
+        try next().unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let (node, path) = try next()
-        return NodeDecoder(node: node, path: path, session: session)
+        try next()
     }
 }
 
 struct ScalarNodeContainer: SingleValueDecodingContainer {
-    let node: ConfigNode
-    let path: [String]
-    let session: DecodingSession
+    let decoder: NodeDecoder
+    var node: ConfigNode { decoder.node }
+    var path: [String] { decoder.path }
+    var session: DecodingSession { decoder.session }
     var codingPath: [any CodingKey] { path.map { PathKey(stringValue: $0) } }
 
     func decodeNil() -> Bool { node.isNull }
@@ -291,15 +296,16 @@ struct ScalarNodeContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(UInt64.self) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try decodeValue(type, node: node, path: path, session: session)
+        try decodeValue(type, decoder: decoder)
     }
 }
 
 /// Decodes one value, turning errors thrown by the type itself (an enum given an unknown raw value) into a
 /// `ConfigError` at the value's line, listing the allowed values when the type can enumerate them.
-func decodeValue<T: Decodable>(_ type: T.Type, node: ConfigNode, path: [String], session: DecodingSession) throws -> T {
+func decodeValue<T: Decodable>(_ type: T.Type, decoder: NodeDecoder) throws -> T {
+    let (node, path, session) = (decoder.node, decoder.path, decoder.session)
     do {
-        return try T(from: NodeDecoder(node: node, path: path, session: session))
+        return try T(from: decoder)
     } catch let error as ConfigError {
         throw error
     } catch let error as SinkConfigurationError {

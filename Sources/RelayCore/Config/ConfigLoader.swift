@@ -103,9 +103,10 @@ public struct ConfigLoader: Sendable {
                 if let guess = suggestion(for: typeName, among: registry.all.map(\.typeName)) { message += "; did you mean '\(guess)'?" }
                 throw ConfigError(file: decoder.file, line: typeNode.line, message: message)
             }
-            let queue = try entry.value["queue"].map { try decoder.decode(QueuePolicy.self, from: $0, path: path + ["queue"]) } ?? QueuePolicy()
+            let queueEntry = fields.first { $0.key == "queue" }
+            let queue = try queueEntry.map { try decoder.decode(QueuePolicy.self, from: $0.value, path: path + ["queue"], keyLine: $0.keyLine) } ?? QueuePolicy()
             let optionsNode = ConfigNode.mapping(fields.filter { $0.key != "type" && $0.key != "queue" }, line: line)
-            let options = try decoder.decode(from: optionsNode, path: path) { try factory.decodeOptions(from: $0) }
+            let options = try decoder.decode(from: optionsNode, path: path, keyLine: entry.keyLine) { try factory.decodeOptions(from: $0) }
             result.append(SinkSettings(id: entry.key, typeName: typeName, queue: queue, options: options, line: entry.keyLine))
         }
         return result

@@ -38,6 +38,8 @@ public final class EventHub: Service, Sendable {
 
     private let members: [Runner]
     private let sequence = Atomic<UInt64>(0)
+    /// Set by `close()`; `run()` waits for it even when there are no sinks, as a service must not return early.
+    private let closed = Mutex<(isClosed: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let logger: Logger
     private let backoff: Backoff
     /// Largest batch handed to a sink at once.
@@ -76,6 +78,7 @@ public final class EventHub: Service, Sendable {
                     for member in members {
                         group.addTask { await self.supervise(member) }
                     }
+                    group.addTask { await self.waitUntilClosed() }
                 }
             } onCancel: {
                 self.close()
@@ -88,6 +91,23 @@ public final class EventHub: Service, Sendable {
     /// Stops taking events; every sink drains what is queued and finishes.
     public func close() {
         for member in members { member.mailbox.close() }
+        let waiters = closed.withLock { state in
+            state.isClosed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitUntilClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = closed.withLock { state in
+                if state.isClosed { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
     }
 
     // MARK: - Supervision

@@ -58,6 +58,11 @@ public final class SinkServices: Sendable {
         entries.withLock { $0[key] = service }
     }
 
+    /// The service registered under `key`, if it has type `T`.
+    public func service<T>(_ key: String, as type: T.Type = T.self) -> T? {
+        entries.withLock { $0[key] as? T }
+    }
+
     /// Every registered service of type `T`.
     public func all<T>(of type: T.Type) -> [T] {
         entries.withLock { $0.values.compactMap { $0 as? T } }

@@ -1,0 +1,37 @@
+# rtms-relay — the two commands: `make run` (the demo on embedded defaults) and `make test` (the whole suite).
+# Both install what is missing first: Debian packages through apt, Python packages into .venv.
+
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+# Debian packages the build and the tests need (C libraries for system-library targets, servers tests start).
+APT_PACKAGES := libsqlite3-dev pkg-config
+BIN := .build/debug/rtms-relay
+
+.PHONY: all deps build run serve test clean
+
+all: build
+
+## deps: install missing Debian packages (needs root, as on the project's machines)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+## build: debug build of the executable and the tests
+build: deps
+	swift build --build-tests
+
+## run: the relay on the embedded defaults (http://127.0.0.1:3001)
+run: deps
+	swift build --product rtms-relay
+	$(BIN) serve
+
+## test: the whole suite (unit, server, end-to-end against the real binary)
+test: build
+	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build
+
+clean:
+	rm -rf .build .venv

@@ -1,0 +1,44 @@
+/// Human-readable views of a configuration for `check-config` and start-up logs. Secrets print as
+/// `[redacted]` through `Secret`'s description.
+extension RelayConfiguration {
+    /// What would run, one setting per line.
+    public func summary() -> String {
+        var lines: [String] = []
+        lines.append("server: http://\(server.host):\(server.port) (public \(server.publicURL)), access_token \(server.accessToken), allow_anonymous \(server.allowAnonymous), max_body_bytes \(server.maxBodyBytes)")
+        lines.append("zoom: client_id \(zoom.clientID.isEmpty ? "(not set)" : zoom.clientID), client_secret \(zoom.clientSecret), webhook_secret \(zoom.webhookSecret)")
+        lines.append("      oauth \(zoom.oauthURL), api \(zoom.apiURL), rtms hosts \(zoom.rtmsAllowedHosts.joined(separator: ", ")), webhook tolerance \(zoom.webhookToleranceSeconds)s\(zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)")")
+        lines.append("token_store: \(tokenStore.kind.rawValue) \(tokenStore.kind == .sqlite ? tokenStore.path : "\(tokenStore.url)")")
+        lines.append("cluster: \(cluster.redisURL.isEmpty ? "off (single instance)" : "redis \(cluster.redisURL)")")
+        lines.append("sinks:\(sinks.isEmpty ? " none" : "")")
+        for sink in sinks {
+            lines.append("  \(sink.id): type \(sink.typeName), queue \(sink.queue.capacity) \(sink.queue.overflow.rawValue)")
+            for (key, value) in Self.fields(of: sink.options) {
+                lines.append("    \(key): \(value)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The stored properties of an options value, by reflection.
+    static func fields(of value: Any) -> [(String, String)] {
+        Mirror(reflecting: value).children.compactMap { child in
+            guard let label = child.label else { return nil }
+            return (label, "\(child.value)")
+        }
+    }
+}
+
+extension SinkRegistry {
+    /// Every registered sink type with its options, for `check-config`.
+    public func documentation() -> String {
+        var lines: [String] = []
+        for factory in all {
+            lines.append("  \(factory.typeName): \(factory.summary)")
+            for option in factory.documentation {
+                lines.append("    \(option.key) (\(option.type)\(option.defaultValue.map { ", default \($0)" } ?? "")): \(option.help)")
+            }
+            lines.append("    queue: {capacity: N, overflow: block | drop_oldest | drop_newest} (default 10000, drop_newest)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,86 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RelayCore
+import ServiceLifecycle
+import UnixSignals
+
+/// The relay: the sinks behind an `EventHub`, and the HTTP server, run as one service group.
+///
+/// Build it from a checked `RelayConfiguration`; `run()` serves until SIGTERM/SIGINT (or cancellation) and
+/// then shuts down in order: HTTP first, then the hub drains every sink's queue and finishes each sink.
+public final class Relay: Sendable {
+    public let configuration: RelayConfiguration
+    public let hub: EventHub
+    public let metrics: RelayMetrics
+    /// Objects sinks publish for other parts of the relay (and tests) to find by sink id.
+    public let sinkServices = SinkServices()
+    let logger: Logger
+
+    /// Builds every configured sink. Throws `ConfigError` (naming the sink) when a sink cannot be built.
+    public init(configuration: RelayConfiguration, sinkRegistry: SinkRegistry, logger: Logger, metrics: RelayMetrics = RelayMetrics()) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = metrics
+        var members: [EventHub.Member] = []
+        let services = sinkServices
+        for settings in configuration.sinks {
+            guard let factory = sinkRegistry.factory(for: settings.typeName) else {
+                throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): unknown sink type '\(settings.typeName)'")
+            }
+            let context = SinkContext(id: settings.id, logger: logger, environment: SinkEnvironment(services: services))
+            do {
+                let sink = try factory.makeSink(options: settings.options, context: context)
+                members.append(EventHub.Member(id: settings.id, typeName: settings.typeName, policy: settings.queue, sink: sink, context: context))
+            } catch let error as SinkConfigurationError {
+                throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id).\(error.key): \(error.message)")
+            } catch {
+                throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): cannot start: \(error)")
+            }
+        }
+        hub = EventHub(members: members, logger: logger)
+    }
+
+    /// The HTTP routes and middleware of SPEC §5.1.
+    public func makeRouter() -> Router<RelayRequestContext> {
+        let router = Router(context: RelayRequestContext.self)
+        router.middlewares.add(RequestLoggingMiddleware())
+        router.middlewares.add(JSONErrorMiddleware())
+        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
+        let hub = self.hub
+        router.addHealthRoutes(
+            sources: HealthSources(sinks: { hub.snapshot() }, activeStreams: { 0 }),
+            metrics: metrics
+        )
+        return router
+    }
+
+    /// The HTTP application on `server.host:server.port`. `onServerRunning` receives the bound port (useful
+    /// with port 0 in tests).
+    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "rtms-relay"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Serves until a shutdown signal, then shuts down gracefully.
+    public func run(
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let application = makeApplication(onServerRunning: onServerRunning)
+        // The hub comes first so that it is shut down last, after HTTP has stopped producing events.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: hub), .init(service: application)],
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}

@@ -1,0 +1,47 @@
+import Hummingbird
+import RelayCore
+
+/// What `/health` reports (SPEC §5.1).
+struct HealthReport: Encodable {
+    var status: String
+    var sinks: [String: SinkSnapshot]
+    var streams: Int
+    var version: String
+}
+
+extension Router where Context == RelayRequestContext {
+    /// `GET /health`: 200 `ok`, or 503 `degraded` when a sink is restarting or reports trouble.
+    /// `GET /metrics`: Prometheus text.
+    func addHealthRoutes(sources: HealthSources, metrics: RelayMetrics) {
+        get("/health") { _, _ -> Response in
+            let sinks = sources.sinks()
+            let degraded = sinks.contains { $0.isDegraded }
+            let report = HealthReport(
+                status: degraded ? "degraded" : "ok",
+                sinks: Dictionary(sinks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }),
+                streams: await sources.activeStreams(),
+                version: RelayVersion.current
+            )
+            return try Response.json(report, status: degraded ? .serviceUnavailable : .ok)
+        }
+        get("/metrics") { _, _ -> Response in
+            let text = metrics.render(sinks: sources.sinks(), activeStreams: await sources.activeStreams())
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text))
+            )
+        }
+    }
+}
+
+/// Where health and metrics read their numbers, so the routes know nothing of how the relay is wired.
+public struct HealthSources: Sendable {
+    public var sinks: @Sendable () -> [SinkSnapshot]
+    public var activeStreams: @Sendable () async -> Int
+
+    public init(sinks: @escaping @Sendable () -> [SinkSnapshot], activeStreams: @escaping @Sendable () async -> Int) {
+        self.sinks = sinks
+        self.activeStreams = activeStreams
+    }
+}

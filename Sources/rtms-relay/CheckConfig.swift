@@ -1,0 +1,22 @@
+import ArgumentParser
+import RelayCore
+
+/// `rtms-relay check-config PATH`: validates a config and prints what would run, secrets redacted.
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a config file and print what would run (exit 1 with precise errors)."
+    )
+
+    @Argument(help: "The YAML config to check. Omit it to check the embedded defaults.")
+    var path: String?
+
+    func run() async throws {
+        let loader = ConfigLoader(registry: BuiltInSinks.registry)
+        let configuration = try path.map { try loader.loadFile($0) } ?? loader.loadEmbeddedDefaults()
+        print("\(configuration.source): OK\n")
+        print(configuration.summary())
+        print("\nSink types this binary knows:")
+        print(BuiltInSinks.registry.documentation())
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// Commands whose issues have not landed yet answer clearly instead of pretending.
+protocol NotAvailableYet: AsyncParsableCommand {}
+
+extension NotAvailableYet {
+    func run() async throws {
+        throw CommandFailure.badInput("'\(Self._commandName)' is not available yet in this build")
+    }
+}
+
+/// `rtms-relay demo` (SPEC §2).
+struct Demo: NotAvailableYet {
+    static let configuration = CommandConfiguration(abstract: "Relay and simulator in one process on embedded defaults (not available yet).")
+    @Option var port = 3001
+    @Option var engagements = 1
+    @Option var seconds: Int?
+}
+
+/// `rtms-relay bench` (SPEC §9).
+struct Bench: NotAvailableYet {
+    static let configuration = CommandConfiguration(abstract: "Load benchmark with simulated calls (not available yet).")
+    @Option var calls = 100
+    @Option var seconds = 30
+    @Flag var json = false
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import RelayCore
+
+/// `rtms-relay`: the relay and its tools (SPEC §2).
+///
+/// Exit codes: 0 ok, 1 bad input or config, 2 runtime failure. Every error is one line on standard error,
+/// never a stack trace.
+@main
+struct RTMSRelay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rtms-relay",
+        abstract: "Receives Zoom Realtime Media Streams and sends them, as typed events, to pluggable sinks.",
+        version: RelayVersion.current,
+        subcommands: [Serve.self, Demo.self, Simulate.self, Bench.self, CheckConfig.self, Replay.self]
+    )
+
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(1)
+        }
+        do {
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+            Foundation.exit(0)
+        } catch {
+            // Help and version requests surface here when the root command itself was chosen.
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let (message, code) = CommandFailure.describe(error)
+            if let message { FileHandle.standardError.write(Data("error: \(message)\n".utf8)) }
+            Foundation.exit(code)
+        }
+    }
+}
+
+/// An error that ends a command with a chosen exit code and message.
+struct CommandFailure: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32
+
+    var description: String { message }
+
+    /// Bad input or config: exit 1.
+    static func badInput(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 1) }
+    /// Something failed while running: exit 2.
+    static func runtime(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 2) }
+
+    /// The one-line message (nil when nothing should be printed) and exit code for an error from `run()`.
+    static func describe(_ error: any Error) -> (String?, Int32) {
+        switch error {
+        case let failure as CommandFailure: return (failure.message, failure.exitCode)
+        case let error as ConfigError: return ("\(error)", 1)
+        case let error as ValidationError: return (error.message, 1)
+        case let code as ExitCode: return (nil, code.rawValue)
+        case is CancellationError: return (nil, 0)
+        default: return ("\(error)", 2)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import RelayTesting
+import Testing
+
+/// The real executable, as users run it.
+@Suite("rtms-relay command line", .serialized)
+struct CommandLineTests {
+    /// Fetches `url` with a short timeout; nil when nothing answers.
+    func get(_ url: String) async -> (Int, String)? {
+        var request = URLRequest(url: URL(string: url)!)
+        request.timeoutInterval = 2
+        guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
+        return (http.statusCode, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("serve with no config starts on 127.0.0.1:3001 with the embedded defaults, and SIGTERM exits 0 within 2 s")
+    func serveDefaults() async throws {
+        let relay = try RelayProcess(["serve"])
+        var health: (Int, String)?
+        try await waitUntil(timeout: .seconds(20), "the relay to answer /health") {
+            health = await get("http://127.0.0.1:3001/health")
+            return health != nil
+        }
+        #expect(health?.0 == 200)
+        #expect(health?.1.contains(#""status":"ok""#) == true)
+        #expect(health?.1.contains(#""events_log""#) == true)
+        #expect(relay.stderr.contains("<embedded defaults>"))
+        relay.signal(SIGTERM)
+        let start = ContinuousClock.now
+        let status = try await relay.waitForExit(timeout: .seconds(5))
+        #expect(status == 0)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(relay.stderr.contains("stopped"))
+    }
+
+    @Test("a bad config is one line naming file, line and key, with exit 1")
+    func badConfig() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        try "server:\n  host: 127.0.0.1\nsinks:\n  log:\n    type: jsonl\n    pth: x.jsonl\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let (status, _, stderr) = try await RelayProcess.run(["check-config", "bad.yaml"], directory: directory)
+        #expect(status == 1)
+        #expect(stderr == "error: bad.yaml:4: missing key 'path' in sinks.log\n")
+        let (serveStatus, _, serveError) = try await RelayProcess.run(["serve", "--config", "bad.yaml"], directory: directory)
+        #expect(serveStatus == 1)
+        #expect(serveError.hasSuffix("error: bad.yaml:4: missing key 'path' in sinks.log\n"))
+    }
+
+    @Test("check-config prints what would run with secrets redacted, and the sink types")
+    func checkConfigRedacts() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        try "zoom:\n  client_id: cid\n  client_secret: ${SECRET}\n  webhook_secret: wh-very-secret\nsinks:\n  log:\n    type: jsonl\n    path: '-'\n".write(to: directory.appendingPathComponent("ok.yaml"), atomically: true, encoding: .utf8)
+        let (status, stdout, _) = try await RelayProcess.run(["check-config", "ok.yaml"], directory: directory, environment: ["SECRET": "topsecret-123"])
+        #expect(status == 0)
+        #expect(stdout.hasPrefix("ok.yaml: OK"))
+        #expect(stdout.contains("client_secret [redacted]"))
+        #expect(!stdout.contains("topsecret-123"))
+        #expect(!stdout.contains("wh-very-secret"))
+        #expect(stdout.contains("jsonl: every non-audio event"))
+    }
+
+    @Test("commands whose issues have not landed say so with exit 1", arguments: ["demo", "bench"])
+    func notYet(command: String) async throws {
+        let (status, _, stderr) = try await RelayProcess.run([command])
+        #expect(status == 1)
+        #expect(stderr == "error: '\(command)' is not available yet in this build\n")
+    }
+
+    @Test("an unknown option is a usage error with exit 1")
+    func usageError() async throws {
+        let (status, _, stderr) = try await RelayProcess.run(["serve", "--bogus"])
+        #expect(status == 1)
+        #expect(stderr.hasPrefix("Error: Unknown option '--bogus'"))
+    }
+
+    @Test("--log-format json writes one JSON object per log line")
+    func jsonLogs() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        try "server:\n  port: 0\nsinks: {}\n".write(to: directory.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        let relay = try RelayProcess(["serve", "--log-format", "json"], directory: directory)
+        try await waitUntil(timeout: .seconds(20), "the listening line") { relay.stderr.contains("listening on") }
+        relay.signal(SIGTERM)
+        #expect(try await relay.waitForExit() == 0)
+        let lines = relay.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["message"] is String, "not a JSON log line: \(line)")
+            #expect(object?["level"] is String)
+        }
+    }
+
+    @Test("an unknown log level is refused with exit 1")
+    func badLogLevel() async throws {
+        let (status, _, stderr) = try await RelayProcess.run(["serve", "--log-level", "loud"])
+        #expect(status == 1)
+        #expect(stderr.hasPrefix("error: unknown log level 'loud'"))
+    }
+}
