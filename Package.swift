@@ -45,6 +45,8 @@ var targets: [Target] = [
             "RelayCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -80,6 +82,7 @@ var targets: [Target] = [
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -102,12 +105,13 @@ var targets: [Target] = [
     .testTarget(
         name: "RelayServerTests",
         dependencies: [
-            "RelayServer", "RelayTesting",
+            "RelayServer", "RelayTesting", "ZoomAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         swiftSettings: swiftSettings
     ),
+    .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting"], swiftSettings: swiftSettings),
     .testTarget(
         name: "EndToEndTests",
         dependencies: ["RelayCore", "RelayTesting"],
@@ -140,6 +144,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: targets
 )

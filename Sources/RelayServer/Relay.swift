@@ -15,13 +15,29 @@ public final class Relay: Sendable {
     public let metrics: RelayMetrics
     /// Objects sinks publish for other parts of the relay (and tests) to find by sink id.
     public let sinkServices = SinkServices()
+    /// OAuth, tokens and REST; nil when the Zoom app credentials are not configured.
+    public let zoom: ZoomConnection?
+    /// Where the agent page's files are.
+    public let webRoot: String
     let logger: Logger
 
-    /// Builds every configured sink. Throws `ConfigError` (naming the sink) when a sink cannot be built.
-    public init(configuration: RelayConfiguration, sinkRegistry: SinkRegistry, logger: Logger, metrics: RelayMetrics = RelayMetrics()) throws {
+    /// Builds every configured sink and the Zoom connection. Throws `ConfigError` (naming the sink) when a
+    /// sink cannot be built.
+    public init(
+        configuration: RelayConfiguration, sinkRegistry: SinkRegistry, logger: Logger,
+        metrics: RelayMetrics = RelayMetrics(), webRoot: String = "web"
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.webRoot = webRoot
+        let zoomSettings = configuration.zoom
+        if !zoomSettings.clientID.isEmpty, !zoomSettings.clientSecret.isEmpty {
+            zoom = try ZoomConnection(configuration: configuration, logger: logger)
+        } else {
+            zoom = nil
+            logger.warning("zoom.client_id / zoom.client_secret not set: Connect to Zoom and RTMS control are off")
+        }
         var members: [EventHub.Member] = []
         let services = sinkServices
         for settings in configuration.sinks {
@@ -45,6 +61,7 @@ public final class Relay: Sendable {
     public func makeRouter() -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.middlewares.add(RequestLoggingMiddleware())
+        router.middlewares.add(SecurityHeadersMiddleware(https: configuration.server.publicURL.hasPrefix("https://")))
         router.middlewares.add(JSONErrorMiddleware())
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
@@ -53,7 +70,17 @@ public final class Relay: Sendable {
             sources: HealthSources(sinks: { hub.snapshot() }, activeStreams: { 0 }),
             metrics: metrics
         )
+        router.addAuthRoutes(zoom: zoom, logger: logger)
+        let protected = router.group().add(middleware: AccessControlMiddleware(policy: accessPolicy))
+        ControlRoutes(zoom: zoom, hub: hub, logger: logger).add(to: protected)
+        PageRoutes(webRoot: webRoot, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
+            .add(to: router)
         return router
+    }
+
+    /// Who may call the browser API.
+    public var accessPolicy: AccessPolicy {
+        AccessPolicy(allowAnonymous: configuration.server.allowAnonymous, operatorToken: configuration.server.accessToken, signer: zoom?.signer)
     }
 
     /// The HTTP application on `server.host:server.port`. `onServerRunning` receives the bound port (useful
@@ -74,9 +101,14 @@ public final class Relay: Sendable {
     ) async throws {
         let application = makeApplication(onServerRunning: onServerRunning)
         // The hub comes first so that it is shut down last, after HTTP has stopped producing events.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: hub)]
+        if let zoom {
+            services.append(.init(service: TokenRefreshService(refresher: zoom.refresher, interval: .seconds(60))))
+        }
+        services.append(.init(service: application))
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: hub), .init(service: application)],
+                services: services,
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )

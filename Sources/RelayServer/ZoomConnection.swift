@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Logging
+import RelayCore
+import ServiceLifecycle
+import ZoomAPI
+
+/// Everything the relay needs to act on the Zoom account: OAuth, the token store and refresher, REST.
+/// Exists only when `zoom.client_id` and `zoom.client_secret` are configured.
+public struct ZoomConnection: Sendable {
+    public let oauth: ZoomOAuthClient
+    public let store: any TokenStore
+    public let refresher: TokenRefresher
+    public let rest: ZoomRESTClient
+    public let logins: PendingLogins
+    public let signer: SessionToken.Signer
+    /// `{public_url}/api/auth/callback`, registered as the app's redirect URL.
+    public let redirectURI: String
+
+    public init(configuration: RelayConfiguration, logger: Logger, httpClient: HTTPClient = .shared) throws {
+        let zoom = configuration.zoom
+        oauth = ZoomOAuthClient(oauthURL: zoom.oauthURL, clientID: zoom.clientID, clientSecret: zoom.clientSecret, httpClient: httpClient)
+        switch configuration.tokenStore.kind {
+        case .sqlite:
+            store = try SQLiteTokenStore(path: configuration.tokenStore.path, cipher: TokenCipher(clientSecret: zoom.clientSecret.value))
+        case .redis:
+            throw ConfigError(file: configuration.source, line: 0, message: "token_store.kind: redis is not available in this build yet; use sqlite")
+        }
+        refresher = TokenRefresher(store: store, oauth: oauth, logger: logger)
+        rest = ZoomRESTClient(apiURL: zoom.apiURL, clientID: zoom.clientID, refresher: refresher, httpClient: httpClient)
+        logins = PendingLogins()
+        signer = SessionToken.Signer(clientSecret: zoom.clientSecret.value)
+        let base = configuration.server.publicURL.hasSuffix("/") ? String(configuration.server.publicURL.dropLast()) : configuration.server.publicURL
+        redirectURI = base + "/api/auth/callback"
+    }
+
+    /// The account a caller acts for: theirs when the session says, else the single connected account.
+    func account(for caller: Caller?) async throws -> String {
+        if let account = caller?.account { return account }
+        return try await store.accounts().first ?? TokenRefreshService.defaultAccount
+    }
+}
+
+/// Refreshes tokens before they expire, every `interval`, until shutdown.
+struct TokenRefreshService: Service {
+    /// The key used when Zoom does not tell the relay which account a token belongs to.
+    static let defaultAccount = "default"
+    let refresher: TokenRefresher
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            await refresher.refreshExpiring()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
