@@ -12,12 +12,15 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOPosix", package: "swift-nio"),
 ]
 
-/// The sink modules that ship with rtms-relay. Each is a folder under `Plugins/`, depends on RelayCore
-/// only (plus its own libraries), and has a test target `Tests/<Name>Tests`.
-let sinkNames = ["JSONLinesSink"]
+/// The sink modules that ship with rtms-relay: one line each. A sink is a folder `Plugins/<Name>` that
+/// depends on RelayCore only (plus the libraries named here), with tests in `Tests/<Name>Tests`; the
+/// `BuiltInSinks` module links every one of them and registers it by type name.
+let sinks: [(name: String, dependencies: [Target.Dependency])] = [
+    ("JSONLinesSink", []),
+]
 
-/// Declares a sink module under `Plugins/` and its test target from one name.
-func sink(_ name: String, dependencies: [Target.Dependency] = []) -> [Target] {
+/// The module and test target of one sink.
+func sinkTargets(_ name: String, dependencies: [Target.Dependency]) -> [Target] {
     [
         .target(name: name, dependencies: ["RelayCore"] + dependencies, path: "Plugins/\(name)", swiftSettings: swiftSettings),
         .testTarget(name: "\(name)Tests", dependencies: [.byName(name: name), "RelayTesting"], swiftSettings: swiftSettings),
@@ -91,12 +94,19 @@ var targets: [Target] = [
         dependencies: ["RelayCore"],
         swiftSettings: swiftSettings
     ),
+    .target(
+        name: "BuiltInSinks",
+        dependencies: ["RelayCore"] + sinks.map { .byName(name: $0.name) },
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(
         name: "rtms-relay",
         dependencies: [
-            "RelayCore", "RelayServer", "ZoomSimulator",
+            "RelayCore", "RelayServer", "ZoomSimulator", "BuiltInSinks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ] + sinkNames.map { .byName(name: $0) },
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ],
         swiftSettings: swiftSettings
     ),
 
@@ -119,7 +129,7 @@ var targets: [Target] = [
     ),
 ]
 
-targets += sink("JSONLinesSink")
+targets += sinks.flatMap { sinkTargets($0.name, dependencies: $0.dependencies) }
 
 let package = Package(
     name: "rtms-relay",

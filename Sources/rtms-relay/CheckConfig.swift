@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuiltInSinks
 import RelayCore
 
 /// `rtms-relay check-config PATH`: validates a config and prints what would run, secrets redacted.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuiltInSinks
 import Metrics
 import Prometheus
 import RelayCore
