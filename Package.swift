@@ -69,6 +69,7 @@ var targets: [Target] = [
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
         swiftSettings: swiftSettings
     ),
@@ -103,6 +104,15 @@ var targets: [Target] = [
         dependencies: [
             "RelayServer", "RelayTesting",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ZoomSimulatorTests",
+        dependencies: [
+            "ZoomSimulator",
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ],
         swiftSettings: swiftSettings
     ),
