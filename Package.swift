@@ -45,6 +45,8 @@ var targets: [Target] = [
             "RelayCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -55,6 +57,8 @@ var targets: [Target] = [
             "ZoomAPI",
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
         swiftSettings: swiftSettings
     ),
@@ -113,6 +117,16 @@ var targets: [Target] = [
             "ZoomSimulator",
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "RTMSIngestTests",
+        dependencies: [
+            "RTMSIngest", "ZoomAPI", "RelayTesting", "ZoomSimulator", "RelayServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         swiftSettings: swiftSettings
     ),
