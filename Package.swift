@@ -126,8 +126,9 @@ var targets: [Target] = [
         dependencies: [
             "RTMSIngest", "ZoomAPI", "RelayTesting", "ZoomSimulator", "RelayServer",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-        ],
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ] + nio,
         swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import Synchronization
+import NIOWebSocket
 import WSClient
 
 /// One WebSocket to Zoom, signaling or media, run as a child task of its `RTMSSession`.
@@ -123,7 +124,7 @@ final class RTMSConnection: Sendable {
                     await onMessage(parsed)
                 }
             }
-            if let closeFrame { return .serverClosed(code: Int(closeFrame.closeCode.rawValue)) }
+            if let closeFrame { return .serverClosed(code: Int(UInt16(webSocketErrorCode: closeFrame.closeCode))) }
             return .lost("connection dropped without a close frame")
         } catch {
             return .lost("\(error)")

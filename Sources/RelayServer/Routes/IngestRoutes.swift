@@ -21,19 +21,29 @@ public func addIngestRoutes<Context: RequestContext>(to router: Router<Context>,
         } catch {
             return jsonResponse(413, #"{"error":"request body larger than \#(maxBodyBytes) bytes"}"#)
         }
-        let signature = request.headers[HTTPField.Name("x-zm-signature")!]
-        let timestamp = request.headers[HTTPField.Name("x-zm-request-timestamp")!]
+        var signature: String?, timestamp: String?
+        for field in request.headers {
+            switch field.name.canonicalName {
+            case "x-zm-signature": signature = field.value
+            case "x-zm-request-timestamp": timestamp = field.value
+            default: break
+            }
+        }
         let answer = webhooks.handle(signature: signature, timestamp: timestamp, body: body.readableBytesView,
                                      now: Int64(Date().timeIntervalSince1970))
         return jsonResponse(answer.status, answer.body)
     }
     router.get("/api/engagements") { _, _ -> Response in
-        struct List: Encodable { var engagements: [EngagementSnapshot] }
-        return try encode(List(engagements: await registry.snapshot()))
+        try encode(EngagementList(engagements: await registry.snapshot()))
     }
     router.get("/api/engagement/active") { _, _ -> Response in
         try encode(await registry.active())
     }
+}
+
+/// `GET /api/engagements` body.
+private struct EngagementList: Encodable {
+    var engagements: [EngagementSnapshot]
 }
 
 private func jsonResponse(_ status: Int, _ body: String) -> Response {

@@ -30,8 +30,9 @@ public struct WebhookEnvelope: Decodable, Sendable {
     /// An integer field of the payload (flat, then nested); a numeric string also counts.
     public func intField(_ key: String) -> Int? {
         for value in [payload?[key], payload?["object"]?[key]] {
-            if let int = value??.intValue { return int }
-            if let text = value??.stringValue, let int = Int(text) { return int }
+            guard let value else { continue }
+            if let int = value.intValue { return int }
+            if let text = value.stringValue, let int = Int(text) { return int }
         }
         return nil
     }
