@@ -55,12 +55,28 @@ public final class RTMSSession: Sendable {
     // MARK: Run
 
     /// Runs the stream until it stops or fails. Cancellation closes the sockets at once.
+    ///
+    /// Graceful shutdown reaches the session through `shutdown()` (from `IngestService`), never directly: the
+    /// WebSocket library closes its sockets by itself when it sees the service group's shutdown signal, which would
+    /// race the STREAM_CLOSE_REQ that must go first. The signal is a task-local that every child task inherits, so
+    /// the session runs in a detached task — awaited here, and cancelled with the caller, so it stays as structured
+    /// as a child task.
     public func run() async {
+        let task = Task.detached { await self.runSession() }
+        await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    private func runSession() async {
         var machine = RTMSSessionStateMachine(serverURL: descriptor.serverURL, configuration: configuration.stateMachineConfiguration)
         var state = RunState()
         await withTaskGroup(of: Void.self) { group in
             var finished = await perform(machine.handle(.start), state: &state, group: &group)
-            for await input in inputs where !finished {
+            var iterator = inputs.makeAsyncIterator()
+            while !finished, let input = await iterator.next() {
                 let actions: [RTMSSessionStateMachine.Action]
                 switch input {
                 case .machine(let input):
