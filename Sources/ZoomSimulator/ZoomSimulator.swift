@@ -238,6 +238,13 @@ public final class ZoomSimulator: Service, Sendable {
         }
     }
 
+    /// Hummingbird logs cancelled connections as errors when the simulator stops; keep that out of normal output.
+    private var serverLogger: Logger {
+        var logger = logger
+        if logger.logLevel > .debug { logger.logLevel = .critical }
+        return logger
+    }
+
     private func makeHTTPApplication() -> some ApplicationProtocol {
         let router = Router()
         let routes = ZoomHTTPRoutes(oauth: oauth, registry: registry, control: { [self] engagementID, action throws(EngagementRegistry.ControlError) in
@@ -247,7 +254,7 @@ public final class ZoomSimulator: Service, Sendable {
         let box = endpointBox
         return Application(
             router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort)),
-            onServerRunning: { channel in await box.setHTTPPort(channel.localAddress?.port ?? 0) }, logger: logger)
+            onServerRunning: { channel in await box.setHTTPPort(channel.localAddress?.port ?? 0) }, logger: serverLogger)
     }
 
     private func makeRTMSApplication(listener: Int, port: Int, tls: TLSConfiguration?) throws -> some ApplicationProtocol {
@@ -261,6 +268,6 @@ public final class ZoomSimulator: Service, Sendable {
         return Application(
             router: Router(), server: server, configuration: .init(address: .hostname(configuration.host, port: port)),
             onServerRunning: { channel in await box.setRTMSPort(listener: listener, port: channel.localAddress?.port ?? 0) },
-            logger: logger)
+            logger: serverLogger)
     }
 }
