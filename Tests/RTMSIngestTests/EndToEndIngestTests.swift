@@ -60,6 +60,19 @@ struct EndToEndIngestTests {
         }
     }
 
+    @Test("wss:// works with the simulator's CA trusted through zoom.ca_file")
+    func tlsWithCAFile() async throws {
+        try await RelayHarness.run(allowedHosts: ["localhost"], tls: true) { h in
+            let engagement = await h.simulator.createEngagement()
+            let started = try await h.simulator.startStream(engagementID: engagement)
+            #expect(started.serverURL.hasPrefix("wss://"))
+            try await h.waitForAudio(stream: started.streamID, perChannel: 10)
+            try await h.simulator.stopStream(engagementID: engagement)
+            try await h.waitFor(.streamStopped, stream: started.streamID)
+            try await expectExactAudio(h, streamID: started.streamID)
+        }
+    }
+
     @Test("an abrupt close without any message or webhook is healed by a full reconnect")
     func abruptClose() async throws {
         try await RelayHarness.run { h in

@@ -28,7 +28,7 @@ struct RelayHarness {
 
     /// Runs `body` against a fresh relay and simulator, then shuts both down gracefully (ingest first, as the
     /// service group does in production).
-    static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1),
+    static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1), tls: Bool = false,
                     _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
@@ -37,10 +37,19 @@ struct RelayHarness {
                                                      sink: sink, context: SinkContext(id: "recording", logger: logger))], logger: logger)
         let registry = EngagementRegistry()
         let receiver = WebhookReceiver(verifier: WebhookVerifier(secretToken: webhookSecret), logger: logger)
-        let configuration = RTMSClientConfiguration(
-            clientID: "SIMCLIENTID", clientSecret: Secret("SIMCLIENTSECRET"), allowedHosts: allowedHosts,
-            reconnectBase: .milliseconds(100), reconnectMaximum: .seconds(1), maxReconnectAttempts: 20,
-            livenessTimeout: .seconds(5), closeTimeout: .seconds(2))
+        // With TLS, the simulator writes its generated CA here and the relay trusts it through `zoom.ca_file`.
+        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("rtms-ca-\(UUID().uuidString).pem").path
+        defer { try? FileManager.default.removeItem(atPath: caFile) }
+        var zoom = ZoomSettings()
+        zoom.clientID = "SIMCLIENTID"
+        zoom.clientSecret = Secret("SIMCLIENTSECRET")
+        zoom.rtmsAllowedHosts = allowedHosts
+        zoom.caFile = tls ? caFile : ""
+        var configuration = try RTMSClientConfiguration(settings: zoom)
+        configuration.reconnectBase = .milliseconds(100)
+        configuration.reconnectMaximum = .seconds(1)
+        configuration.maxReconnectAttempts = 20
+        configuration.livenessTimeout = .seconds(5)
         let ingest = IngestService(configuration: configuration, webhooks: receiver, publisher: IngestPublisher(hub: hub, registry: registry), logger: logger)
 
         let router = Router()
@@ -58,6 +67,12 @@ struct RelayHarness {
             var simConfiguration = SimulatorConfiguration()
             simConfiguration.webhookURL = "http://127.0.0.1:\(port)/api/webhooks/zoom"
             simConfiguration.keepAliveInterval = keepAliveInterval
+            if tls {
+                // wss:// by host name, as with Zoom: the WebSocket client sends the URL's host as SNI, and SNI
+                // cannot carry an IP address.
+                simConfiguration.host = "localhost"
+                simConfiguration.tls = .generated(caOutputPath: caFile)
+            }
             simConfiguration.mediaReconnectWindow = .seconds(20)
             simConfiguration.signalingReconnectWindow = .seconds(20)
             let simulator = try ZoomSimulator(configuration: simConfiguration, logger: logger)
