@@ -57,6 +57,7 @@ var targets: [Target] = [
             "ZoomAPI",
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
