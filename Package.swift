@@ -50,6 +50,8 @@ var targets: [Target] = [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -60,6 +62,9 @@ var targets: [Target] = [
             "ZoomAPI",
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
         swiftSettings: swiftSettings
     ),
@@ -74,6 +79,7 @@ var targets: [Target] = [
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
         swiftSettings: swiftSettings
     ),
@@ -122,6 +128,25 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "ZoomSimulatorTests",
+        dependencies: [
+            "ZoomSimulator",
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "RTMSIngestTests",
+        dependencies: [
+            "RTMSIngest", "ZoomAPI", "RelayTesting", "ZoomSimulator", "RelayServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ] + nio,
+        swiftSettings: swiftSettings
+    ),
     .testTarget(
         name: "EndToEndTests",
         dependencies: ["RelayCore", "RelayTesting"],

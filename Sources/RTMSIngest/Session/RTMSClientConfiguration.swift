@@ -1,0 +1,79 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import RelayCore
+import ZoomAPI
+
+/// Everything an `RTMSSession` needs besides the stream: credentials, the media to ask for, timers, the host
+/// allow-list and TLS trust. Built from `ZoomSettings` in production; tests shorten the timers.
+public struct RTMSClientConfiguration: Sendable {
+    public var clientID: String
+    public var clientSecret: Secret
+    /// Audio to request: L16, 16 kHz, mono, 20 ms unless configured otherwise.
+    public var media: MediaParameters
+    /// Audio data option; ZCC sends one stream per `channel_id` either way.
+    public var audioDataOption: RTMSAudioDataOption
+    public var allowList: HostAllowList
+    /// Trust for `wss://` (honours `zoom.ca_file`); nil uses the system defaults.
+    public var tlsConfiguration: TLSConfiguration?
+    public var reconnectBase: Duration
+    public var reconnectMaximum: Duration
+    public var maxReconnectAttempts: Int
+    /// A socket with no inbound frame for this long counts as lost (Zoom: re-establish after 65 s of silence).
+    public var livenessTimeout: Duration
+    public var closeTimeout: Duration
+    /// Events subscribed with EVENT_SUBSCRIPTION, by product (ZCC: the voice events 8–29).
+    public var zccSubscribedEvents: [Int]
+    /// Sent as `rtms_client_agent` in the signaling handshake, like the official SDK does.
+    public var clientAgent: String
+    public var maxFrameSize: Int
+    public var eventLoopGroup: any EventLoopGroup
+
+    public init(clientID: String, clientSecret: Secret, allowedHosts: [String], media: MediaParameters = MediaParameters(),
+                audioDataOption: RTMSAudioDataOption = .mixedStream, tlsConfiguration: TLSConfiguration? = nil,
+                reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
+                livenessTimeout: Duration = .seconds(65), closeTimeout: Duration = .seconds(2),
+                zccSubscribedEvents: [Int] = ZCCVoiceEventType.allCases.map(\.rawValue), clientAgent: String = "rtms-relay/0.1",
+                maxFrameSize: Int = 1 << 22, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.media = media
+        self.audioDataOption = audioDataOption
+        self.allowList = HostAllowList(allowedHosts)
+        self.tlsConfiguration = tlsConfiguration
+        self.reconnectBase = reconnectBase
+        self.reconnectMaximum = reconnectMaximum
+        self.maxReconnectAttempts = maxReconnectAttempts
+        self.livenessTimeout = livenessTimeout
+        self.closeTimeout = closeTimeout
+        self.zccSubscribedEvents = zccSubscribedEvents
+        self.clientAgent = clientAgent
+        self.maxFrameSize = maxFrameSize
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// The production configuration from `zoom:`; `ca_file`, when set, is added to the trusted roots for `wss://`.
+    public init(settings: ZoomSettings) throws {
+        var tls: TLSConfiguration?
+        if !settings.caFile.isEmpty {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.additionalTrustRoots = [.file(settings.caFile)]
+            tls = configuration
+        }
+        self.init(clientID: settings.clientID, clientSecret: settings.clientSecret, allowedHosts: settings.rtmsAllowedHosts, tlsConfiguration: tls)
+    }
+
+    var stateMachineConfiguration: RTMSSessionStateMachine.Configuration {
+        .init(reconnectBase: reconnectBase, reconnectMaximum: reconnectMaximum, maxReconnectAttempts: maxReconnectAttempts,
+              allowList: allowList, closeTimeout: closeTimeout, requestedMedia: media)
+    }
+
+    var requestedAudio: DataHandshakeRequest.AudioParams {
+        DataHandshakeRequest.AudioParams(
+            sampleRate: (RTMSAudioSampleRate(hertz: media.audio.sampleRate) ?? .hz16000).rawValue,
+            channel: media.audio.channels,
+            codec: (media.audio.codec.uppercased() == "OPUS" ? RTMSAudioCodec.opus : .l16).rawValue,
+            dataOpt: audioDataOption.rawValue,
+            sendRate: media.frameMilliseconds)
+    }
+}

@@ -1,0 +1,133 @@
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+import NIOWebSocket
+import WSClient
+
+/// One WebSocket to Zoom, signaling or media, run as a child task of its `RTMSSession`.
+///
+/// It sends the handshake as soon as the socket is open, answers KEEP_ALIVE_REQ on this same socket (echoing
+/// the timestamp), feeds every other message to `onMessage`, and ends with a `CloseCause` when the server
+/// closes, the socket drops, the liveness watchdog sees no inbound frame for `livenessTimeout` (any frame counts:
+/// Zoom may skip keep-alives while data flows), or the session asks it to close.
+final class RTMSConnection: Sendable {
+    enum Role: String, Sendable { case signaling, media }
+
+    let id: Int
+    let role: Role
+    private let writer = Mutex<WebSocketOutboundWriter?>(nil)
+    private let lastInboundNanos = Atomic<UInt64>(0)
+    private let closeSignal: AsyncStream<Void>
+    private let closeContinuation: AsyncStream<Void>.Continuation
+
+    init(id: Int, role: Role) {
+        self.id = id
+        self.role = role
+        (closeSignal, closeContinuation) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Asks the connection to close; `run` returns soon after.
+    func requestClose() {
+        closeContinuation.finish()
+    }
+
+    /// Sends one JSON message as a text frame; false when the socket is not open (any more).
+    @discardableResult
+    func send(_ json: String) async -> Bool {
+        guard let writer = writer.withLock({ $0 }) else { return false }
+        do {
+            try await writer.write(.text(json))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Connects, runs until the connection ends, and says why it ended. Closing on request reports `.lost("closed by relay")`.
+    func run(url: String, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
+             onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
+        touch()
+        return await withTaskGroup(of: RTMSSessionStateMachine.CloseCause.self) { group in
+            group.addTask {
+                await self.runSocket(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger, onMessage: onMessage)
+            }
+            group.addTask {
+                let timeout = configuration.livenessTimeout
+                let tick = max(timeout / 4, .milliseconds(10))
+                while (try? await Task.sleep(for: tick)) != nil {
+                    let idle = NIODeadline.now().uptimeNanoseconds &- self.lastInboundNanos.load(ordering: .relaxed)
+                    if idle > UInt64(timeout.components.seconds) * 1_000_000_000 + UInt64(timeout.components.attoseconds / 1_000_000_000) {
+                        return .lost("no frame received for \(timeout)")
+                    }
+                }
+                return .lost("cancelled")
+            }
+            group.addTask {
+                for await _ in self.closeSignal {}
+                return .lost("closed by relay")
+            }
+            let cause = await group.next() ?? .lost("cancelled")
+            group.cancelAll()
+            self.writer.withLock { $0 = nil }
+            return cause
+        }
+    }
+
+    private func touch() {
+        lastInboundNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+    }
+
+    private func runSocket(url: String, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
+                           onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
+        let role = role
+        do {
+            let closeFrame = try await WebSocketClient.connect(
+                url: url,
+                configuration: .init(maxFrameSize: configuration.maxFrameSize, closeTimeout: .seconds(1)),
+                tlsConfiguration: configuration.tlsConfiguration,
+                eventLoopGroup: configuration.eventLoopGroup,
+                logger: logger
+            ) { inbound, outbound, _ in
+                self.writer.withLock { $0 = outbound }
+                try await outbound.write(.text(handshake))
+                var pending: ByteBuffer?
+                for try await frame in inbound {
+                    self.touch()
+                    // Zoom's SDK sends JSON in binary frames, Zoom itself in text frames: accept both.
+                    var message: ByteBuffer
+                    switch frame.opcode {
+                    case .text, .binary:
+                        if frame.fin { message = frame.data } else { pending = frame.data; continue }
+                    case .continuation:
+                        guard var buffer = pending else { continue }
+                        var data = frame.data
+                        buffer.writeBuffer(&data)
+                        guard buffer.readableBytes <= configuration.maxFrameSize else { pending = nil; metrics.malformed(); continue }
+                        if !frame.fin { pending = buffer; continue }
+                        pending = nil
+                        message = buffer
+                    }
+                    metrics.frameReceived(bytes: message.readableBytes)
+                    let parsed: RTMSInboundMessage
+                    do {
+                        parsed = try RTMSMessageParser.parse(message)
+                    } catch {
+                        metrics.malformed()
+                        logger.warning("malformed RTMS frame ignored", metadata: ["socket": "\(role.rawValue)", "error": "\(error)"])
+                        continue
+                    }
+                    if case .keepAlive(let request) = parsed {
+                        try await outbound.write(.text(Wire.encode(KeepAliveResponse(timestamp: request.timestamp, sequence: request.sequence))))
+                        continue
+                    }
+                    await onMessage(parsed)
+                }
+            }
+            if let closeFrame { return .serverClosed(code: Int(UInt16(webSocketErrorCode: closeFrame.closeCode))) }
+            return .lost("connection dropped without a close frame")
+        } catch {
+            return .lost("\(error)")
+        }
+    }
+}

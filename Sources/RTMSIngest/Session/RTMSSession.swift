@@ -1,0 +1,268 @@
+import Logging
+import NIOCore
+import RelayCore
+import Synchronization
+import ZoomAPI
+
+/// One RTMS stream: performs what its `RTMSSessionStateMachine` decides — opens and closes the signaling and
+/// media sockets, sends the handshakes, CLIENT_READY_ACK, the event subscription and STREAM_CLOSE_REQ, runs the
+/// reconnection timers — and publishes what happens as `StreamEvent`s.
+///
+/// All inputs (socket messages, socket ends, webhooks, timers, shutdown) go through one mailbox and are handled
+/// in order by `run()`, so the state machine never sees two at once. Audio and transcripts bypass the mailbox:
+/// the media socket's task publishes them directly, in arrival order.
+public final class RTMSSession: Sendable {
+    enum Input: Sendable {
+        case machine(RTMSSessionStateMachine.Input)
+        case message(RTMSSessionStateMachine.ConnectionID, RTMSInboundMessage)
+        case connectionEnded(RTMSSessionStateMachine.ConnectionID, RTMSSessionStateMachine.CloseCause)
+    }
+
+    public let descriptor: RTMSStreamDescriptor
+    private let configuration: RTMSClientConfiguration
+    private let publisher: IngestPublisher
+    private let metrics: IngestMetrics
+    private let logger: Logger
+    private let inputs: AsyncStream<Input>
+    private let continuation: AsyncStream<Input>.Continuation
+    private let format: Mutex<AudioFormat>
+
+    public init(descriptor: RTMSStreamDescriptor, configuration: RTMSClientConfiguration, publisher: IngestPublisher,
+                metrics: IngestMetrics = IngestMetrics(), logger: Logger) {
+        self.descriptor = descriptor
+        self.configuration = configuration
+        self.publisher = publisher
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "rtms_stream_id"] = "\(descriptor.streamID)"
+        logger[metadataKey: "engagement_id"] = "\(descriptor.instanceID)"
+        self.logger = logger
+        self.format = Mutex(configuration.media.audio)
+        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+    }
+
+    // MARK: Webhook-driven inputs
+
+    /// A new `rtms_started` for this live stream: Zoom failed over, move to `serverURL`.
+    public func failover(serverURL: String, eventTs: Int64) { continuation.yield(.machine(.webhookStarted(serverURL: serverURL, eventTs: eventTs))) }
+    /// `rtms_interrupted`: Zoom lost our signaling; reconnect fully.
+    public func interrupted(eventTs: Int64) { continuation.yield(.machine(.webhookInterrupted(eventTs: eventTs))) }
+    /// `rtms_stopped`: the stream is over.
+    public func stopped(reason: Int?) { continuation.yield(.machine(.webhookStopped(reason: reason))) }
+    /// Relay shutdown: STREAM_CLOSE_REQ, then close, then `stream.stopped`.
+    public func shutdown() { continuation.yield(.machine(.shutdown)) }
+
+    // MARK: Run
+
+    /// Runs the stream until it stops or fails. Cancellation closes the sockets at once.
+    ///
+    /// Graceful shutdown reaches the session through `shutdown()` (from `IngestService`), never directly: the
+    /// WebSocket library closes its sockets by itself when it sees the service group's shutdown signal, which would
+    /// race the STREAM_CLOSE_REQ that must go first. The signal is a task-local that every child task inherits, so
+    /// the session runs in a detached task — awaited here, and cancelled with the caller, so it stays as structured
+    /// as a child task.
+    public func run() async {
+        let task = Task.detached { await self.runSession() }
+        await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    private func runSession() async {
+        var machine = RTMSSessionStateMachine(serverURL: descriptor.serverURL, configuration: configuration.stateMachineConfiguration)
+        var state = RunState()
+        await withTaskGroup(of: Void.self) { group in
+            var finished = await perform(machine.handle(.start), state: &state, group: &group)
+            var iterator = inputs.makeAsyncIterator()
+            while !finished, let input = await iterator.next() {
+                let actions: [RTMSSessionStateMachine.Action]
+                switch input {
+                case .machine(let input):
+                    actions = machine.handle(input)
+                case .message(let id, let message):
+                    guard state.connections[id] != nil, !state.closing.contains(id) else { continue }
+                    actions = await translate(message, from: id).flatMap { machine.handle($0) }
+                case .connectionEnded(let id, let cause):
+                    state.connections[id] = nil
+                    state.closing.remove(id)
+                    actions = machine.handle(.connectionClosed(id, cause))
+                }
+                finished = await perform(actions, state: &state, group: &group)
+                if !finished { startDeferredOpens(state: &state, group: &group) }
+            }
+            for connection in state.connections.values { connection.requestClose() }
+            group.cancelAll()
+        }
+        continuation.finish()
+    }
+
+    private struct RunState {
+        var connections: [Int: RTMSConnection] = [:]
+        var closing: Set<Int> = []
+        /// Opens waiting until the previous socket of the same role is fully gone: never two at once.
+        var deferred: [(id: Int, role: RTMSConnection.Role, url: String)] = []
+    }
+
+    /// Performs actions in order; true once the session is finished.
+    private func perform(_ actions: [RTMSSessionStateMachine.Action], state: inout RunState,
+                         group: inout TaskGroup<Void>) async -> Bool {
+        var finished = false
+        for action in actions {
+            switch action {
+            case .openSignaling(let id, let url):
+                open(id: id, role: .signaling, url: url, state: &state, group: &group)
+            case .openMedia(let id, let url):
+                open(id: id, role: .media, url: url, state: &state, group: &group)
+            case .close(let id):
+                state.deferred.removeAll { $0.id == id }
+                if let connection = state.connections[id] {
+                    state.closing.insert(id)
+                    connection.requestClose()
+                }
+            case .sendClientReady(let id):
+                await state.connections[id]?.send(Wire.encode(ClientReadyAck(rtmsStreamID: descriptor.streamID)))
+            case .sendEventSubscription(let id):
+                let events = descriptor.product == .contactCenter ? configuration.zccSubscribedEvents : [2, 3, 4]
+                await state.connections[id]?.send(Wire.encode(EventSubscription(events: events.map { .init(eventType: $0) })))
+            case .sendStreamClose(let id):
+                await state.connections[id]?.send(Wire.encode(StreamCloseRequest(rtmsStreamID: descriptor.streamID)))
+            case .startTimer(let delay, let token):
+                let continuation = continuation
+                group.addTask {
+                    guard (try? await Task.sleep(for: delay)) != nil else { return }
+                    continuation.yield(.machine(.timerFired(token: token)))
+                }
+            case .report(let report):
+                await publish(report)
+            case .finish:
+                finished = true
+            }
+        }
+        return finished
+    }
+
+    private func open(id: Int, role: RTMSConnection.Role, url: String, state: inout RunState, group: inout TaskGroup<Void>) {
+        let busy = state.connections.values.contains { $0.role == role }
+        if busy {
+            state.deferred.append((id, role, url))
+            return
+        }
+        let connection = RTMSConnection(id: id, role: role)
+        state.connections[id] = connection
+        let signature = RTMSSignature.compute(clientID: configuration.clientID, clientSecret: configuration.clientSecret.value,
+                                              instanceID: descriptor.instanceID, streamID: descriptor.streamID)
+        let key = descriptor.product.handshakeInstanceKey
+        let handshake: String
+        switch role {
+        case .signaling:
+            handshake = Wire.encode(SignalingHandshakeRequest(instanceKey: key, instanceID: descriptor.instanceID, streamID: descriptor.streamID,
+                signature: signature, sequence: id, clientAgent: configuration.clientAgent))
+        case .media:
+            handshake = Wire.encode(DataHandshakeRequest(instanceKey: key, instanceID: descriptor.instanceID, streamID: descriptor.streamID,
+                signature: signature, sequence: id, mediaType: .audio, audio: configuration.requestedAudio))
+        }
+        let continuation = continuation
+        var logger = logger
+        logger[metadataKey: "socket"] = "\(role.rawValue)#\(id)"
+        logger.debug("connecting", metadata: ["url": "\(url)"])
+        group.addTask { [configuration, metrics, logger] in
+            let cause = await connection.run(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger) { message in
+                switch message {
+                case .audio(let packet) where role == .media:
+                    await self.publishAudio(packet)
+                case .transcript(let transcript) where role == .media:
+                    await self.publishTranscript(transcript)
+                case .dataHandshake(let response) where response.statusCode == 0:
+                    self.format.withLock { $0 = response.mediaParameters(requested: configuration.media).audio }
+                    continuation.yield(.message(id, message))
+                default:
+                    continuation.yield(.message(id, message))
+                }
+            }
+            logger.debug("connection ended", metadata: ["cause": "\(cause)"])
+            continuation.yield(.connectionEnded(id, cause))
+        }
+    }
+
+    private func startDeferredOpens(state: inout RunState, group: inout TaskGroup<Void>) {
+        let pending = state.deferred
+        state.deferred = []
+        for entry in pending { open(id: entry.id, role: entry.role, url: entry.url, state: &state, group: &group) }
+    }
+
+    // MARK: Messages and events
+
+    /// Turns a socket message into state-machine inputs, publishing the events that need no decision.
+    private func translate(_ message: RTMSInboundMessage, from id: Int) async -> [RTMSSessionStateMachine.Input] {
+        switch message {
+        case .signalingHandshake(let response): return [.signalingHandshake(id, response, nowMillis: EventClock.nowMillis())]
+        case .dataHandshake(let response): return [.dataHandshake(id, response)]
+        case .streamState(let update): return [.streamState(update)]
+        case .sessionState(let update): return [.sessionState(update)]
+        case .streamCloseResponse: return [.streamCloseResponse]
+        case .event(let update):
+            if update.eventType == RTMSEventType.mediaConnectionInterrupted.rawValue { return [.mediaInterrupted] }
+            if let name = eventName(update.eventType) {
+                await publisher.publish(.participant(ParticipantEvent(eventType: update.eventType, eventName: name, participant: update.participant)),
+                                        engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+            }
+            return []
+        case .audio(let packet):
+            await publishAudio(packet)
+            return []
+        case .transcript(let transcript):
+            await publishTranscript(transcript)
+            return []
+        case .keepAlive, .other:
+            return []
+        }
+    }
+
+    /// The name of a participant-type event on this stream's product (ZCC numbers mean something else in meetings).
+    private func eventName(_ type: Int) -> String? {
+        if descriptor.product == .contactCenter, let event = ZCCVoiceEventType(rawValue: type) { return event.name }
+        switch RTMSEventType(rawValue: type) {
+        case .activeSpeakerChange: return "ACTIVE_SPEAKER_CHANGE"
+        case .participantJoin: return "PARTICIPANT_JOIN"
+        case .participantLeave: return "PARTICIPANT_LEAVE"
+        case .sharingStart: return "SHARING_START"
+        case .sharingStop: return "SHARING_STOP"
+        default: return nil
+        }
+    }
+
+    private func publishAudio(_ packet: AudioPacket) async {
+        let format = format.withLock { $0 }
+        metrics.audioPublished()
+        await publisher.hub.publish(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp,
+                                                      format: format, pcm: packet.pcm)),
+                                    engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+    }
+
+    private func publishTranscript(_ message: TranscriptMessage) async {
+        let transcript = Transcript(channel: message.channelID ?? message.userID ?? "0", speaker: message.userName, text: message.text,
+                                    start: message.startTime ?? message.timestamp, end: message.endTime,
+                                    language: message.language.map { String($0) })
+        await publisher.publish(.transcript(transcript), engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+    }
+
+    private func publish(_ report: RTMSSessionStateMachine.Report) async {
+        let kind: StreamEvent.Kind
+        switch report {
+        case .connected(let parameters): kind = .streamConnected(parameters)
+        case .interrupted(let reason, let attempt):
+            logger.warning("stream interrupted", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
+            kind = .streamInterrupted(reason: reason, attempt: attempt)
+        case .resumed(let reason, let attempt): kind = .streamResumed(reason: reason, attempt: attempt)
+        case .paused: kind = .streamPaused
+        case .unpaused: kind = .streamUnpaused
+        case .stopped(let reason): kind = .streamStopped(reason)
+        case .failed(let code, let message):
+            logger.error("stream failed", metadata: ["status_code": "\(code.map(String.init) ?? "-")", "message": "\(message)"])
+            kind = .streamFailed(statusCode: code, message: message)
+        }
+        await publisher.publish(kind, engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+    }
+}

@@ -1,0 +1,379 @@
+import RelayCore
+
+/// The life of one RTMS stream as a pure state machine: it decides, `RTMSSession` performs the I/O.
+///
+/// Phases: `idle → connectingSignaling → connectingMedia → streaming`, with `awaitingReconnect` between
+/// attempts, `closing` while a STREAM_CLOSE_REQ is outstanding, and `finished`. The reconnection rules are
+/// Zoom's (rtms-protocol.md §11): a media drop (event 7, stream state 2 / reason 14, or the media socket
+/// going away) reopens media only; a lost signaling socket or `rtms_interrupted` reconnects everything; a new
+/// `rtms_started` for the live stream moves to the new URL at once. Delays are `base` doubling to `maximum`.
+/// At most one signaling and one media connection are open at any time.
+public struct RTMSSessionStateMachine: Sendable {
+    public typealias ConnectionID = Int
+
+    public struct Configuration: Sendable {
+        public var reconnectBase: Duration
+        public var reconnectMaximum: Duration
+        /// Attempts per interruption before the stream is given up (`stream.failed`).
+        public var maxReconnectAttempts: Int
+        public var allowList: HostAllowList
+        /// How long to wait for STREAM_CLOSE_RESP on shutdown.
+        public var closeTimeout: Duration
+        /// What the relay asks for in the media handshake.
+        public var requestedMedia: MediaParameters
+
+        public init(reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
+                    allowList: HostAllowList, closeTimeout: Duration = .seconds(2), requestedMedia: MediaParameters = MediaParameters()) {
+            self.reconnectBase = reconnectBase
+            self.reconnectMaximum = reconnectMaximum
+            self.maxReconnectAttempts = maxReconnectAttempts
+            self.allowList = allowList
+            self.closeTimeout = closeTimeout
+            self.requestedMedia = requestedMedia
+        }
+    }
+
+    public enum Scope: Sendable, Equatable { case full, media }
+
+    public enum Phase: Sendable, Equatable {
+        case idle
+        case connectingSignaling
+        case connectingMedia
+        case streaming
+        case awaitingReconnect(Scope)
+        case closing
+        case finished
+    }
+
+    /// How a connection ended.
+    public enum CloseCause: Sendable, Equatable {
+        /// The server sent a close frame with this code (1000 = normal).
+        case serverClosed(code: Int)
+        /// The connection failed or dropped without a close frame (1006), or its liveness watchdog fired.
+        case lost(String)
+    }
+
+    public enum Input: Sendable, Equatable {
+        case start
+        case signalingHandshake(ConnectionID, SignalingHandshakeResponse, nowMillis: Int64)
+        case dataHandshake(ConnectionID, DataHandshakeResponse)
+        case streamState(StreamStateUpdate)
+        case sessionState(SessionStateUpdate)
+        /// EVENT_UPDATE 7, MEDIA_CONNECTION_INTERRUPTED.
+        case mediaInterrupted
+        case streamCloseResponse
+        case connectionClosed(ConnectionID, CloseCause)
+        case webhookStarted(serverURL: String, eventTs: Int64)
+        case webhookInterrupted(eventTs: Int64)
+        case webhookStopped(reason: Int?)
+        case timerFired(token: Int)
+        case shutdown
+    }
+
+    /// What the stream tells the world (mapped 1:1 onto `StreamEvent.Kind`).
+    public enum Report: Sendable, Equatable {
+        case connected(MediaParameters)
+        case interrupted(reason: String, attempt: Int)
+        case resumed(reason: String, attempt: Int)
+        case paused
+        case unpaused
+        case stopped(StopReason)
+        case failed(statusCode: Int?, message: String)
+    }
+
+    public enum Action: Sendable, Equatable {
+        case openSignaling(ConnectionID, url: String)
+        case openMedia(ConnectionID, url: String)
+        case close(ConnectionID)
+        case sendClientReady(on: ConnectionID)
+        case sendEventSubscription(on: ConnectionID)
+        case sendStreamClose(on: ConnectionID)
+        case startTimer(after: Duration, token: Int)
+        case report(Report)
+        /// The session is over: stop reading inputs.
+        case finish
+    }
+
+    public let configuration: Configuration
+    public private(set) var phase: Phase = .idle
+    public private(set) var serverURL: String
+    public private(set) var mediaURL: String?
+    public private(set) var signaling: ConnectionID?
+    public private(set) var media: ConnectionID?
+    /// The current reconnection attempt (0 while healthy).
+    public private(set) var attempt = 0
+    public private(set) var paused = false
+    public private(set) var negotiated: MediaParameters?
+    private var nextID: ConnectionID = 1
+    private var interruptionReason = ""
+    private var hasStreamed = false
+    private var subscribedOn: ConnectionID?
+    private var timerToken = 0
+    private var signalingReadyAt: Int64?
+    private var lastReason = 0
+
+    public init(serverURL: String, configuration: Configuration) {
+        self.serverURL = serverURL
+        self.configuration = configuration
+    }
+
+    public var isFinished: Bool { phase == .finished }
+
+    /// Feeds one input; returns the actions to perform, in order.
+    public mutating func handle(_ input: Input) -> [Action] {
+        guard phase != .finished else { return [] }
+        switch input {
+        case .start:
+            guard phase == .idle else { return [] }
+            guard configuration.allowList.allows(url: serverURL) else {
+                return fail(nil, "server_urls host '\(HostAllowList.host(of: serverURL) ?? serverURL)' is not in rtms_allowed_hosts")
+            }
+            return openSignaling()
+
+        case .signalingHandshake(let id, let response, let now):
+            guard id == signaling, phase == .connectingSignaling else { return [] }
+            guard response.statusCode == 0 else {
+                let message = "signaling handshake refused: \(response.reason) (status \(response.statusCode))"
+                // A duplicate-signal refusal is transient (Zoom still holds our previous socket); so is any refusal
+                // while reconnecting. A refusal of the very first handshake (bad signature, unknown stream) is final.
+                if response.reason.lowercased().contains("duplicate signal request") || hasStreamed || attempt > 0 {
+                    return closeAll() + retry(.full, message)
+                }
+                return fail(response.statusCode, message)
+            }
+            guard let url = response.audioURL else { return fail(nil, "signaling handshake response lists no audio media URL") }
+            guard configuration.allowList.allows(url: url) else {
+                return fail(nil, "media server host '\(HostAllowList.host(of: url) ?? url)' is not in rtms_allowed_hosts")
+            }
+            mediaURL = url
+            signalingReadyAt = now
+            return openMedia()
+
+        case .dataHandshake(let id, let response):
+            guard id == media, phase == .connectingMedia, let signaling else { return [] }
+            guard response.statusCode == 0 else {
+                let message = "media handshake refused: \(response.reason) (status \(response.statusCode))"
+                if hasStreamed || attempt > 0 { return close(media: true) + retry(.media, message) }
+                return fail(response.statusCode, message)
+            }
+            guard !response.payloadEncrypted else { return fail(nil, "Zoom sent encrypted payloads, which the relay does not support") }
+            let parameters = response.mediaParameters(requested: configuration.requestedMedia)
+            negotiated = parameters
+            var actions: [Action] = []
+            if hasStreamed {
+                actions.append(.report(.resumed(reason: interruptionReason, attempt: attempt)))
+            } else {
+                hasStreamed = true
+                actions.append(.report(.connected(parameters)))
+            }
+            attempt = 0
+            phase = .streaming
+            actions.append(.sendClientReady(on: signaling))
+            if subscribedOn != signaling {
+                subscribedOn = signaling
+                actions.append(.sendEventSubscription(on: signaling))
+            }
+            return actions
+
+        case .streamState(let update):
+            switch RTMSStreamState(rawValue: update.state) {
+            case .terminated: return stop(RTMSStopReasons.reason(update.reason))
+            case .interrupted where update.reason == 14: return mediaInterrupted()
+            case .paused: return pause(true)
+            case .resumed: return pause(false)
+            default:
+                if update.reason != 0 { lastReason = update.reason }
+                return []
+            }
+
+        case .sessionState(let update):
+            switch RTMSSessionState(rawValue: update.state) {
+            case .paused: return pause(true)
+            case .resumed: return pause(false)
+            case .stopped:
+                // A stream holds several sessions; the stream's own state 4 (or the socket) ends it.
+                lastReason = update.stopReason
+                return []
+            default: return []
+            }
+
+        case .mediaInterrupted:
+            return mediaInterrupted()
+
+        case .streamCloseResponse:
+            return phase == .closing ? stop(RTMSStopReasons.receiverRequestClose) : []
+
+        case .connectionClosed(let id, let cause):
+            if id == signaling {
+                signaling = nil
+                subscribedOn = nil
+                signalingReadyAt = nil
+                switch phase {
+                case .closing:
+                    return stop(RTMSStopReasons.receiverRequestClose)
+                case .awaitingReconnect:
+                    phase = .awaitingReconnect(.full)
+                    return close(media: true)
+                case .connectingSignaling, .connectingMedia, .streaming:
+                    if case .serverClosed(1000) = cause, phase == .streaming {
+                        // Zoom closes normally only when the stream is over (state 4 usually came first).
+                        return stop(RTMSStopReasons.reason(lastReason))
+                    }
+                    return close(media: true) + retry(.full, "signaling connection lost (\(Self.describe(cause)))")
+                case .idle, .finished:
+                    return []
+                }
+            }
+            if id == media {
+                media = nil
+                switch phase {
+                case .connectingMedia, .streaming:
+                    return retry(.media, "media connection lost (\(Self.describe(cause)))")
+                default:
+                    return []
+                }
+            }
+            return []
+
+        case .webhookStarted(let url, let eventTs):
+            guard configuration.allowList.allows(url: url) else {
+                return fail(nil, "server_urls host '\(HostAllowList.host(of: url) ?? url)' is not in rtms_allowed_hosts")
+            }
+            if phase == .closing { return [] }
+            if url == serverURL, phase == .streaming, let ready = signalingReadyAt, eventTs < ready { return [] }
+            // Zoom failed over: drop everything and go to the new server now, without waiting for a backoff.
+            serverURL = url
+            var actions = closeAll()
+            attempt += 1
+            interruptionReason = "server failover"
+            timerToken += 1
+            actions.append(.report(.interrupted(reason: interruptionReason, attempt: attempt)))
+            return actions + openSignaling()
+
+        case .webhookInterrupted(let eventTs):
+            guard phase == .streaming else { return [] }
+            // An interruption older than our current signaling connection is already healed.
+            if let ready = signalingReadyAt, eventTs < ready { return [] }
+            return closeAll() + retry(.full, "signaling interrupted")
+
+        case .webhookStopped(let reason):
+            if phase == .closing { return stop(reason.map(RTMSStopReasons.reason) ?? RTMSStopReasons.receiverRequestClose) }
+            return stop(RTMSStopReasons.reason(reason ?? lastReason))
+
+        case .timerFired(let token):
+            guard token == timerToken else { return [] }
+            switch phase {
+            case .awaitingReconnect(.media) where signaling != nil:
+                return openMedia()
+            case .awaitingReconnect:
+                return closeAll() + openSignaling()
+            case .closing:
+                return stop(RTMSStopReasons.receiverRequestClose)
+            default:
+                return []
+            }
+
+        case .shutdown:
+            switch phase {
+            case .connectingMedia, .streaming:
+                guard let signaling else { return stop(RTMSStopReasons.receiverRequestClose) }
+                phase = .closing
+                timerToken += 1
+                return [.sendStreamClose(on: signaling), .startTimer(after: configuration.closeTimeout, token: timerToken)]
+            case .closing:
+                return []
+            default:
+                return stop(RTMSStopReasons.receiverRequestClose)
+            }
+        }
+    }
+
+    // MARK: Steps
+
+    private mutating func openSignaling() -> [Action] {
+        let id = nextID
+        nextID += 1
+        signaling = id
+        phase = .connectingSignaling
+        return [.openSignaling(id, url: serverURL)]
+    }
+
+    private mutating func openMedia() -> [Action] {
+        guard let mediaURL else { return closeAll() + openSignaling() }
+        let id = nextID
+        nextID += 1
+        media = id
+        phase = .connectingMedia
+        return [.openMedia(id, url: mediaURL)]
+    }
+
+    private mutating func close(media closeMedia: Bool) -> [Action] {
+        guard closeMedia, let media else { return [] }
+        self.media = nil
+        return [.close(media)]
+    }
+
+    private mutating func closeAll() -> [Action] {
+        var actions = close(media: true)
+        if let signaling {
+            actions.append(.close(signaling))
+            self.signaling = nil
+            subscribedOn = nil
+            signalingReadyAt = nil
+        }
+        return actions
+    }
+
+    private mutating func mediaInterrupted() -> [Action] {
+        // Zoom sends both event 7 and state 2/14 for one drop, and our own socket may notice first: act once,
+        // and only on a stream that is actually flowing.
+        guard phase == .streaming else { return [] }
+        return close(media: true) + retry(.media, "media connection interrupted")
+    }
+
+    private mutating func retry(_ scope: Scope, _ reason: String) -> [Action] {
+        attempt += 1
+        guard attempt <= configuration.maxReconnectAttempts else {
+            return fail(nil, "reconnection gave up after \(configuration.maxReconnectAttempts) attempts: \(reason)")
+        }
+        interruptionReason = reason
+        timerToken += 1
+        phase = .awaitingReconnect(scope)
+        return [.report(.interrupted(reason: reason, attempt: attempt)), .startTimer(after: backoff(attempt: attempt), token: timerToken)]
+    }
+
+    /// `base · 2^(attempt−1)`, capped at `maximum`: 3, 6, 12, 24, 30, 30 … seconds by default.
+    public func backoff(attempt: Int) -> Duration {
+        var delay = configuration.reconnectBase
+        for _ in 1..<max(attempt, 1) {
+            delay *= 2
+            if delay >= configuration.reconnectMaximum { return configuration.reconnectMaximum }
+        }
+        return min(delay, configuration.reconnectMaximum)
+    }
+
+    private mutating func pause(_ paused: Bool) -> [Action] {
+        guard self.paused != paused else { return [] }
+        self.paused = paused
+        return [.report(paused ? .paused : .unpaused)]
+    }
+
+    private mutating func stop(_ reason: StopReason) -> [Action] {
+        let actions = closeAll()
+        phase = .finished
+        return actions + [.report(.stopped(reason)), .finish]
+    }
+
+    private mutating func fail(_ statusCode: Int?, _ message: String) -> [Action] {
+        let actions = closeAll()
+        phase = .finished
+        return actions + [.report(.failed(statusCode: statusCode, message: message)), .finish]
+    }
+
+    private static func describe(_ cause: CloseCause) -> String {
+        switch cause {
+        case .serverClosed(let code): "closed by server with code \(code)"
+        case .lost(let why): why
+        }
+    }
+}

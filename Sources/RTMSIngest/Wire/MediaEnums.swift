@@ -1,0 +1,48 @@
+/// `MEDIA_DATA_TYPE` bitmask of a data handshake (rtms-protocol.md §6.1).
+public struct RTMSMediaType: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let audio = RTMSMediaType(rawValue: 1)
+    public static let video = RTMSMediaType(rawValue: 2)
+    public static let deskshare = RTMSMediaType(rawValue: 4)
+    public static let transcript = RTMSMediaType(rawValue: 8)
+    public static let chat = RTMSMediaType(rawValue: 16)
+    public static let all = RTMSMediaType(rawValue: 32)
+}
+
+/// `MEDIA_PAYLOAD_TYPE` (`codec`).
+public enum RTMSAudioCodec: Int, Sendable, Codable {
+    case l16 = 1, g711 = 2, g722 = 3, opus = 4
+
+    /// The codec's name in `AudioFormat.codec`.
+    public var name: String {
+        switch self {
+        case .l16: "L16"
+        case .g711: "G711"
+        case .g722: "G722"
+        case .opus: "OPUS"
+        }
+    }
+}
+
+/// `AUDIO_SAMPLE_RATE`: an index, not Hz.
+public enum RTMSAudioSampleRate: Int, Sendable, Codable {
+    case hz8000 = 0, hz16000 = 1, hz32000 = 2, hz48000 = 3
+
+    public var hertz: Int { [8_000, 16_000, 32_000, 48_000][rawValue] }
+
+    public init?(hertz: Int) {
+        guard let index = [8_000, 16_000, 32_000, 48_000].firstIndex(of: hertz) else { return nil }
+        self.init(rawValue: index)
+    }
+}
+
+/// `MEDIA_DATA_OPTION` (`data_opt`) for audio.
+public enum RTMSAudioDataOption: Int, Sendable, Codable {
+    case mixedStream = 1, multiStreams = 2
+}
+
+/// `MEDIA_CONTENT_TYPE`.
+public enum RTMSContentType: Int, Sendable, Codable {
+    case rtp = 1, rawAudio = 2, rawVideo = 3, fileStream = 4, text = 5
+}

@@ -1,0 +1,27 @@
+/// `msg_type` of every RTMS message (rtms-protocol.md §4). Zoom wants the integers on the wire, never names.
+public enum RTMSMessageType: Int, Sendable, Codable {
+    case undefined = 0
+    case signalingHandshakeRequest = 1
+    case signalingHandshakeResponse = 2
+    case dataHandshakeRequest = 3
+    case dataHandshakeResponse = 4
+    case eventSubscription = 5
+    case eventUpdate = 6
+    case clientReadyAck = 7
+    case streamStateUpdate = 8
+    case sessionStateUpdate = 9
+    case sessionStateRequest = 10
+    case sessionStateResponse = 11
+    case keepAliveRequest = 12
+    case keepAliveResponse = 13
+    case mediaDataAudio = 14
+    case mediaDataVideo = 15
+    case mediaDataShare = 16
+    case mediaDataTranscript = 17
+    case mediaDataChat = 18
+    case streamStateRequest = 19
+    case streamStateResponse = 20
+    case streamCloseRequest = 21
+    case streamCloseResponse = 22
+    case metaDataAudio = 23
+}

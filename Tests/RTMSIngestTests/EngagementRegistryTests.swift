@@ -1,0 +1,83 @@
+import NIOCore
+import RelayCore
+import Testing
+@testable import RTMSIngest
+
+@Suite("Engagement registry and status lines")
+struct EngagementRegistryTests {
+    func event(_ kind: StreamEvent.Kind, _ engagement: String, _ stream: String? = nil, at: Int64) -> StreamEvent {
+        StreamEvent(timeMillis: at, engagementID: engagement, streamID: stream, kind: kind)
+    }
+
+    @Test("engagements are listed newest first with each stream's state; an engagement keeps several streams")
+    func snapshot() async {
+        let registry = EngagementRegistry()
+        await registry.record(event(.engagementStarted(payload: .null), "E1", at: 1_000))
+        await registry.record(event(.engagementStarted(payload: .null), "E2", at: 2_000))
+        await registry.record(event(.streamStarted(serverHost: "rtms.zoom.us"), "E1", "S1", at: 3_000))
+        await registry.record(event(.streamConnected(MediaParameters()), "E1", "S1", at: 3_100))
+        await registry.record(event(.streamStopped(StopReason(code: 25, name: "X")), "E1", "S1", at: 4_000))
+        await registry.record(event(.streamStarted(serverHost: "rtms.zoom.us"), "E1", "S2", at: 5_000))
+        await registry.record(event(.streamInterrupted(reason: "media", attempt: 2), "E1", "S2", at: 5_100))
+        let snapshot = await registry.snapshot()
+        #expect(snapshot.map(\.engagementId) == ["E2", "E1"])
+        #expect(snapshot[1].streams.map(\.streamId) == ["S2", "S1"])
+        #expect(snapshot[1].streams.map(\.state) == [.interrupted, .stopped])
+        #expect(snapshot[1].streams[0].attempt == 2)
+    }
+
+    @Test("/api/engagement/active is the active engagement started last, or isActive false with a null id")
+    func active() async throws {
+        let registry = EngagementRegistry()
+        #expect(await registry.active() == ActiveEngagement(isActive: false, engagementId: nil, startedAt: nil))
+        let json = String(decoding: try JSONEncoderForTests.encode(await registry.active()), as: UTF8.self)
+        #expect(json == #"{"engagementId":null,"isActive":false}"#)
+        await registry.record(event(.engagementStarted(payload: .null), "E1", at: 1_000))
+        await registry.record(event(.engagementStarted(payload: .null), "E2", at: 2_000))
+        #expect(await registry.active() == ActiveEngagement(isActive: true, engagementId: "E2", startedAt: "1970-01-01T00:00:02.000Z"))
+        await registry.record(event(.engagementEnded(payload: .null), "E2", at: 3_000))
+        #expect(await registry.active().engagementId == "E1")
+    }
+
+    @Test("pause and resume are reflected in the stream state")
+    func paused() async {
+        let registry = EngagementRegistry()
+        await registry.record(event(.streamStarted(serverHost: "h"), "E", "S", at: 1))
+        await registry.record(event(.streamConnected(MediaParameters()), "E", "S", at: 2))
+        await registry.record(event(.streamPaused, "E", "S", at: 3))
+        #expect(await registry.streamState("S") == .paused)
+        await registry.record(event(.streamUnpaused, "E", "S", at: 4))
+        #expect(await registry.streamState("S") == .streaming)
+        #expect(await registry.liveStreamCount() == 1)
+    }
+
+    @Test("status lines use the original app's words; audio is counted per channel")
+    func statusLines() {
+        var builder = StatusLineBuilder(everyChunks: 2)
+        func audio(_ channel: String) -> StreamEvent {
+            event(.audio(AudioFrame(channel: channel, timestamp: 0, pcm: ByteBuffer())), "E", "S", at: 0)
+        }
+        #expect(builder.lines(for: event(.streamStarted(serverHost: "h"), "E", "S", at: 0)) == [StatusLine(level: .info, text: "Starting RTMS connection")])
+        #expect(builder.lines(for: audio("1")) == [])
+        #expect(builder.lines(for: audio("2")) == [])
+        #expect(builder.lines(for: audio("1")) == [StatusLine(level: .success, text: "Received 2 audio chunks", channel: "1")])
+        #expect(builder.lines(for: audio("2")) == [StatusLine(level: .success, text: "Received 2 audio chunks", channel: "2")])
+        #expect(builder.lines(for: event(.streamPaused, "E", "S", at: 0)) == [StatusLine(level: .info, text: "RTMS paused")])
+        #expect(builder.lines(for: event(.streamUnpaused, "E", "S", at: 0)) == [StatusLine(level: .info, text: "RTMS resumed")])
+        #expect(builder.lines(for: event(.streamInterrupted(reason: "x", attempt: 3), "E", "S", at: 0)) == [StatusLine(level: .warning, text: "Connection lost, reconnecting (attempt 3)")])
+        #expect(builder.lines(for: event(.streamStopped(StopReason(code: 25, name: "STOP_BC_MANUAL_API_TRIGGERED")), "E", "S", at: 0)) == [StatusLine(level: .success, text: "RTMS stopped")])
+        #expect(builder.lines(for: event(.streamStopped(StopReason(code: 19, name: "STOP_BC_AWAIT_RECONNECTION_TIMEOUT")), "E", "S", at: 0))
+            == [StatusLine(level: .warning, text: "RTMS stopped: STOP_BC_AWAIT_RECONNECTION_TIMEOUT (19)")])
+        #expect(builder.lines(for: event(.streamFailed(statusCode: 3, message: "signaling handshake refused: Invalid signature"), "E", "S", at: 0))
+            == [StatusLine(level: .error, text: "RTMS error: signaling handshake refused: Invalid signature (status 3)")])
+    }
+}
+
+import Foundation
+enum JSONEncoderForTests {
+    static func encode(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(value)
+    }
+}

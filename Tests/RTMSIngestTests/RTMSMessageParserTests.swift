@@ -1,0 +1,106 @@
+import NIOCore
+import RelayCore
+import Testing
+@testable import RTMSIngest
+
+@Suite("RTMS frame parsing (rtms-protocol.md §4, §7)")
+struct RTMSMessageParserTests {
+    static let pcm: [UInt8] = (0..<640).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    static let b64 = Base64.encode(pcm)
+
+    func parse(_ text: String) throws -> RTMSInboundMessage {
+        try RTMSMessageParser.parse(ByteBuffer(string: text))
+    }
+
+    @Test("a ZCC audio frame decodes to the exact PCM with channel_id as the channel, on the fast path")
+    func zccAudio() throws {
+        let text = #"{"msg_type":14,"content":{"user_id":0,"user_name":"Sim Agent","channel_id":"1","data":"\#(Self.b64)","length":640,"timestamp":1738392033699}}"#
+        let expected = AudioPacket(channel: "1", userName: "Sim Agent", timestamp: 1_738_392_033_699, pcm: ByteBuffer(bytes: Self.pcm))
+        #expect(AudioFrameScanner.scan(ByteBuffer(string: text)) == expected)
+        #expect(try parse(text) == .audio(expected))
+    }
+
+    @Test("key order, whitespace and unknown fields do not matter; user_id is the channel without channel_id")
+    func audioShapes() throws {
+        let text = "{ \"content\" : {\"timestamp\": 5, \"extra\": {\"a\":[1,2,{\"b\":\"x\\\"y\"}]}, \"data\":\"\(Self.b64)\", \"user_id\": 16778240 },\n \"msg_type\" : 14 }"
+        #expect(AudioFrameScanner.scan(ByteBuffer(string: text)) == AudioPacket(channel: "16778240", userName: nil, timestamp: 5, pcm: ByteBuffer(bytes: Self.pcm)))
+    }
+
+    @Test("escaped slashes in the base64 fall back to JSONDecoder and still decode exactly")
+    func escapedFallback() throws {
+        let escaped = Self.b64.replacingOccurrences(of: "/", with: "\\/")
+        let text = #"{"msg_type":14,"content":{"user_id":"7","user_name":"A\u00e9","data":"\#(escaped)","timestamp":9}}"#
+        #expect(Self.b64.contains("/"))
+        #expect(AudioFrameScanner.scan(ByteBuffer(string: text)) == nil)
+        #expect(try parse(text) == .audio(AudioPacket(channel: "7", userName: "Aé", timestamp: 9, pcm: ByteBuffer(bytes: Self.pcm))))
+    }
+
+    @Test("control messages decode into their wire types")
+    func controlMessages() throws {
+        #expect(try parse(#"{"msg_type":2,"protocol_version":1,"sequence":0,"status_code":0,"reason":"","media_server":{"server_urls":{"audio":"wss://a/audio","all":"wss://a/all"}}}"#)
+            == .signalingHandshake(SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": "wss://a/audio", "all": "wss://a/all"])))
+        #expect(try parse(#"{"msg_type":12,"timestamp":1738392033699,"sequence":4}"#) == .keepAlive(KeepAliveRequest(timestamp: 1_738_392_033_699, sequence: 4)))
+        #expect(try parse(#"{"msg_type":8,"state":4,"reason":"6","timestamp":1}"#) == .streamState(StreamStateUpdate(state: 4, reason: 6)))
+        #expect(try parse(#"{"msg_type":9,"state":5,"reason":21,"rtms_session_id":"s"}"#) == .sessionState(SessionStateUpdate(state: 5, stopReason: 21, sessionID: "s")))
+        #expect(try parse(#"{"msg_type":22,"status_code":0,"reason":"OK"}"#) == .streamCloseResponse(StreamCloseResponse(statusCode: 0, reason: "OK")))
+        #expect(try parse(#"{"msg_type":15,"content":{}}"#) == .other(msgType: 15))
+        let event = try parse(#"{"msg_type":6,"event":{"event_type":12,"event_ts":1,"paticipant_info":{"channel_id":"2","display_name":"Caller"}}}"#)
+        guard case .event(let update) = event else { Issue.record("not an event"); return }
+        #expect(update.eventType == 12)
+        #expect(update.participant == ["channel_id": "2", "display_name": "Caller"])
+        let transcript = try parse(#"{"msg_type":17,"content":{"user_id":0,"user_name":"Sim Caller","channel_id":"2","data":"hello","start_time":1,"end_time":2,"timestamp":1,"language":9}}"#)
+        guard case .transcript(let message) = transcript else { Issue.record("not a transcript"); return }
+        #expect(message.text == "hello")
+        #expect(message.channelID == "2")
+    }
+
+    @Test("malformed frames are errors, never crashes", arguments: [
+        "", "{", "[]", "null", "{\"msg_type\":\"x\"}", "{\"content\":{}}", #"{"msg_type":14,"content":{"data":"@@@@","timestamp":1}}"#,
+        #"{"msg_type":14,"content":{"timestamp":1}}"#, #"{"msg_type":14,"content":{"data":"AAA","timestamp":1}}"#, "\u{0}\u{1}\u{2}",
+    ])
+    func malformed(text: String) {
+        #expect(throws: RTMSParseError.self) { try parse(text) }
+    }
+
+    @Test("every truncation and single-byte corruption of a valid frame parses or throws, never crashes")
+    func fuzz() {
+        let text = #"{"msg_type":14,"content":{"user_id":0,"user_name":"Sim Agent","channel_id":"1","data":"\#(Base64.encode(Self.pcm.prefix(30)))","length":30,"timestamp":17}}"#
+        let bytes = Array(text.utf8)
+        for length in 0..<bytes.count {
+            _ = try? RTMSMessageParser.parse(ByteBuffer(bytes: bytes.prefix(length)))
+        }
+        for index in bytes.indices {
+            for replacement in [UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "\\"), 0, 0xFF] {
+                var corrupted = bytes
+                corrupted[index] = replacement
+                _ = try? RTMSMessageParser.parse(ByteBuffer(bytes: corrupted))
+            }
+        }
+    }
+
+    @Test("deeply nested junk inside an audio frame is skipped without exhausting the stack")
+    func deepNesting() {
+        let junk = String(repeating: "[", count: 10_000)
+        let text = #"{"msg_type":14,"content":{"x":\#(junk)}}"#
+        #expect(throws: RTMSParseError.self) { try parse(text) }
+    }
+}
+
+@Suite("rtms_allowed_hosts (SPEC §5.2)")
+struct HostAllowListTests {
+    @Test("exact hosts and *.domain patterns match; everything else is refused")
+    func matching() {
+        let list = HostAllowList(["*.zoom.us", "127.0.0.1"])
+        #expect(list.allows(url: "wss://rtms-sjc1.zoom.us/signal?x=1"))
+        #expect(list.allows(url: "WSS://A.B.ZOOM.US:443/x"))
+        #expect(list.allows(url: "ws://127.0.0.1:8080/signaling"))
+        #expect(!list.allows(url: "wss://zoom.us/x"))
+        #expect(!list.allows(url: "wss://evilzoom.us/x"))
+        #expect(!list.allows(url: "wss://zoom.us.evil.com/x"))
+        #expect(!list.allows(url: "wss://rtms.zoom.us@evil.com/x"))
+        #expect(!list.allows(url: "https://rtms.zoom.us/x"))
+        #expect(!list.allows(url: "ws://127.0.0.2/x"))
+        #expect(!list.allows(url: "ws://127.0.0.1:80x/"))
+        #expect(!list.allows(url: "not a url"))
+    }
+}
