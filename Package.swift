@@ -14,13 +14,13 @@ let nio: [Target.Dependency] = [
 
 /// The sink modules that ship with rtms-relay. Each is a folder under `Plugins/`, depends on RelayCore
 /// only (plus its own libraries), and has a test target `Tests/<Name>Tests`.
-let sinkNames = ["JSONLinesSink"]
+let sinkNames = ["JSONLinesSink", "WAVSink", "SQLiteSink"]
 
 /// Declares a sink module under `Plugins/` and its test target from one name.
-func sink(_ name: String, dependencies: [Target.Dependency] = []) -> [Target] {
+func sink(_ name: String, dependencies: [Target.Dependency] = [], testDependencies: [Target.Dependency] = []) -> [Target] {
     [
         .target(name: name, dependencies: ["RelayCore"] + dependencies, path: "Plugins/\(name)", swiftSettings: swiftSettings),
-        .testTarget(name: "\(name)Tests", dependencies: [.byName(name: name), "RelayTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "\(name)Tests", dependencies: [.byName(name: name), "RelayTesting"] + testDependencies, swiftSettings: swiftSettings),
     ]
 }
 
@@ -114,6 +114,12 @@ var targets: [Target] = [
 ]
 
 targets += sink("JSONLinesSink")
+targets += sink("WAVSink", testDependencies: ["wav-crash-probe"])
+/// A child process for the WAV sink's crash test: records through the real hub until it is SIGKILLed.
+targets.append(.executableTarget(name: "wav-crash-probe", dependencies: ["WAVSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/wav-crash-probe", swiftSettings: swiftSettings))
+/// Measures the storage sinks' cost per frame (`swift build -c release --product sink-bench`).
+targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
+targets += sink("SQLiteSink", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], testDependencies: ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")])
 
 let package = Package(
     name: "rtms-relay",
@@ -138,6 +144,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: targets
 )

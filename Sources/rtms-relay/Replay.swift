@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RelayCore
+import SQLiteSink
+
+/// `rtms-relay replay`: feeds the events archived by a `type: sqlite` sink to the configured sinks, e.g. to
+/// rebuild WAV files (the archive needs `store_audio: true` for audio) or to backfill a new sink.
+///
+/// The work is done by `ArchiveReplay` in the SQLite sink module; this command only loads the config and
+/// maps failures to exit codes (1 bad input or config, 2 runtime failure).
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Feed archived events from the SQLite archive to the configured sinks (e.g. rebuild WAVs)."
+    )
+
+    @Option(name: .long, help: "The SQLite archive to read (a type: sqlite sink's path).")
+    var archive: String
+
+    @Option(name: .long, help: "Replay only this engagement.")
+    var engagement: String?
+
+    @Option(name: .long, help: "The config whose sinks receive the events (default: ./config.yaml, else the embedded defaults).")
+    var config: String?
+
+    @Option(name: .customLong("sink"), help: "Replay only into this sink id (repeatable; default: every sink except the archive itself).")
+    var sinks: [String] = []
+
+    func run() async throws {
+        let logger = Logger(label: "rtms-relay.replay")
+        let replay: ArchiveReplay
+        do {
+            let configuration = try ConfigLoader(registry: BuiltInSinks.registry()).load(path: config)
+            replay = try ArchiveReplay(archive: ArchiveReader(path: archive), configuration: configuration, registry: BuiltInSinks.registry(), only: sinks, logger: logger)
+        } catch {
+            Self.fail("\(error)")
+            throw ExitCode(1)
+        }
+        guard !replay.targets.isEmpty else {
+            Self.fail("no sink to replay into (skipped: \(replay.skipped.joined(separator: ", ")))")
+            throw ExitCode(1)
+        }
+        do {
+            let summary = try await replay.run(engagement: engagement)
+            print("replayed \(summary.events) events from \(archive) into \(summary.sinks.joined(separator: ", "))"
+                + (summary.skipped.isEmpty ? "" : " (skipped \(summary.skipped.joined(separator: ", ")))"))
+        } catch let error as ArchiveError {
+            Self.fail("\(error)")
+            throw ExitCode(1)
+        } catch {
+            Self.fail("\(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    private static func fail(_ message: String) {
+        FileHandle.standardError.write(Data("rtms-relay replay: \(message)\n".utf8))
+    }
+}
