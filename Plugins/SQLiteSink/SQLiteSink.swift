@@ -26,7 +26,7 @@ public actor SQLiteSink: SinkPlugin {
         encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.summary
     }
 
-    public func start() throws {
+    public func start() async throws {
         guard pool == nil else { return }
         do {
             pool = try ArchiveDatabase.open(path: options.path)
@@ -49,7 +49,7 @@ public actor SQLiteSink: SinkPlugin {
         }
     }
 
-    public func finish() throws {
+    public func finish() async throws {
         try pool?.close()
         pool = nil
     }

@@ -32,7 +32,10 @@ public actor WAVSink: SinkPlugin {
 
     public nonisolated var tickInterval: Duration? { .seconds(1) }
 
-    public func consume(_ events: [StreamEvent]) {
+    // The lifecycle methods repeat the protocol's exact `async throws` signatures: a lighter signature would
+    // leave `Sink`'s no-op default visible, and a direct call on `WAVSink` would pick the default.
+
+    public func consume(_ events: [StreamEvent]) async throws {
         let now = ContinuousClock.now
         var touched: [ObjectIdentifier: StreamRecording] = [:]
         for event in events {
@@ -60,13 +63,13 @@ public actor WAVSink: SinkPlugin {
         updateHealth()
     }
 
-    public func tick() {
+    public func tick() async throws {
         let now = ContinuousClock.now
         for recording in recordings.values { recording.tick(now: now) }
         updateHealth()
     }
 
-    public func finish() {
+    public func finish() async throws {
         let now = ContinuousClock.now
         for key in Array(recordings.keys) { close(key, at: EventClock.nowMillis(), reason: nil, now: now) }
         updateHealth()

@@ -31,7 +31,7 @@ struct ArchiveReplayTests {
         let calls = recordedCall() + recordedCall(engagement: "eng-2", stream: "stream-2")
         for start in stride(from: 0, to: calls.count, by: 100) {
             let batch = Array(calls[start..<min(start + 100, calls.count)])
-            await live.consume(batch)
+            try await live.consume(batch)
             try await archive.consume(batch)
         }
         try await live.finish()

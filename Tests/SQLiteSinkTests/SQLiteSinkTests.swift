@@ -26,8 +26,8 @@ struct SQLiteSinkTests {
         try await db.read { db in
             let engagement = try #require(try Row.fetchOne(db, sql: "SELECT * FROM engagements"))
             #expect(text(engagement, "engagement_id") == "eng-1")
-            #expect(number(engagement, "started_ms") == 1_764_000_000_000 - 3_000)
-            #expect(number(engagement, "ended_ms") == 1_764_000_000_000 + 2_500)
+            #expect(number(engagement, "started_ms") == 1_763_999_997_000)
+            #expect(number(engagement, "ended_ms") == 1_764_000_002_500)
             #expect(text(engagement, "start_payload")?.contains("support") == true)
 
             let stream = try #require(try Row.fetchOne(db, sql: "SELECT * FROM streams"))

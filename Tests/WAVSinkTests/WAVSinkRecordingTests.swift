@@ -22,9 +22,9 @@ struct WAVSinkRecordingTests {
         }
         // In batches of 37, as the hub would hand them over.
         for start in stride(from: 0, to: events.count, by: 37) {
-            await sink.consume(Array(events[start..<min(start + 37, events.count)]))
+            try await sink.consume(Array(events[start..<min(start + 37, events.count)]))
         }
-        await sink.consume([stopped("e1", "s1")])
+        try await sink.consume([stopped("e1", "s1")])
 
         let agent = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         let customer = try WAVContents(path: dir.path + "/e1/s1/customer.wav")
@@ -47,8 +47,8 @@ struct WAVSinkRecordingTests {
             events.append(audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: frame))
             if frame >= 5 { events.append(audio.event(engagement: "e1", stream: "s1", channel: "customer", party: 1, frame: frame)) }
         }
-        await sink.consume(events)
-        await sink.consume([stopped("e1", "s1")])
+        try await sink.consume(events)
+        try await sink.consume([stopped("e1", "s1")])
         let customer = try WAVContents(path: dir.path + "/e1/s1/customer.wav")
         #expect(customer.data == silence(frames: 5, audio: audio) + (5..<20).flatMap { audio.frameBytes(party: 1, frame: $0) })
     }
@@ -59,10 +59,10 @@ struct WAVSinkRecordingTests {
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path)
         let order = [0, 1, 3, 4, 2, 2, 4, 5]
-        await sink.consume(order.map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
+        try await sink.consume(order.map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
         // Frame 1 again, in a later batch (already on disk).
-        await sink.consume([audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: 1)])
-        await sink.consume([stopped("e1", "s1")])
+        try await sink.consume([audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: 1)])
+        try await sink.consume([stopped("e1", "s1")])
         let agent = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         #expect(agent.data == (0..<6).flatMap { audio.frameBytes(party: 0, frame: $0) })
         let manifest = try manifestJSON(dir.path + "/e1/s1/stream.json")
@@ -77,9 +77,9 @@ struct WAVSinkRecordingTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path)
-        await sink.consume([0, 1, 3].map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
-        await sink.consume([audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: 2)])
-        await sink.consume([stopped("e1", "s1")])
+        try await sink.consume([0, 1, 3].map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
+        try await sink.consume([audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: 2)])
+        try await sink.consume([stopped("e1", "s1")])
         let agent = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         #expect(agent.data == (0..<4).flatMap { audio.frameBytes(party: 0, frame: $0) })
     }
@@ -90,8 +90,8 @@ struct WAVSinkRecordingTests {
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path)
         let jitter: [Int64] = [0, 3, -4, 7, -9, 2, 9, 0]
-        await sink.consume(jitter.enumerated().map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0.offset, timestampOffset: $0.element) })
-        await sink.consume([stopped("e1", "s1")])
+        try await sink.consume(jitter.enumerated().map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0.offset, timestampOffset: $0.element) })
+        try await sink.consume([stopped("e1", "s1")])
         let agent = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         #expect(agent.data == (0..<8).flatMap { audio.frameBytes(party: 0, frame: $0) })
     }
@@ -109,9 +109,9 @@ struct WAVSinkRecordingTests {
             }
         }
         for start in stride(from: 0, to: events.count, by: 16) {
-            await sink.consume(Array(events[start..<min(start + 16, events.count)]))
+            try await sink.consume(Array(events[start..<min(start + 16, events.count)]))
         }
-        await sink.consume([stopped("e1", "s1")])
+        try await sink.consume([stopped("e1", "s1")])
         let mixed = try WAVContents(path: dir.path + "/e1/s1/mixed.wav")
         #expect(mixed.header.channels == 2 && mixed.header.sampleRate == 16_000)
         var expected: [UInt8] = []
@@ -133,7 +133,7 @@ struct WAVSinkRecordingTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path, mix: .stereo)
-        await sink.consume((0..<77).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
+        try await sink.consume((0..<77).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
         try await sink.finish()
         for file in ["agent.wav", "mixed.wav"] {
             let wav = try WAVContents(path: dir.path + "/e1/s1/" + file)
@@ -149,7 +149,7 @@ struct WAVSinkRecordingTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path)
-        await sink.consume((0..<50).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
+        try await sink.consume((0..<50).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
         try await sink.tick()
         let wav = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         #expect(wav.header.dataBytes == 50 * audio.samplesPerFrame * 2)
@@ -166,7 +166,7 @@ struct WAVSinkRecordingTests {
             events.append(audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: frame, userName: "Ada"))
         }
         events.append(stopped("e1", "s1", code: 6, name: "STOP_BC_ALL_APPS_DISABLED", at: audio.origin + 5_000))
-        await sink.consume(events)
+        try await sink.consume(events)
         let manifest = try manifestJSON(dir.path + "/e1/s1/stream.json")
         #expect(manifest["engagement_id"] as? String == "e1")
         #expect(manifest["stream_id"] as? String == "s1")
@@ -192,8 +192,8 @@ struct WAVSinkRecordingTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path)
-        await sink.consume((0..<10).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) } + [stopped("e1", "s1")])
-        await sink.consume([audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: 10)])
+        try await sink.consume((0..<10).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) } + [stopped("e1", "s1")])
+        try await sink.consume([audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: 10)])
         try await sink.finish()
         let agent = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         #expect(agent.data == (0..<10).flatMap { audio.frameBytes(party: 0, frame: $0) })
