@@ -79,17 +79,20 @@ final class StereoMixer {
             }
         }
         guard start < count else { return }
-        let first = at + start
         let windowEnd = flushed + Int64(window.count / 2)
-        if first - windowEnd > Int64(sampleRate) * 2 {
+        if at + start - windowEnd > Int64(sampleRate) * 2 {
             // A long silence on both sides: write out the window and leave the rest as a hole (reads as zeros).
             flush(to: windowEnd, now: now)
-            flushed = first
+            flushed = at + start
         }
         let needed = Int(at + count - flushed) * 2
         if window.count < needed { window.append(contentsOf: repeatElement(0, count: needed - window.count)) }
-        for i in start..<count {
-            window[Int(at + i - flushed) * 2 + lane] = sample(i)
+        let base = Int(at - flushed) * 2 + lane
+        let first = Int(offset + start) * 2
+        window.withUnsafeMutableBufferPointer { window in
+            for i in 0..<Int(count - start) {
+                window[base + (Int(start) + i) * 2] = Int16(littleEndian: raw.loadUnaligned(fromByteOffset: first + i * 2, as: Int16.self))
+            }
         }
     }
 
@@ -104,9 +107,17 @@ final class StereoMixer {
         let frames = Int(min(max(target - flushed, 0), Int64(window.count / 2)))
         guard frames > 0 else { return }
         if retry.mayWrite(now: now) {
-            do {
+            do throws(WAVWriteError) {
                 let file = try openFile()
-                try file.write(Array(window[0..<frames * 2].withUnsafeBytes { Array($0) }), atFrame: flushed)
+                var failure: WAVWriteError?
+                window.withUnsafeBytes { raw in
+                    do throws(WAVWriteError) {
+                        try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<frames * 4]), atFrame: flushed)
+                    } catch {
+                        failure = error
+                    }
+                }
+                if let failure { throw failure }
                 retry.succeeded()
             } catch {
                 retry.failed(error, now: now)
