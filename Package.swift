@@ -15,15 +15,17 @@ let nio: [Target.Dependency] = [
 /// The sink modules that ship with rtms-relay: one line each. A sink is a folder `Plugins/<Name>` that
 /// depends on RelayCore only (plus the libraries named here), with tests in `Tests/<Name>Tests`; the
 /// `BuiltInSinks` module links every one of them and registers it by type name.
-let sinks: [(name: String, dependencies: [Target.Dependency])] = [
-    ("JSONLinesSink", []),
+let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: [Target.Dependency])] = [
+    ("JSONLinesSink", [], []),
+    ("WAVSink", [], ["wav-crash-probe"]),
+    ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")]),
 ]
 
 /// The module and test target of one sink.
-func sinkTargets(_ name: String, dependencies: [Target.Dependency]) -> [Target] {
+func sinkTargets(_ name: String, dependencies: [Target.Dependency], testDependencies: [Target.Dependency]) -> [Target] {
     [
         .target(name: name, dependencies: ["RelayCore"] + dependencies, path: "Plugins/\(name)", swiftSettings: swiftSettings),
-        .testTarget(name: "\(name)Tests", dependencies: [.byName(name: name), "RelayTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "\(name)Tests", dependencies: [.byName(name: name), "RelayTesting"] + testDependencies, swiftSettings: swiftSettings),
     ]
 }
 
@@ -108,7 +110,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "rtms-relay",
         dependencies: [
-            "RelayCore", "RelayServer", "ZoomSimulator", "BuiltInSinks",
+            "RelayCore", "RelayServer", "ZoomSimulator", "BuiltInSinks", "SQLiteSink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -154,7 +156,11 @@ var targets: [Target] = [
     ),
 ]
 
-targets += sinks.flatMap { sinkTargets($0.name, dependencies: $0.dependencies) }
+targets += sinks.flatMap { sinkTargets($0.name, dependencies: $0.dependencies, testDependencies: $0.testDependencies) }
+/// A child process for the WAV sink's crash test: records through the real hub until it is SIGKILLed.
+targets.append(.executableTarget(name: "wav-crash-probe", dependencies: ["WAVSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/wav-crash-probe", swiftSettings: swiftSettings))
+/// Measures the storage sinks' cost per frame (`swift build -c release --product sink-bench`).
+targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
 
 let package = Package(
     name: "rtms-relay",

@@ -24,12 +24,12 @@ public actor JSONLinesSink: SinkPlugin {
         encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.summary
     }
 
-    public func start() throws {
+    public func start() async throws {
         guard !options.isStandardOutput, file == nil else { return }
         try open()
     }
 
-    public func consume(_ events: [StreamEvent]) throws {
+    public func consume(_ events: [StreamEvent]) async throws {
         var batch = Data()
         for event in events {
             if case .audio = event.kind, options.audio == .none { continue }
@@ -47,7 +47,7 @@ public actor JSONLinesSink: SinkPlugin {
         size += batch.count
     }
 
-    public func finish() throws {
+    public func finish() async throws {
         try file?.synchronize()
         try file?.close()
         file = nil

@@ -1,5 +1,7 @@
 import JSONLinesSink
 import RelayCore
+import SQLiteSink
+import WAVSink
 
 /// The one place that lists the sink types this binary ships with. Adding a sink module is: a folder
 /// under `Plugins/`, one line in Package.swift's `sinks` list, and one `register` line here.
@@ -8,6 +10,8 @@ public enum BuiltInSinks {
     public static var registry: SinkRegistry {
         var registry = SinkRegistry()
         registry.register(JSONLinesSink.self)
+        registry.register(WAVSink.self)
+        registry.register(SQLiteSink.self)
         return registry
     }
 }

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import RelayCore
+
+/// Feeds archived events to sinks built from a configuration: what `rtms-relay replay` runs, kept here so it
+/// is testable without the command line.
+///
+/// Sinks are fed directly, batch by batch and in archive order, not through the `EventHub`: a replay must
+/// not drop anything under a `drop_newest` queue policy, and events keep their archived `seq`. A sink that
+/// archives into the archive being read is skipped, since it would copy every event into itself.
+public struct ArchiveReplay: Sendable {
+    /// A sink to feed, with its config id.
+    public struct Target: Sendable {
+        public var id: String
+        public var sink: any Sink
+        public var context: SinkContext
+
+        public init(id: String, sink: any Sink, context: SinkContext) {
+            self.id = id
+            self.sink = sink
+            self.context = context
+        }
+    }
+
+    /// What a replay did.
+    public struct Summary: Sendable, Equatable {
+        public var events = 0
+        public var batches = 0
+        public var sinks: [String] = []
+        public var skipped: [String] = []
+    }
+
+    /// A sink that failed during the replay.
+    public struct SinkFailed: Error, CustomStringConvertible {
+        public var id: String
+        public var error: any Error
+        public var description: String { "sink '\(id)': \(error)" }
+    }
+
+    public let reader: ArchiveReader
+    public let targets: [Target]
+    /// Ids of configured sinks left out (the archive itself, or not chosen with `only`).
+    public let skipped: [String]
+
+    /// Builds the configured sinks (all, or those whose ids are in `only`) except one writing to this archive.
+    public init(archive reader: ArchiveReader, configuration: RelayConfiguration, registry: SinkRegistry, only: [String] = [], logger: Logger) throws {
+        self.reader = reader
+        var targets: [Target] = []
+        var skipped: [String] = []
+        let archive = Self.canonical(reader.path)
+        for settings in configuration.sinks {
+            if !only.isEmpty && !only.contains(settings.id) {
+                skipped.append(settings.id)
+                continue
+            }
+            if let options = settings.options as? SQLiteSinkOptions, Self.canonical(options.path) == archive {
+                logger.notice("not replaying into the archive being read", metadata: ["sink": "\(settings.id)"])
+                skipped.append(settings.id)
+                continue
+            }
+            guard let factory = registry.factory(for: settings.typeName) else {
+                throw SinkConfigurationError(key: "sinks.\(settings.id).type", "unknown sink type '\(settings.typeName)'")
+            }
+            let context = SinkContext(id: settings.id, logger: logger)
+            targets.append(Target(id: settings.id, sink: try factory.makeSink(options: settings.options, context: context), context: context))
+        }
+        if let unknown = only.first(where: { id in !configuration.sinks.contains { $0.id == id } }) {
+            throw SinkConfigurationError(key: "sink", "no sink '\(unknown)' in \(configuration.source)")
+        }
+        self.targets = targets
+        self.skipped = skipped
+    }
+
+    /// Feeds explicit sinks (tests, embedding).
+    public init(archive reader: ArchiveReader, targets: [Target]) {
+        self.reader = reader
+        self.targets = targets
+        self.skipped = []
+    }
+
+    /// Replays one engagement (or the whole archive): starts every sink, hands each batch to each sink in
+    /// turn, and finishes them all (WAV headers and manifests are finalised there).
+    public func run(engagement: String? = nil) async throws -> Summary {
+        if let engagement, try await !reader.engagementIDs().contains(engagement) {
+            throw ArchiveError.unknownEngagement(engagement, reader.path)
+        }
+        var summary = Summary(sinks: targets.map(\.id), skipped: skipped)
+        for target in targets {
+            do { try await target.sink.start() } catch { throw SinkFailed(id: target.id, error: error) }
+        }
+        for try await batch in reader.events(engagement: engagement) {
+            for target in targets {
+                do { try await target.sink.consume(batch) } catch { throw SinkFailed(id: target.id, error: error) }
+            }
+            summary.events += batch.count
+            summary.batches += 1
+        }
+        for target in targets {
+            do { try await target.sink.finish() } catch { throw SinkFailed(id: target.id, error: error) }
+        }
+        return summary
+    }
+
+    private static func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+}

@@ -1,0 +1,43 @@
+/// What happened to one party's audio in a recording, kept for `stream.json` so QA can see whether a file
+/// is complete and where its silence came from.
+struct ChannelStatistics: Encodable {
+    /// A stretch the party sent nothing for, filled with silence.
+    struct Gap: Encodable, Equatable {
+        /// Milliseconds from the start of the file.
+        var atMs: Int64
+        var durationMs: Int64
+    }
+
+    var frames = 0
+    var bytes = 0
+    var firstTimestamp: Int64?
+    var lastTimestamp: Int64?
+    /// Gaps in order of arrival (the first `maximumListedGaps`; `gapCount` counts all).
+    var gaps: [Gap] = []
+    var gapCount = 0
+    var silenceMs: Int64 = 0
+    /// Frames that only repeated audio already written.
+    var duplicateFrames = 0
+    /// Frames that arrived after later ones and were written into their slot.
+    var lateFrames = 0
+    /// Frames lost because the disk refused the write (full, read-only …); their time is silence.
+    var droppedFrames = 0
+    /// Frames whose rate or channel count differed from the file's.
+    var mismatchedFrames = 0
+
+    static let maximumListedGaps = 1000
+
+    mutating func record(frameBytes: Int, timestamp: Int64) {
+        frames += 1
+        bytes += frameBytes
+        if firstTimestamp == nil { firstTimestamp = timestamp }
+        lastTimestamp = max(lastTimestamp ?? timestamp, timestamp)
+    }
+
+    mutating func recordGap(atSample: Int64, samples: Int64, sampleRate: Int) {
+        let gap = Gap(atMs: atSample * 1000 / Int64(sampleRate), durationMs: samples * 1000 / Int64(sampleRate))
+        gapCount += 1
+        silenceMs += gap.durationMs
+        if gaps.count < Self.maximumListedGaps { gaps.append(gap) }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import RelayCore
+
+/// `stream.json`, written beside a stream's WAV files: which files belong to whom, when the stream started
+/// and stopped and why, and every gap, so a QA reviewer can trust (or question) a recording without
+/// listening to it. Rewritten atomically while recording and once more at the end.
+struct StreamManifest: Encodable {
+    struct Channel: Encodable {
+        var channel: String
+        var userName: String?
+        var file: String
+        var durationMs: Int64
+        var statistics: ChannelStatistics
+    }
+
+    struct Mixed: Encodable {
+        var file: String
+        var left: String?
+        var right: String?
+    }
+
+    /// `recording` while open, `stopped` after Zoom's stop (or a failure), `closed` when the relay shut
+    /// down first.
+    var state: String
+    var engagementId: String
+    var streamId: String?
+    var sampleRate: Int
+    var bitsPerSample = 16
+    var frameMs: Int
+    /// Zoom's timestamp (ms) of the first sample of every file in this folder.
+    var originTimestamp: Int64?
+    /// Relay time of the first audio event and of the stop, ISO-8601 UTC.
+    var startedAt: String
+    var stoppedAt: String?
+    var stopReason: StopReason?
+    var stopMessage: String?
+    var channels: [Channel]
+    var mixed: Mixed?
+    /// Frames with a codec the sink cannot write (only L16 is written).
+    var unsupportedFrames: Int
+
+    func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import RelayCore
+
+/// The files of one stream: a `ChannelTrack` per party, the optional `StereoMixer`, and `stream.json`.
+///
+/// Every file shares the stream's clock: sample 0 is the first audio timestamp Zoom sent on any channel,
+/// so a party who was muted at first starts with silence and the files line up with each other.
+final class StreamRecording {
+    let engagementID: String
+    let streamID: String?
+    let directory: String
+    let sampleRate: Int
+    let channels: Int
+    let frameMilliseconds: Int
+    private var tracks: [String: ChannelTrack] = [:]
+    private var order: [String] = []
+    private let mixer: StereoMixer?
+    private var originTimestamp: Int64?
+    private let startedAt: Int64
+    private var stoppedAt: Int64?
+    private var stopReason: StopReason?
+    private var stopMessage: String?
+    private var state = "recording"
+    private var unsupportedFrames = 0
+    private var manifestDirty = true
+    private(set) var manifestRetry = DiskRetry()
+    private let tolerance: Int64
+
+    init(engagementID: String, streamID: String?, directory: String, format: AudioFormat, frameMilliseconds: Int, mix: WAVSinkOptions.Mix, startedAt: Int64) {
+        self.engagementID = engagementID
+        self.streamID = streamID
+        self.directory = directory
+        self.sampleRate = format.sampleRate
+        self.channels = format.channels
+        self.frameMilliseconds = frameMilliseconds
+        self.startedAt = startedAt
+        tolerance = Int64(frameMilliseconds * format.sampleRate / 2000)
+        mixer = mix == .stereo && format.channels == 1
+            ? StereoMixer(path: directory + "/mixed.wav", directory: directory, sampleRate: format.sampleRate, tolerance: tolerance)
+            : nil
+    }
+
+    /// Places one frame in its party's file (and the mix).
+    func add(_ frame: AudioFrame, now: ContinuousClock.Instant) {
+        guard frame.format.codec.uppercased() == "L16" else {
+            unsupportedFrames += 1
+            return
+        }
+        let track = track(for: frame.channel)
+        if let userName = frame.userName, track.userName != userName {
+            track.userName = userName
+            manifestDirty = true
+        }
+        guard frame.format.sampleRate == sampleRate, frame.format.channels == channels else {
+            track.recordMismatch()
+            return
+        }
+        var position: Int64?
+        if frame.timestamp > 0 {
+            let origin = originTimestamp ?? frame.timestamp
+            originTimestamp = origin
+            position = (frame.timestamp - origin) * Int64(sampleRate) / 1000
+        }
+        track.add(frame.pcm, position: position, timestamp: frame.timestamp, now: now)
+        mixer?.add(channel: frame.channel, pcm: frame.pcm, position: position, now: now)
+        manifestDirty = true
+    }
+
+    private func track(for channel: String) -> ChannelTrack {
+        if let track = tracks[channel] { return track }
+        let used = Set(tracks.values.map { ($0.path as NSString).lastPathComponent.lowercased() })
+        var name = SafeFileName.make(channel, reserved: ["mixed"])
+        if used.contains(name.lowercased() + ".wav") { name += "-" + SafeFileName.hash(channel + "#\(order.count)") }
+        let track = ChannelTrack(
+            channel: channel, path: "\(directory)/\(name).wav", directory: directory,
+            sampleRate: sampleRate, channels: channels, tolerance: tolerance
+        )
+        tracks[channel] = track
+        order.append(channel)
+        return track
+    }
+
+    /// Writes what the last batch gathered.
+    func flush(now: ContinuousClock.Instant) {
+        for channel in order { tracks[channel]!.flush(now: now) }
+        mixer?.flush(now: now)
+    }
+
+    /// Once a second: header sizes, and the manifest if anything changed.
+    func tick(now: ContinuousClock.Instant) {
+        for channel in order { tracks[channel]!.patchHeader(now: now) }
+        mixer?.patchHeader(now: now)
+        if manifestDirty { writeManifest(now: now) }
+    }
+
+    /// Finalises every file and the manifest. `reason` nil means the relay shut down before Zoom stopped.
+    func close(at time: Int64, reason: StopReason?, message: String? = nil, now: ContinuousClock.Instant) {
+        state = reason == nil && message == nil ? "closed" : "stopped"
+        stoppedAt = time
+        stopReason = reason
+        stopMessage = message
+        for channel in order { tracks[channel]!.close(now: now) }
+        mixer?.close(now: now)
+        writeManifest(now: now, force: true)
+    }
+
+    /// Errors currently stopping writes, for `/health`.
+    var failures: [WAVWriteError] {
+        order.compactMap { tracks[$0]!.retry.failure } + [mixer?.retry.failure, manifestRetry.failure].compactMap { $0 }
+    }
+
+    private func writeManifest(now: ContinuousClock.Instant, force: Bool = false) {
+        guard force || manifestRetry.mayWrite(now: now) else { return }
+        let manifest = StreamManifest(
+            state: state, engagementId: engagementID, streamId: streamID, sampleRate: sampleRate,
+            frameMs: frameMilliseconds, originTimestamp: originTimestamp,
+            startedAt: EventClock.iso8601(millis: startedAt), stoppedAt: stoppedAt.map(EventClock.iso8601(millis:)),
+            stopReason: stopReason, stopMessage: stopMessage,
+            channels: order.map { channel in
+                let track = tracks[channel]!
+                return StreamManifest.Channel(
+                    channel: channel, userName: track.userName, file: (track.path as NSString).lastPathComponent,
+                    durationMs: track.durationMs, statistics: track.statistics
+                )
+            },
+            mixed: mixer.map { StreamManifest.Mixed(file: "mixed.wav", left: $0.lanes.first, right: $0.lanes.dropFirst().first) },
+            unsupportedFrames: unsupportedFrames
+        )
+        do {
+            try RecordingFiles.makeDirectories(directory)
+            try RecordingFiles.writeAtomically(manifest.encoded(), to: directory + "/stream.json")
+            manifestRetry.succeeded()
+            manifestDirty = false
+        } catch {
+            manifestRetry.failed(error, now: now)
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import RelayCore
+
+/// Writes one WAV file per party per stream, in wall-clock time, for QA teams (SPEC §7).
+///
+/// Frames are placed by Zoom's timestamps, so silence fills the time a party sent nothing, late frames land
+/// in their slot and duplicates are dropped. Each batch is written with one system call per file; headers
+/// are patched every second (`tick()`), so a crash leaves playable files missing at most the last second.
+/// Disk trouble never stops the stream or other sinks: the sink reports it on `/health`, drops audio while
+/// it lasts (its time becomes silence) and resumes by itself.
+public actor WAVSink: SinkPlugin {
+    public static let typeName = "wav"
+    public static let summary = "one WAV per party per stream (wall-clock timed, optional stereo mix) with a stream.json manifest"
+
+    private struct StreamKey: Hashable {
+        var engagementID: String
+        var streamID: String?
+    }
+
+    private let options: WAVSinkOptions
+    private let context: SinkContext
+    private var recordings: [StreamKey: StreamRecording] = [:]
+    private var parameters: [StreamKey: MediaParameters] = [:]
+    /// Streams already stopped, so a straggling frame never reopens (and overwrites) their files.
+    private var stopped: Set<StreamKey> = []
+    private var stoppedOrder: [StreamKey] = []
+    private var reportedFailures: [String: String] = [:]
+
+    public init(options: WAVSinkOptions, context: SinkContext) {
+        self.options = options
+        self.context = context
+    }
+
+    public nonisolated var tickInterval: Duration? { .seconds(1) }
+
+    // The lifecycle methods repeat the protocol's exact `async throws` signatures: a lighter signature would
+    // leave `Sink`'s no-op default visible, and a direct call on `WAVSink` would pick the default.
+
+    public func consume(_ events: [StreamEvent]) async throws {
+        let now = ContinuousClock.now
+        var touched: [ObjectIdentifier: StreamRecording] = [:]
+        for event in events {
+            let key = StreamKey(engagementID: event.engagementID, streamID: event.streamID)
+            switch event.kind {
+            case .audio(let frame):
+                guard let recording = openRecording(for: key, frame: frame, time: event.timeMillis) else { continue }
+                recording.add(frame, now: now)
+                touched[ObjectIdentifier(recording)] = recording
+            case .streamConnected(let media):
+                parameters[key] = media
+            case .streamStopped(let reason):
+                close(key, at: event.timeMillis, reason: reason, now: now)
+            case .streamFailed(let statusCode, let message):
+                close(key, at: event.timeMillis, reason: nil, message: statusCode.map { "\($0): \(message)" } ?? message, now: now)
+            case .engagementEnded:
+                for open in recordings.keys where open.engagementID == event.engagementID {
+                    close(open, at: event.timeMillis, reason: nil, message: "engagement ended", now: now)
+                }
+            default:
+                break
+            }
+        }
+        for recording in touched.values { recording.flush(now: now) }
+        updateHealth()
+    }
+
+    public func tick() async throws {
+        let now = ContinuousClock.now
+        for recording in recordings.values { recording.tick(now: now) }
+        updateHealth()
+    }
+
+    public func finish() async throws {
+        let now = ContinuousClock.now
+        for key in Array(recordings.keys) { close(key, at: EventClock.nowMillis(), reason: nil, now: now) }
+        updateHealth()
+    }
+
+    private func openRecording(for key: StreamKey, frame: AudioFrame, time: Int64) -> StreamRecording? {
+        if let recording = recordings[key] { return recording }
+        guard !stopped.contains(key) else { return nil }
+        let directory = options.directory + "/" + SafeFileName.make(key.engagementID) + "/" + SafeFileName.make(key.streamID ?? "no-stream")
+        do {
+            if let movedTo = try RecordingFiles.moveAside(directory) {
+                context.logger.warning("an earlier recording of this stream was moved aside", metadata: ["path": "\(movedTo)"])
+            }
+        } catch {
+            context.logger.error("cannot move an earlier recording aside; it will be overwritten", metadata: ["error": "\(error)"])
+        }
+        let media = parameters[key]
+        let recording = StreamRecording(
+            engagementID: key.engagementID, streamID: key.streamID, directory: directory,
+            format: media?.audio.codec.uppercased() == "L16" ? media!.audio : frame.format,
+            frameMilliseconds: media?.frameMilliseconds ?? 20, mix: options.mix, startedAt: time
+        )
+        recordings[key] = recording
+        context.logger.info("recording", metadata: ["path": "\(directory)"])
+        return recording
+    }
+
+    private func close(_ key: StreamKey, at time: Int64, reason: StopReason?, message: String? = nil, now: ContinuousClock.Instant) {
+        parameters[key] = nil
+        guard let recording = recordings.removeValue(forKey: key) else { return }
+        recording.close(at: time, reason: reason, message: message, now: now)
+        stopped.insert(key)
+        stoppedOrder.append(key)
+        if stoppedOrder.count > 4096 { stopped.remove(stoppedOrder.removeFirst()) }
+        context.logger.info("recording finished", metadata: ["path": "\(recording.directory)"])
+    }
+
+    /// Reports write failures on `/health` and in the log once when they start and once when they end.
+    private func updateHealth() {
+        var current: [String: String] = [:]
+        for recording in recordings.values {
+            for failure in recording.failures { current[failure.path] = failure.description }
+        }
+        for (path, description) in current where reportedFailures[path] != description {
+            context.logger.error("cannot write; dropping audio until it works again", metadata: ["error": "\(description)"])
+        }
+        for path in reportedFailures.keys where current[path] == nil {
+            context.logger.notice("writing again", metadata: ["path": "\(path)"])
+        }
+        reportedFailures = current
+        if let first = current.keys.sorted().first {
+            let more = current.count > 1 ? " (and \(current.count - 1) more files)" : ""
+            context.reportHealth(.degraded("\(current[first]!)\(more); audio is dropped until the disk accepts writes again"))
+        } else {
+            context.reportHealth(.ok)
+        }
+    }
+}

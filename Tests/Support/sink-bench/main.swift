@@ -1,0 +1,63 @@
+// Measures what the WAV and SQLite sinks cost per audio frame, feeding them directly (no hub) in batches
+// the size the hub hands over under load. Build with `swift build -c release --product sink-bench`.
+//
+// usage: sink-bench [DIRECTORY] [CALLS] [SECONDS]
+import Foundation
+import Logging
+import RelayCore
+import RelayTesting
+import SQLiteSink
+import WAVSink
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let directory = arguments.first ?? NSTemporaryDirectory() + "sink-bench-\(getpid())"
+let calls = arguments.count > 1 ? Int(arguments[1]) ?? 20 : 20
+let seconds = arguments.count > 2 ? Int(arguments[2]) ?? 30 : 30
+let audio = DeterministicAudio()
+let batchSize = 256
+
+/// Frames of `calls` two-party calls, interleaved the way a relay publishes them (20 ms of every call at a time).
+func batches() -> [[StreamEvent]] {
+    var events: [StreamEvent] = []
+    let frames = seconds * 1000 / audio.frameMilliseconds
+    let agent = (0..<frames).map { audio.event(engagement: "bench", stream: nil, channel: "agent", party: 0, frame: $0) }
+    let customer = (0..<frames).map { audio.event(engagement: "bench", stream: nil, channel: "customer", party: 1, frame: $0) }
+    for frame in 0..<frames {
+        for call in 0..<calls {
+            for var event in [agent[frame], customer[frame]] {
+                event.engagementID = "e\(call)"
+                event.streamID = "s\(call)"
+                events.append(event)
+            }
+        }
+    }
+    return stride(from: 0, to: events.count, by: batchSize).map { Array(events[$0..<min($0 + batchSize, events.count)]) }
+}
+
+func measure(_ name: String, _ sink: any Sink, _ input: [[StreamEvent]]) async throws {
+    try await sink.start()
+    let frames = input.reduce(0) { $0 + $1.count }
+    let clock = ContinuousClock()
+    var nextTick = clock.now + .seconds(1)
+    let elapsed = try await clock.measure {
+        for batch in input {
+            try await sink.consume(batch)
+            if sink.tickInterval != nil, clock.now >= nextTick {
+                try await sink.tick()
+                nextTick = clock.now + .seconds(1)
+            }
+        }
+        try await sink.finish()
+    }
+    let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+    print(String(format: "%-28@ %8d frames  %7.3f s  %6.2f µs/frame  %9.0f frames/s", name as NSString, frames, micros / 1e6, micros / Double(frames), Double(frames) / (micros / 1e6)))
+}
+
+let input = batches()
+let logger = Logger(label: "bench")
+print("\(calls) calls × 2 parties × \(seconds) s of 20 ms frames, batches of \(batchSize), in \(directory)")
+try await measure("wav mix=none", WAVSink(options: WAVSinkOptions(directory: directory + "/wav-none"), context: SinkContext(id: "wav", logger: logger)), input)
+try await measure("wav mix=stereo", WAVSink(options: WAVSinkOptions(directory: directory + "/wav-stereo", mix: .stereo), context: SinkContext(id: "wav", logger: logger)), input)
+try await measure("sqlite store_audio=false", SQLiteSink(options: SQLiteSinkOptions(path: directory + "/a.sqlite"), context: SinkContext(id: "db", logger: logger)), input)
+try await measure("sqlite store_audio=true", SQLiteSink(options: SQLiteSinkOptions(path: directory + "/b.sqlite", storeAudio: true), context: SinkContext(id: "db", logger: logger)), input)
+try? FileManager.default.removeItem(atPath: directory)
