@@ -1,8 +1,10 @@
 import Hummingbird
 import Logging
 import NIOCore
+import RTMSIngest
 import RelayCore
 import ServiceLifecycle
+import ZoomAPI
 import UnixSignals
 
 /// The relay: the sinks behind an `EventHub`, and the HTTP server, run as one service group.
@@ -19,13 +21,20 @@ public final class Relay: Sendable {
     public let zoom: ZoomConnection?
     /// Where the agent page's files are.
     public let webRoot: String
+    /// Engagements and their streams, as the webhooks and sessions report them.
+    public let registry: EngagementRegistry
+    /// Verifies and queues Zoom's webhooks.
+    public let webhooks: WebhookReceiver
+    /// One RTMS session per stream.
+    public let ingest: IngestService
     let logger: Logger
 
     /// Builds every configured sink and the Zoom connection. Throws `ConfigError` (naming the sink) when a
     /// sink cannot be built.
     public init(
         configuration: RelayConfiguration, sinkRegistry: SinkRegistry, logger: Logger,
-        metrics: RelayMetrics = RelayMetrics(), webRoot: String = "web"
+        metrics: RelayMetrics = RelayMetrics(), webRoot: String = "web",
+        adjustIngest: (inout RTMSClientConfiguration) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.logger = logger
@@ -55,6 +64,22 @@ public final class Relay: Sendable {
             }
         }
         hub = EventHub(members: members, logger: logger)
+        registry = EngagementRegistry()
+        webhooks = WebhookReceiver(
+            verifier: WebhookVerifier(secretToken: zoomSettings.webhookSecret.value, toleranceSeconds: zoomSettings.webhookToleranceSeconds),
+            maxBodyBytes: configuration.server.maxBodyBytes, logger: logger
+        )
+        if zoomSettings.webhookSecret.isEmpty {
+            logger.warning("zoom.webhook_secret not set: every webhook is refused")
+        }
+        var client: RTMSClientConfiguration
+        do {
+            client = try RTMSClientConfiguration(settings: zoomSettings)
+            adjustIngest(&client)
+        } catch {
+            throw ConfigError(file: configuration.source, line: 0, message: "zoom.ca_file: \(error)")
+        }
+        ingest = IngestService(configuration: client, webhooks: webhooks, publisher: IngestPublisher(hub: hub, registry: registry), logger: logger)
     }
 
     /// The HTTP routes and middleware of SPEC §5.1.
@@ -65,14 +90,21 @@ public final class Relay: Sendable {
         router.middlewares.add(JSONErrorMiddleware())
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
-        let hub = self.hub
+        let hub = self.hub, ingest = self.ingest, webhooks = self.webhooks
         router.addHealthRoutes(
-            sources: HealthSources(sinks: { hub.snapshot() }, activeStreams: { 0 }),
+            sources: HealthSources(
+                sinks: { hub.snapshot() },
+                activeStreams: { ingest.activeStreamCount },
+                samples: { RelayMetrics.ingestSamples(ingest.metrics, webhooks.counters) }
+            ),
             metrics: metrics
         )
         router.addAuthRoutes(zoom: zoom, logger: logger)
+        let ingestRoutes = IngestRoutes(webhooks: webhooks, registry: registry, maxBodyBytes: configuration.server.maxBodyBytes)
+        ingestRoutes.addWebhookRoute(to: router)
         let protected = router.group().add(middleware: AccessControlMiddleware(policy: accessPolicy))
         ControlRoutes(zoom: zoom, hub: hub, logger: logger).add(to: protected)
+        ingestRoutes.addEngagementRoutes(to: protected)
         PageRoutes(webRoot: webRoot, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
             .add(to: router)
         return router
@@ -94,25 +126,26 @@ public final class Relay: Sendable {
         )
     }
 
+    /// The relay's services in shutdown order: the hub first (so it stops last and drains every sink), the
+    /// token refresher, ingest, then HTTP.
+    public func makeServiceGroup(
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> ServiceGroup {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: hub)]
+        if let zoom {
+            services.append(.init(service: TokenRefreshService(refresher: zoom.refresher, interval: .seconds(60))))
+        }
+        services.append(.init(service: ingest))
+        services.append(.init(service: makeApplication(onServerRunning: onServerRunning)))
+        return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+    }
+
     /// Serves until a shutdown signal, then shuts down gracefully.
     public func run(
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let application = makeApplication(onServerRunning: onServerRunning)
-        // The hub comes first so that it is shut down last, after HTTP has stopped producing events.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: hub)]
-        if let zoom {
-            services.append(.init(service: TokenRefreshService(refresher: zoom.refresher, interval: .seconds(60))))
-        }
-        services.append(.init(service: application))
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: gracefulShutdownSignals,
-                logger: logger
-            )
-        )
-        try await group.run()
+        try await makeServiceGroup(gracefulShutdownSignals: gracefulShutdownSignals, onServerRunning: onServerRunning).run()
     }
 }

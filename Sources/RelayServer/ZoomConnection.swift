@@ -50,7 +50,8 @@ struct TokenRefreshService: Service {
     func run() async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             await refresher.refreshExpiring()
-            try? await Task.sleep(for: interval)
+            // Wake up at once on shutdown instead of sleeping out the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 }

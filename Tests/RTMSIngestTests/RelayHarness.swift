@@ -32,34 +32,38 @@ struct RelayHarness {
                     _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
-        let sink = RecordingSink()
-        let hub = EventHub(members: [EventHub.Member(id: "recording", typeName: "recording", policy: QueuePolicy(capacity: 1_000_000, overflow: .block),
-                                                     sink: sink, context: SinkContext(id: "recording", logger: logger))], logger: logger)
-        let registry = EngagementRegistry()
-        let receiver = WebhookReceiver(verifier: WebhookVerifier(secretToken: webhookSecret), logger: logger)
         // With TLS, the simulator writes its generated CA here and the relay trusts it through `zoom.ca_file`.
         let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("rtms-ca-\(UUID().uuidString).pem").path
         defer { try? FileManager.default.removeItem(atPath: caFile) }
-        var zoom = ZoomSettings()
-        zoom.clientID = "SIMCLIENTID"
-        zoom.clientSecret = Secret("SIMCLIENTSECRET")
-        zoom.rtmsAllowedHosts = allowedHosts
-        zoom.caFile = tls ? caFile : ""
-        var configuration = try RTMSClientConfiguration(settings: zoom)
-        configuration.reconnectBase = .milliseconds(100)
-        configuration.reconnectMaximum = .seconds(1)
-        configuration.maxReconnectAttempts = 20
-        configuration.livenessTimeout = .seconds(5)
-        let ingest = IngestService(configuration: configuration, webhooks: receiver, publisher: IngestPublisher(hub: hub, registry: registry), logger: logger)
-
-        let router = Router()
-        addIngestRoutes(to: router, webhooks: receiver, registry: registry, maxBodyBytes: 262_144)
+        let yaml = """
+            server: {host: 127.0.0.1, port: 0, allow_anonymous: true}
+            zoom:
+              client_id: SIMCLIENTID
+              client_secret: SIMCLIENTSECRET
+              webhook_secret: \(webhookSecret)
+              rtms_allowed_hosts: [\(allowedHosts.map { "\"\($0)\"" }.joined(separator: ", "))]
+              ca_file: "\(tls ? caFile : "")"
+            token_store: {path: \(FileManager.default.temporaryDirectory.path)/rtms-tokens-\(UUID().uuidString).sqlite}
+            sinks:
+              recording:
+                type: recording
+                queue: {capacity: 1000000, overflow: block}
+            """
+        var sinks = SinkRegistry()
+        sinks.register(RecordingSink.self)
+        let relayConfiguration = try ConfigLoader(registry: sinks, environment: [:]).parse(yaml: yaml, file: "harness.yaml", environment: [:])
+        let relay = try Relay(configuration: relayConfiguration, sinkRegistry: sinks, logger: logger) { configuration in
+            configuration.reconnectBase = .milliseconds(100)
+            configuration.reconnectMaximum = .seconds(1)
+            configuration.maxReconnectAttempts = 20
+            configuration.livenessTimeout = .seconds(5)
+        }
+        let sink = try #require(relay.sinkServices.service("recording", as: RecordingSink.self))
+        let registry = relay.registry, ingest = relay.ingest, receiver = relay.webhooks
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let relayGroup = ServiceGroup(services: [hub, ingest, app], gracefulShutdownSignals: [], logger: logger)
+            let relayGroup = relay.makeServiceGroup(gracefulShutdownSignals: [], onServerRunning: { portContinuation.yield($0) })
             group.addTask { try await relayGroup.run() }
             var iterator = ports.makeAsyncIterator()
             let port = await iterator.next() ?? 0

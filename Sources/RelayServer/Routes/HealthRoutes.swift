@@ -25,7 +25,7 @@ extension Router where Context == RelayRequestContext {
             return try Response.json(report, status: degraded ? .serviceUnavailable : .ok)
         }
         get("/metrics") { _, _ -> Response in
-            let text = metrics.render(sinks: sources.sinks(), activeStreams: await sources.activeStreams())
+            let text = metrics.render(sinks: sources.sinks(), activeStreams: await sources.activeStreams(), samples: sources.samples())
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -39,9 +39,15 @@ extension Router where Context == RelayRequestContext {
 public struct HealthSources: Sendable {
     public var sinks: @Sendable () -> [SinkSnapshot]
     public var activeStreams: @Sendable () async -> Int
+    /// Further counters read at scrape time (ingest, webhooks).
+    public var samples: @Sendable () -> [MetricSample]
 
-    public init(sinks: @escaping @Sendable () -> [SinkSnapshot], activeStreams: @escaping @Sendable () async -> Int) {
+    public init(
+        sinks: @escaping @Sendable () -> [SinkSnapshot], activeStreams: @escaping @Sendable () async -> Int,
+        samples: @escaping @Sendable () -> [MetricSample] = { [] }
+    ) {
         self.sinks = sinks
         self.activeStreams = activeStreams
+        self.samples = samples
     }
 }
