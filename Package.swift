@@ -143,6 +143,7 @@ var targets: [Target] = [
         name: "RTMSIngestTests",
         dependencies: [
             "RTMSIngest", "ZoomAPI", "RelayTesting", "ZoomSimulator", "RelayServer",
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -18,6 +18,9 @@ struct RelayHarness {
     static let webhookSecret = "SIMWEBHOOKSECRET"
 
     let simulator: ZoomSimulator
+    let relay: Relay
+    /// Every line the relay and simulator logged.
+    let logs: LogCapture
     let sink: RecordingSink
     let registry: EngagementRegistry
     let ingest: IngestService
@@ -29,9 +32,13 @@ struct RelayHarness {
     /// Runs `body` against a fresh relay and simulator, then shuts both down gracefully (ingest first, as the
     /// service group does in production).
     static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1), tls: Bool = false,
+                    accessTokenLifetime: Duration = .seconds(3600),
                     _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
-        var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == nil ? .critical : .debug
+        // Everything is logged at trace level into the capture, so tests can check no secret leaks.
+        let logs = LogCapture()
+        let logger = logs.logger()
+        // The simulator's HTTP port is chosen first, so the relay's config can point OAuth and REST at it.
+        let simulatorHTTPPort = try freeLoopbackPort()
         // With TLS, the simulator writes its generated CA here and the relay trusts it through `zoom.ca_file`.
         let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("rtms-ca-\(UUID().uuidString).pem").path
         defer { try? FileManager.default.removeItem(atPath: caFile) }
@@ -41,6 +48,8 @@ struct RelayHarness {
               client_id: SIMCLIENTID
               client_secret: SIMCLIENTSECRET
               webhook_secret: \(webhookSecret)
+              oauth_url: http://127.0.0.1:\(simulatorHTTPPort)
+              api_url: http://127.0.0.1:\(simulatorHTTPPort)/v2
               rtms_allowed_hosts: [\(allowedHosts.map { "\"\($0)\"" }.joined(separator: ", "))]
               ca_file: "\(tls ? caFile : "")"
             token_store: {path: \(FileManager.default.temporaryDirectory.path)/rtms-tokens-\(UUID().uuidString).sqlite}
@@ -71,6 +80,8 @@ struct RelayHarness {
             var simConfiguration = SimulatorConfiguration()
             simConfiguration.webhookURL = "http://127.0.0.1:\(port)/api/webhooks/zoom"
             simConfiguration.keepAliveInterval = keepAliveInterval
+            simConfiguration.httpPort = simulatorHTTPPort
+            simConfiguration.accessTokenLifetime = accessTokenLifetime
             if tls {
                 // wss:// by host name, as with Zoom: the WebSocket client sends the URL's host as SNI, and SNI
                 // cannot carry an IP address.
@@ -83,7 +94,7 @@ struct RelayHarness {
             group.addTask { try await simulator.run() }
             _ = try await simulator.endpoints()
 
-            let harness = RelayHarness(simulator: simulator, sink: sink, registry: registry, ingest: ingest, receiver: receiver, relayPort: port)
+            let harness = RelayHarness(simulator: simulator, relay: relay, logs: logs, sink: sink, registry: registry, ingest: ingest, receiver: receiver, relayPort: port)
             do {
                 try await body(harness)
             } catch {
