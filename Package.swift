@@ -99,7 +99,11 @@ var targets: [Target] = [
     ),
     .target(
         name: "RelayTesting",
-        dependencies: ["RelayCore"],
+        dependencies: [
+            "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomSimulator",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -129,6 +133,9 @@ var targets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
+    // A sink in a module of its own, added the way docs/writing-a-sink.md says; used only by its test.
+    .target(name: "CustomSinkExample", dependencies: ["RelayCore"], path: "Tests/CustomSinkExample", swiftSettings: swiftSettings),
+    .testTarget(name: "CustomSinkTests", dependencies: ["CustomSinkExample", "BuiltInSinks", "RelayTesting", "ZoomSimulator"], swiftSettings: swiftSettings),
     .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting"], swiftSettings: swiftSettings),
     .testTarget(
         name: "ZoomSimulatorTests",
