@@ -12,6 +12,49 @@ import ZoomSimulator
     static let calls = Int(ProcessInfo.processInfo.environment["SIM_SCALE_CALLS"] ?? "") ?? 0
     static let seconds = Int(ProcessInfo.processInfo.environment["SIM_SCALE_SECONDS"] ?? "") ?? 10
 
+    static let warmUp = Int(ProcessInfo.processInfo.environment["SIM_SCALE_WARMUP"] ?? "") ?? 10
+    static let readyFile = ProcessInfo.processInfo.environment["SIM_SCALE_READY_FILE"]
+    static let simulatorPID = ProcessInfo.processInfo.environment["SIM_SCALE_PID"]
+
+    /// Against an external `rtms-relay simulate --calls N --ready-file F` process: measures that process's CPU.
+    @Test("an external simulator process keeps real-time pace", .enabled(if: readyFile != nil))
+    func externalSimulator() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.readyFile!))
+        let ready = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let signaling = try #require((ready["signaling_urls"] as? [String])?.first)
+        let mediaURL = signaling.replacingOccurrences(of: "/signaling", with: "/media/audio")
+        let secret = ProcessInfo.processInfo.environment["SIM_SCALE_SECRET"] ?? "SIMCLIENTSECRET"
+        let clientID = ProcessInfo.processInfo.environment["SIM_SCALE_CLIENT"] ?? "SIMCLIENTID"
+        let streams = try #require(ready["streams"] as? [[String: String]]).map {
+            StartedStream(engagementID: $0["engagement_id"]!, streamID: $0["rtms_stream_id"]!, serverURL: $0["server_urls"]!,
+                signature: RTMSSignature.compute(clientID: clientID, clientSecret: secret, instanceID: $0["engagement_id"]!, streamID: $0["rtms_stream_id"]!))
+        }
+        let received = FrameCounter()
+        await withTaskGroup(of: Void.self) { group in
+            for stream in streams {
+                group.addTask { await Self.play(stream, signalingURL: signaling, mediaURL: mediaURL, received: received) }
+            }
+            // Warm-up: connecting a thousand calls takes seconds, and the audio buffered meanwhile is flushed first.
+            try? await Task.sleep(for: .seconds(Self.warmUp))
+            let before = received.value, cpuBefore = Self.processCPU(Self.simulatorPID), start = ContinuousClock.now
+            try? await Task.sleep(for: .seconds(Self.seconds))
+            let elapsed = Double((ContinuousClock.now - start).milliseconds) / 1000
+            let rate = Double(received.value - before) / elapsed
+            let cpu = (Self.processCPU(Self.simulatorPID) - cpuBefore) / elapsed
+            print("scale(external): \(streams.count) calls, \(Int(rate)) frames/s received (expected \(streams.count * 100)), simulator process CPU \(String(format: "%.2f", cpu)) cores")
+            #expect(rate >= Double(streams.count * 100) * 0.97)
+            group.cancelAll()
+        }
+    }
+
+    /// CPU seconds used so far by process `pid` (utime + stime from /proc).
+    static func processCPU(_ pid: String?) -> Double {
+        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return 0 }
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return 0 }
+        return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     @Test("N concurrent two-party calls at real-time pace", .enabled(if: calls > 0))
     func realTimePace() async throws {
         try await Harness.run({ $0.webhookURL = nil }) { h in
@@ -22,7 +65,9 @@ import ZoomSimulator
             let cpuStart = Self.cpuSeconds()
             await withTaskGroup(of: Void.self) { group in
                 for stream in streams {
-                    group.addTask { await Self.play(stream, h: h, received: received) }
+                    group.addTask {
+                        await Self.play(stream, signalingURL: h.endpoints.signalingURLs[0], mediaURL: h.endpoints.mediaURLs[0]["audio"]!, received: received)
+                    }
                 }
                 // Warm up (connects and the initial buffer flush), then measure a steady window.
                 try? await Task.sleep(for: .seconds(3))
@@ -43,10 +88,13 @@ import ZoomSimulator
     }
 
     /// A minimal client: handshakes, CLIENT_READY_ACK, answers keep-alives, counts audio frames.
-    static func play(_ stream: StartedStream, h: Harness, received: FrameCounter) async {
+    static func play(_ stream: StartedStream, signalingURL: String, mediaURL: String, received: FrameCounter) async {
         let logger = Logger(label: "scale")
-        let signalingURL = h.endpoints.signalingURLs[0], mediaURL = h.endpoints.mediaURLs[0]["audio"]!
-        let handshake = h.signalingHandshake(stream), data = h.dataHandshake(stream)
+        let handshake: [String: Any] = ["msg_type": 1, "protocol_version": 1, "sequence": 1, "engagement_id": stream.engagementID,
+            "rtms_stream_id": stream.streamID, "signature": stream.signature]
+        let data: [String: Any] = ["msg_type": 3, "protocol_version": 1, "sequence": 2, "engagement_id": stream.engagementID,
+            "rtms_stream_id": stream.streamID, "signature": stream.signature, "media_type": 1,
+            "media_params": ["audio": ["content_type": 2, "codec": 1, "sample_rate": 1, "channel": 1, "data_opt": 2, "send_rate": 20]]]
         let json = { (object: [String: Any]) in String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
         let signalingText = json(handshake), dataText = json(data), ready = json(["msg_type": 7, "rtms_stream_id": stream.streamID])
         _ = try? await WebSocketClient.connect(url: signalingURL, logger: logger) { inbound, outbound, _ in
