@@ -90,11 +90,7 @@ import ZoomSimulator
     /// A minimal client: handshakes, CLIENT_READY_ACK, answers keep-alives, counts audio frames.
     static func play(_ stream: StartedStream, signalingURL: String, mediaURL: String, received: FrameCounter) async {
         let logger = Logger(label: "scale")
-        let handshake: [String: Any] = ["msg_type": 1, "protocol_version": 1, "sequence": 1, "engagement_id": stream.engagementID,
-            "rtms_stream_id": stream.streamID, "signature": stream.signature]
-        let data: [String: Any] = ["msg_type": 3, "protocol_version": 1, "sequence": 2, "engagement_id": stream.engagementID,
-            "rtms_stream_id": stream.streamID, "signature": stream.signature, "media_type": 1,
-            "media_params": ["audio": ["content_type": 2, "codec": 1, "sample_rate": 1, "channel": 1, "data_opt": 2, "send_rate": 20]]]
+        let handshake = Harness.signalingHandshake(stream), data = Harness.dataHandshake(stream)
         let json = { (object: [String: Any]) in String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
         let signalingText = json(handshake), dataText = json(data), ready = json(["msg_type": 7, "rtms_stream_id": stream.streamID])
         _ = try? await WebSocketClient.connect(url: signalingURL, logger: logger) { inbound, outbound, _ in

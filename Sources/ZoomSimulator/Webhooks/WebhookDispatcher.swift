@@ -76,15 +76,7 @@ actor WebhookDispatcher {
 
     /// POSTs one signed body; returns the HTTP status, or nil when the relay could not be reached.
     nonisolated func post(_ delivery: WebhookDelivery, client: HTTPClient) async -> Int? {
-        guard let url else { return nil }
-        let timestamp = epochMilliseconds() / 1000
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "user-agent", value: "Zoom Marketplace/1.0a")
-        request.headers.add(name: "x-zm-request-timestamp", value: String(timestamp))
-        request.headers.add(name: "x-zm-signature", value: signer.signature(timestamp: timestamp, body: delivery.body))
-        request.body = .bytes(ByteBuffer(bytes: delivery.body))
+        guard let request = signedRequest(delivery) else { return nil }
         do {
             let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
             if !(200...204).contains(Int(response.status.code)) {
@@ -98,19 +90,26 @@ actor WebhookDispatcher {
         }
     }
 
-    /// Sends an `endpoint.url_validation` and checks the answer, as Zoom does when a URL is saved.
-    func validateEndpoint(client: HTTPClient) async -> Bool {
-        guard let url else { return false }
-        let plainToken = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "=", with: "")
-        let delivery = WebhookDelivery.make(.urlValidation, payload: URLValidationPayload(plainToken: plainToken), lane: "validation")
+    /// The POST of one delivery, signed at send time like Zoom: every request, validation included, is signed.
+    nonisolated private func signedRequest(_ delivery: WebhookDelivery) -> HTTPClientRequest? {
+        guard let url else { return nil }
         let timestamp = epochMilliseconds() / 1000
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "Zoom Marketplace/1.0a")
         request.headers.add(name: "x-zm-request-timestamp", value: String(timestamp))
         request.headers.add(name: "x-zm-signature", value: signer.signature(timestamp: timestamp, body: delivery.body))
         request.body = .bytes(ByteBuffer(bytes: delivery.body))
+        return request
+    }
+
+    /// Sends an `endpoint.url_validation` and checks the answer, as Zoom does when a URL is saved.
+    func validateEndpoint(client: HTTPClient) async -> Bool {
+        let plainToken = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            .replacingOccurrences(of: "=", with: "")
+        let delivery = WebhookDelivery.make(.urlValidation, payload: URLValidationPayload(plainToken: plainToken), lane: "validation")
+        guard let request = signedRequest(delivery) else { return false }
         struct Answer: Decodable { var plainToken: String; var encryptedToken: String }
         do {
             let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
