@@ -314,6 +314,23 @@ import ZoomSimulator
         }
     }
 
+    @Test("garbage after the handshake is ignored: the stream keeps flowing")
+    func garbageIsHarmless() async throws {
+        try await Harness.run { h in
+            let stream = try await h.startCall()
+            try await h.joined(stream) { signaling, media in
+                for junk in ["", "[]", "{", "null", "{\"msg_type\":\"7\"}", "{\"msg_type\":5,\"events\":7}", "{\"msg_type\":99}",
+                    String(repeating: "x", count: 100_000)] {
+                    signaling.sendRaw(junk)
+                    media.sendRaw(junk)
+                }
+                try await Self.waitForAudio(media, count: media.audio().count + 20)
+                #expect(!signaling.isFinished)
+                #expect(await h.simulator.streamStatus(streamID: stream.streamID)?.phase == .streaming)
+            }
+        }
+    }
+
     @Test("wss:// with a generated certificate")
     func tls() async throws {
         try await Harness.run({ $0.tls = .generated(caOutputPath: nil) }) { h in
