@@ -270,9 +270,16 @@ import ZoomSimulator
             let stream = try await h.startCall()
             try await h.joined(stream) { _, media in
                 try await Self.waitForAudio(media, count: 4)
+                let injectedAt = Int(Date().timeIntervalSince1970 * 1000)
                 try await h.simulator.injectSilence(engagementID: stream.engagementID, channel: 1, duration: .milliseconds(400))
-                try await Self.waitForAudio(media, count: media.audio().count + 60)
-                let caller = media.audio().filter { $0.content["channel_id"] as? String == SimulatedAudio.channelID(1) }
+                // Wait until caller audio from well after the gap has arrived (a loaded machine delivers late).
+                let callerID = SimulatedAudio.channelID(1)
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !media.audio().contains(where: { $0.content["channel_id"] as? String == callerID && ($0.content["timestamp"] as? Int ?? 0) > injectedAt + 800 }) {
+                    guard ContinuousClock.now < deadline else { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let caller = media.audio().filter { $0.content["channel_id"] as? String == callerID }
                 let steps = zip(caller, caller.dropFirst()).map { ($1.content["timestamp"] as! Int) - ($0.content["timestamp"] as! Int) }
                 #expect(steps.contains { $0 >= 400 })
                 let agent = media.audio().filter { $0.content["channel_id"] as? String == SimulatedAudio.channelID(0) }
