@@ -159,7 +159,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "EndToEndTests",
-        dependencies: ["RelayCore", "RelayTesting"],
+        dependencies: ["RelayCore", "RelayTesting", "SQLiteSink"],
         swiftSettings: swiftSettings
     ),
 ]
