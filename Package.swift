@@ -38,6 +38,7 @@ var targets: [Target] = [
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Yams", package: "Yams"),
@@ -47,6 +48,7 @@ var targets: [Target] = [
     .target(
         name: "ZoomAPI",
         dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "RelayCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -60,6 +62,7 @@ var targets: [Target] = [
     .target(
         name: "RTMSIngest",
         dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "RelayCore",
             "ZoomAPI",
             .product(name: "WSClient", package: "swift-websocket"),
@@ -73,6 +76,7 @@ var targets: [Target] = [
     .target(
         name: "ZoomSimulator",
         dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -100,6 +104,7 @@ var targets: [Target] = [
     .target(
         name: "RelayTesting",
         dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomSimulator",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

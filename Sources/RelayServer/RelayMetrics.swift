@@ -48,6 +48,19 @@ public struct RelayMetrics: Sendable {
         family("rtms_relay_sink_queue_depth", "gauge", "Events waiting in a sink's queue.") { "\($0.depth)" }
         family("rtms_relay_sink_queue_capacity", "gauge", "Capacity of a sink's queue.") { "\($0.capacity)" }
         family("rtms_relay_sink_degraded", "gauge", "1 when a sink is restarting or reports trouble.") { $0.isDegraded ? "1" : "0" }
+        let latency = "rtms_relay_audio_latency_seconds"
+        text += "# HELP \(latency) From Zoom's timestamp on an audio frame to a sink having consumed it.\n# TYPE \(latency) histogram\n"
+        for sink in sinks {
+            let labels = "sink=\"\(Self.escape(sink.id))\",type=\"\(Self.escape(sink.type))\""
+            var cumulative: UInt64 = 0
+            for (index, count) in sink.audioLatency.buckets.enumerated() {
+                cumulative += count
+                let bound = index < LatencyHistogram.boundsMillis.count ? "\(Double(LatencyHistogram.boundsMillis[index]) / 1000)" : "+Inf"
+                text += "\(latency)_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            text += "\(latency)_sum{\(labels)} \(Double(sink.audioLatency.sumMillis) / 1000)\n"
+            text += "\(latency)_count{\(labels)} \(sink.audioLatency.count)\n"
+        }
         text += "# HELP rtms_relay_streams_active RTMS streams currently connected or connecting.\n# TYPE rtms_relay_streams_active gauge\n"
         text += "rtms_relay_streams_active \(activeStreams)\n"
         var described: Set<String> = []

@@ -1,10 +1,10 @@
+import NIOConcurrencyHelpers
 import Logging
-import Synchronization
 
 /// Collects every log line (message and metadata, as text) so a test can search them — e.g. to prove that
 /// no secret or token ever reaches a log.
 public final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = NIOLockedValueBox<[String]>([])
 
     public init() {}
 
@@ -16,12 +16,12 @@ public final class LogCapture: Sendable {
     }
 
     /// Everything logged so far, one entry per line.
-    public var all: [String] { lines.withLock { $0 } }
+    public var all: [String] { lines.withLockedValue { $0 } }
 
     /// Lines containing `text`.
     public func lines(containing text: String) -> [String] { all.filter { $0.contains(text) } }
 
-    fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
+    fileprivate func append(_ line: String) { lines.withLockedValue { $0.append(line) } }
 
     struct Handler: LogHandler {
         let capture: LogCapture

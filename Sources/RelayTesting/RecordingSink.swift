@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import RelayCore
-import Synchronization
 
 /// A sink that keeps every event it is given, for tests: `await sink.expectEvents(count:timeout:)`.
 ///
@@ -32,7 +32,7 @@ public final class RecordingSink: SinkPlugin {
         var failNextConsume: (any Error)?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let gate: Gate?
     private let context: SinkContext?
 
@@ -48,12 +48,12 @@ public final class RecordingSink: SinkPlugin {
     }
 
     public func start() async throws {
-        state.withLock { $0.starts += 1 }
+        state.withLockedValue { $0.starts += 1 }
     }
 
     public func consume(_ events: [StreamEvent]) async throws {
         if let gate { await gate.wait() }
-        try state.withLock { state in
+        try state.withLockedValue { state in
             if let error = state.failNextConsume {
                 state.failNextConsume = nil
                 throw error
@@ -63,7 +63,7 @@ public final class RecordingSink: SinkPlugin {
     }
 
     public func finish() async throws {
-        state.withLock { $0.finished = true }
+        state.withLockedValue { $0.finished = true }
     }
 
     /// Lets a stalled sink go on.
@@ -73,15 +73,15 @@ public final class RecordingSink: SinkPlugin {
 
     /// Makes the next `consume` throw `error`.
     public func failNextConsume(with error: any Error) {
-        state.withLock { $0.failNextConsume = error }
+        state.withLockedValue { $0.failNextConsume = error }
     }
 
     /// Everything received so far.
-    public var events: [StreamEvent] { state.withLock { $0.events } }
+    public var events: [StreamEvent] { state.withLockedValue { $0.events } }
     /// How many times the hub called `start()`.
-    public var starts: Int { state.withLock { $0.starts } }
+    public var starts: Int { state.withLockedValue { $0.starts } }
     /// Whether `finish()` ran.
-    public var finished: Bool { state.withLock { $0.finished } }
+    public var finished: Bool { state.withLockedValue { $0.finished } }
 
     /// Waits until at least `count` events arrived (polling), or throws after `timeout`.
     @discardableResult

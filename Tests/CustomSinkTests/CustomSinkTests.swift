@@ -28,10 +28,16 @@ struct CustomSinkTests {
             try await harness.waitForAudio(stream: started.streamID, perChannel: 25)
             try await harness.simulator.stopStream(engagementID: engagement)
             try await harness.waitFor(.streamStopped)
-            let sent = try #require(await harness.simulator.streamStatus(streamID: started.streamID)).framesSent
             try await waitUntil("the summary line") { (try? String(contentsOfFile: path, encoding: .utf8))?.contains("stopped:") == true }
             let line = try String(contentsOfFile: path, encoding: .utf8)
-            let counts = SimulatedAudio.channelIDs.map { "\($0)=\(sent[$0] ?? 0)" }.joined(separator: ",")
+            // The custom sink saw exactly what every sink saw before the stream stopped (same order for all sinks).
+            var before: [String: Int] = [:]
+            for event in harness.sink.events where event.streamID == started.streamID {
+                if case .streamStopped = event.kind { break }
+                if case .audio(let frame) = event.kind { before[frame.channel, default: 0] += 1 }
+            }
+            #expect(before.values.allSatisfy { $0 >= 25 })
+            let counts = SimulatedAudio.channelIDs.map { "\($0)=\(before[$0] ?? 0)" }.joined(separator: ",")
             #expect(line == "\(engagement) \(started.streamID) \(counts) stopped:25:STOP_BC_MANUAL_API_TRIGGERED\n")
             #expect(harness.relay.hub.snapshot().map(\.id).contains("summaries"))
         }

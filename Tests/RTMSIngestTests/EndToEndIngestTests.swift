@@ -54,7 +54,10 @@ struct EndToEndIngestTests {
             #expect(h.events(.streamResumed, stream: stream).count == 3, "\(h.summary())")
             #expect(h.events(.streamInterrupted, stream: stream).count >= 3)
             let lifecycle = h.sink.events.filter { $0.streamID == stream && [.streamInterrupted, .streamResumed].contains($0.type) }
-            #expect(lifecycle.last?.type == .streamResumed)
+            // When Zoom stops the stream, its media socket may close a moment before the signaling message says
+            // why; the relay may then report one interruption that the stop ends. Never more than one.
+            let trailing = lifecycle.reversed().prefix { $0.type == .streamInterrupted }
+            #expect(trailing.count <= 1, "\(h.summary())")
             #expect(h.events(.engagementStarted).count == 1)
             #expect(await h.registry.streamState(stream) == .stopped)
         }

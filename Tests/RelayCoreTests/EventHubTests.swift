@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import RelayCore
 import RelayTesting
 import Testing
@@ -157,6 +158,28 @@ struct EventHubTests {
         // After close, publishing is refused and counted.
         await hub.publish(event(301))
         #expect(hub.snapshot()[0].dropped == 1)
+    }
+
+    @Test("audio latency is measured from Zoom's frame timestamp to each sink's completion")
+    func audioLatency() async throws {
+        let sink = RecordingSink()
+        let hub = EventHub(members: [member("s", sink)], logger: Logger(label: "test"))
+        let now = EventClock.nowMillis()
+        try await withHub(hub) {
+            // Far apart, so the buckets are certain however slow the machine: a fresh frame and a minute-old one.
+            for age in [0, 60_000] as [Int64] {
+                await hub.publish(StreamEvent(engagementID: "e", kind: .audio(AudioFrame(channel: "1", timestamp: now - age, pcm: ByteBuffer()))))
+            }
+            await hub.publish(event(0))
+            try await sink.expectEvents(count: 3)
+        }
+        let latency = hub.snapshot()[0].audioLatency
+        #expect(latency.count == 2)
+        #expect(latency.buckets.last == 1)
+        #expect(latency.buckets.dropLast().reduce(0, +) == 1)
+        #expect(latency.quantileUpperBoundMillis(0.5)! < 10_000)
+        #expect(latency.quantileUpperBoundMillis(1.0) == .max)
+        #expect(latency.sumMillis >= 60_000)
     }
 
     @Test("a sink's reported trouble shows in its snapshot")

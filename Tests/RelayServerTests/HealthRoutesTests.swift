@@ -99,6 +99,9 @@ struct HealthRoutesTests {
                 #expect(text.contains(#"rtms_relay_sink_queue_depth{sink="first",type="recording"} 8"#))
                 #expect(text.contains("# TYPE rtms_relay_sink_delivered_total counter"))
                 #expect(text.contains("rtms_relay_streams_active 0"))
+                #expect(text.contains("# TYPE rtms_relay_audio_latency_seconds histogram"))
+                #expect(text.contains(#"rtms_relay_audio_latency_seconds_bucket{sink="first",type="recording",le="+Inf"} 0"#))
+                #expect(text.contains("rtms_relay_webhooks_total{outcome=\"accepted\"} 0"))
             }
         }
     }

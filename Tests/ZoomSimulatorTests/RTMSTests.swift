@@ -125,12 +125,13 @@ import ZoomSimulator
 
     @Test("keep-alives on both sockets; three unanswered end the stream with reason 24")
     func keepAliveExpiry() async throws {
-        try await Harness.run({ $0.keepAliveInterval = .milliseconds(150) }) { h in
+        // 400 ms between requests: three misses take 1.2 s, more than a loaded machine needs to answer one.
+        try await Harness.run({ $0.keepAliveInterval = .milliseconds(400) }) { h in
             let answered = try await h.startCall()
             try await h.joined(answered) { signaling, media in
                 try await signaling.waitFor { $0.msgType == 12 }
                 try await media.waitFor { $0.msgType == 12 }
-                try await Task.sleep(for: .milliseconds(800))
+                try await Task.sleep(for: .milliseconds(1_600))
                 #expect(!signaling.isFinished)
             }
             let stream = try await h.startCall()
@@ -349,9 +350,12 @@ import ZoomSimulator
 
     // MARK: Helpers
 
+    /// Waits for `count` audio messages in all, and for at least one of every party: after a stall the
+    /// simulator catches up one channel at a time, so the first messages may all be one party's.
     static func waitForAudio(_ socket: TestSocket, count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        while socket.audio().count < count {
+        func channels() -> Set<String> { Set(socket.audio().compactMap { $0.content["channel_id"] as? String }) }
+        while socket.audio().count < count || channels().count < SimulatedAudio.channelIDs.count {
             guard ContinuousClock.now < deadline else { throw TestFailure("only \(socket.audio().count) audio frames") }
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import Logging
 import RelayCore
 import ServiceLifecycle
-import Synchronization
 import ZoomAPI
 
 /// Turns verified webhooks into RTMS sessions and owns them (SPEC §5.2): one `RTMSSession` per
@@ -23,7 +23,7 @@ public final class IngestService: Service, Sendable {
     private let publisher: IngestPublisher
     public let metrics: IngestMetrics
     private let logger: Logger
-    private let sessions = Mutex<[String: RTMSSession]>([:])
+    private let sessions = NIOLockedValueBox<[String: RTMSSession]>([:])
     private let commands: AsyncStream<Command>
     private let commandContinuation: AsyncStream<Command>.Continuation
 
@@ -41,7 +41,7 @@ public final class IngestService: Service, Sendable {
     }
 
     /// Streams with a running session.
-    public var activeStreamCount: Int { sessions.withLock { $0.count } }
+    public var activeStreamCount: Int { sessions.withLockedValue { $0.count } }
 
     /// The registry behind the engagement routes.
     public var registry: EngagementRegistry { publisher.registry }
@@ -60,13 +60,13 @@ public final class IngestService: Service, Sendable {
                             case .webhook(let event):
                                 await handle(event, group: &group)
                             case .sessionEnded(let streamID, let session):
-                                sessions.withLock { if $0[streamID] === session { $0[streamID] = nil } }
+                                sessions.withLockedValue { if $0[streamID] === session { $0[streamID] = nil } }
                             case .shutdown:
                                 break
                             }
                             if case .shutdown = command { break }
                         }
-                        let running = sessions.withLock { Array($0.values) }
+                        let running = sessions.withLockedValue { Array($0.values) }
                         logger.info("ingest shutting down", metadata: ["streams": "\(running.count)"])
                         for session in running { session.shutdown() }
                         await group.waitForAll()
@@ -88,7 +88,7 @@ public final class IngestService: Service, Sendable {
         case .engagementEnded(let id, let payload, _):
             await publisher.publish(.engagementEnded(payload: payload), engagementID: id, streamID: nil)
         case .rtmsStarted(let descriptor, let eventTs):
-            if let session = sessions.withLock({ $0[descriptor.streamID] }) {
+            if let session = sessions.withLockedValue({ $0[descriptor.streamID] }) {
                 logger.info("rtms_started for a live stream: failover", metadata: ["rtms_stream_id": "\(descriptor.streamID)"])
                 session.failover(serverURL: descriptor.serverURL, eventTs: eventTs)
                 return
@@ -104,16 +104,16 @@ public final class IngestService: Service, Sendable {
             await publisher.publish(.streamStarted(serverHost: HostAllowList.host(of: descriptor.serverURL) ?? ""),
                                     engagementID: descriptor.instanceID, streamID: descriptor.streamID)
             let session = RTMSSession(descriptor: descriptor, configuration: configuration, publisher: publisher, metrics: metrics, logger: logger)
-            sessions.withLock { $0[descriptor.streamID] = session }
+            sessions.withLockedValue { $0[descriptor.streamID] = session }
             let commandContinuation = commandContinuation
             group.addTask {
                 await session.run()
                 commandContinuation.yield(.sessionEnded(descriptor.streamID, session))
             }
         case .rtmsInterrupted(_, _, let streamID, let eventTs):
-            sessions.withLock { $0[streamID] }?.interrupted(eventTs: eventTs)
+            sessions.withLockedValue { $0[streamID] }?.interrupted(eventTs: eventTs)
         case .rtmsStopped(_, let instanceID, let streamID, let reason, _):
-            if let session = sessions.withLock({ $0[streamID] }) {
+            if let session = sessions.withLockedValue({ $0[streamID] }) {
                 session.stopped(reason: reason)
             } else if let state = await publisher.registry.streamState(streamID), state != .stopped {
                 // The session already failed or was never allowed to connect: still say the stream is over, once.

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Logging
 import NIOCore
 import NIOSSL
@@ -16,7 +17,7 @@ final class RTMSConnection: Sendable {
 
     let id: Int
     let role: Role
-    private let writer = Mutex<WebSocketOutboundWriter?>(nil)
+    private let writer = NIOLockedValueBox<WebSocketOutboundWriter?>(nil)
     private let lastInboundNanos = Atomic<UInt64>(0)
     private let closeSignal: AsyncStream<Void>
     private let closeContinuation: AsyncStream<Void>.Continuation
@@ -35,7 +36,7 @@ final class RTMSConnection: Sendable {
     /// Sends one JSON message as a text frame; false when the socket is not open (any more).
     @discardableResult
     func send(_ json: String) async -> Bool {
-        guard let writer = writer.withLock({ $0 }) else { return false }
+        guard let writer = writer.withLockedValue({ $0 }) else { return false }
         do {
             try await writer.write(.text(json))
             return true
@@ -69,7 +70,7 @@ final class RTMSConnection: Sendable {
             }
             let cause = await group.next() ?? .lost("cancelled")
             group.cancelAll()
-            self.writer.withLock { $0 = nil }
+            self.writer.withLockedValue { $0 = nil }
             return cause
         }
     }
@@ -89,7 +90,7 @@ final class RTMSConnection: Sendable {
                 eventLoopGroup: configuration.eventLoopGroup,
                 logger: logger
             ) { inbound, outbound, _ in
-                self.writer.withLock { $0 = outbound }
+                self.writer.withLockedValue { $0 = outbound }
                 try await outbound.write(.text(handshake))
                 var pending: ByteBuffer?
                 for try await frame in inbound {

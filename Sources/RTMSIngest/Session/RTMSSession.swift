@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import Logging
 import NIOCore
 import RelayCore
-import Synchronization
 import ZoomAPI
 
 /// One RTMS stream: performs what its `RTMSSessionStateMachine` decides — opens and closes the signaling and
@@ -25,7 +25,7 @@ public final class RTMSSession: Sendable {
     private let logger: Logger
     private let inputs: AsyncStream<Input>
     private let continuation: AsyncStream<Input>.Continuation
-    private let format: Mutex<AudioFormat>
+    private let format: NIOLockedValueBox<AudioFormat>
 
     public init(descriptor: RTMSStreamDescriptor, configuration: RTMSClientConfiguration, publisher: IngestPublisher,
                 metrics: IngestMetrics = IngestMetrics(), logger: Logger) {
@@ -37,7 +37,7 @@ public final class RTMSSession: Sendable {
         logger[metadataKey: "rtms_stream_id"] = "\(descriptor.streamID)"
         logger[metadataKey: "engagement_id"] = "\(descriptor.instanceID)"
         self.logger = logger
-        self.format = Mutex(configuration.media.audio)
+        self.format = NIOLockedValueBox(configuration.media.audio)
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -175,7 +175,7 @@ public final class RTMSSession: Sendable {
                 case .transcript(let transcript) where role == .media:
                     await self.publishTranscript(transcript)
                 case .dataHandshake(let response) where response.statusCode == 0:
-                    self.format.withLock { $0 = response.mediaParameters(requested: configuration.media).audio }
+                    self.format.withLockedValue { $0 = response.mediaParameters(requested: configuration.media).audio }
                     continuation.yield(.message(id, message))
                 default:
                     continuation.yield(.message(id, message))
@@ -234,7 +234,7 @@ public final class RTMSSession: Sendable {
     }
 
     private func publishAudio(_ packet: AudioPacket) async {
-        let format = format.withLock { $0 }
+        let format = format.withLockedValue { $0 }
         metrics.audioPublished()
         await publisher.hub.publish(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp,
                                                       format: format, pcm: packet.pcm)),

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -39,7 +40,7 @@ public final class EventHub: Service, Sendable {
     private let members: [Runner]
     private let sequence = Atomic<UInt64>(0)
     /// Set by `close()`; `run()` waits for it even when there are no sinks, as a service must not return early.
-    private let closed = Mutex<(isClosed: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let closed = NIOLockedValueBox<(isClosed: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let logger: Logger
     private let backoff: Backoff
     /// Largest batch handed to a sink at once.
@@ -91,7 +92,7 @@ public final class EventHub: Service, Sendable {
     /// Stops taking events; every sink drains what is queued and finishes.
     public func close() {
         for member in members { member.mailbox.close() }
-        let waiters = closed.withLock { state in
+        let waiters = closed.withLockedValue { state in
             state.isClosed = true
             defer { state.waiters.removeAll() }
             return state.waiters
@@ -101,7 +102,7 @@ public final class EventHub: Service, Sendable {
 
     private func waitUntilClosed() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = closed.withLock { state in
+            let resumeNow = closed.withLockedValue { state in
                 if state.isClosed { return true }
                 state.waiters.append(continuation)
                 return false
@@ -173,7 +174,8 @@ extension EventHub {
 
         let member: Member
         let mailbox: SinkMailbox
-        private let counters = Mutex(Counters())
+        let latency = LatencyHistogram()
+        private let counters = NIOLockedValueBox(Counters())
 
         init(_ member: Member) {
             self.member = member
@@ -185,35 +187,36 @@ extension EventHub {
                 try await member.sink.tick()
             }
             guard !delivery.events.isEmpty else { return }
-            counters.withLock { $0.inFlight = delivery.events.count }
+            counters.withLockedValue { $0.inFlight = delivery.events.count }
             do {
                 try await member.sink.consume(delivery.events)
             } catch {
-                counters.withLock {
+                counters.withLockedValue {
                     $0.failed += UInt64($0.inFlight)
                     $0.inFlight = 0
                 }
                 throw error
             }
-            counters.withLock {
+            counters.withLockedValue {
                 $0.delivered += UInt64(delivery.events.count)
                 $0.inFlight = 0
             }
+            latency.observeAudio(in: delivery.events, nowMillis: EventClock.nowMillis())
         }
 
         func setState(_ state: SinkSnapshot.State) {
-            counters.withLock { $0.state = state }
+            counters.withLockedValue { $0.state = state }
         }
 
         func recordError(_ error: any Error) {
-            counters.withLock {
+            counters.withLockedValue {
                 $0.errors += 1
                 $0.lastError = "\(error)"
             }
         }
 
         func snapshot() -> SinkSnapshot {
-            let counters = counters.withLock { $0 }
+            let counters = counters.withLockedValue { $0 }
             var degradedReason: String?
             if case .degraded(let reason) = member.context.health { degradedReason = reason }
             return SinkSnapshot(
@@ -221,7 +224,7 @@ extension EventHub {
                 delivered: counters.delivered, dropped: mailbox.dropped, failed: counters.failed,
                 errors: counters.errors, depth: mailbox.depth + counters.inFlight,
                 capacity: member.policy.capacity, overflow: member.policy.overflow,
-                lastError: counters.lastError, degradedReason: degradedReason
+                lastError: counters.lastError, degradedReason: degradedReason, audioLatency: latency.snapshot
             )
         }
     }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import DequeModule
-import Synchronization
 
 /// One sink's bounded queue. Producers `offer` without ever suspending (unless the policy is `block`);
 /// the sink's loop takes everything queued at once as a batch.
@@ -24,7 +24,7 @@ final class SinkMailbox: Sendable {
     }
 
     let policy: QueuePolicy
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(policy: QueuePolicy) {
         precondition(policy.capacity > 0, "queue capacity must be positive")
@@ -32,22 +32,22 @@ final class SinkMailbox: Sendable {
     }
 
     /// Events currently queued.
-    var depth: Int { state.withLock { $0.buffer.count } }
+    var depth: Int { state.withLockedValue { $0.buffer.count } }
     /// Events discarded by the overflow policy (or published after close).
-    var dropped: UInt64 { state.withLock { $0.dropped } }
+    var dropped: UInt64 { state.withLockedValue { $0.dropped } }
 
     /// Queues `event`; with `block`, waits for room first.
     func put(_ event: StreamEvent) async {
         while true {
             if tryPut(event) { return }
             // Full with the block policy: wait for the consumer to take a batch, then try again.
-            let id = state.withLock { state -> UInt64 in
+            let id = state.withLockedValue { state -> UInt64 in
                 state.nextWaiterID += 1
                 return state.nextWaiterID
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { state -> Bool in
+                    let resumeNow = state.withLockedValue { state -> Bool in
                         if state.closed || state.buffer.count < policy.capacity || Task.isCancelled { return true }
                         state.blockedProducers.append((id, continuation))
                         return false
@@ -55,14 +55,14 @@ final class SinkMailbox: Sendable {
                     if resumeNow { continuation.resume() }
                 }
             } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
                     guard let index = state.blockedProducers.firstIndex(where: { $0.id == id }) else { return nil }
                     return state.blockedProducers.remove(at: index).continuation
                 }
                 waiter?.resume()
             }
             if Task.isCancelled {
-                state.withLock { $0.dropped += 1 }
+                state.withLockedValue { $0.dropped += 1 }
                 return
             }
         }
@@ -71,7 +71,7 @@ final class SinkMailbox: Sendable {
     /// Queues `event` unless the queue is full under `block` (returns false then). Never suspends.
     private func tryPut(_ event: StreamEvent) -> Bool {
         enum Outcome { case queued(CheckedContinuation<Delivery?, Never>?), discarded, full }
-        let outcome = state.withLock { state -> Outcome in
+        let outcome = state.withLockedValue { state -> Outcome in
             if state.closed {
                 state.dropped += 1
                 return .discarded
@@ -104,7 +104,7 @@ final class SinkMailbox: Sendable {
 
     /// Asks for a tick on the consumer's next wake-up.
     func requestTick() {
-        let consumer = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
+        let consumer = state.withLockedValue { state -> CheckedContinuation<Delivery?, Never>? in
             state.tickPending = true
             return state.consumer.take()
         }
@@ -113,7 +113,7 @@ final class SinkMailbox: Sendable {
 
     /// No more events: the consumer drains what is queued and then gets nil. Blocked producers return.
     func close() {
-        let (consumer, producers) = state.withLock { state in
+        let (consumer, producers) = state.withLockedValue { state in
             state.closed = true
             let producers = state.blockedProducers.map(\.continuation)
             state.blockedProducers.removeAll()
@@ -123,13 +123,13 @@ final class SinkMailbox: Sendable {
         for producer in producers { producer.resume() }
     }
 
-    var isClosed: Bool { state.withLock { $0.closed } }
+    var isClosed: Bool { state.withLockedValue { $0.closed } }
 
     /// The next batch of at most `max` events (and a pending tick), waiting until there is one; nil once
     /// closed and drained, or when the waiting task is cancelled.
     func next(max: Int) async -> Delivery? {
         while true {
-            let (delivery, finished, producers) = state.withLock { state -> (Delivery?, Bool, [CheckedContinuation<Void, Never>]) in
+            let (delivery, finished, producers) = state.withLockedValue { state -> (Delivery?, Bool, [CheckedContinuation<Void, Never>]) in
                 Self.take(&state, max: max)
             }
             for producer in producers { producer.resume() }
@@ -139,7 +139,7 @@ final class SinkMailbox: Sendable {
             // Wait for a producer, a tick or close; the resume value is only a wake-up.
             _ = await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
-                    let wakeNow = state.withLock { state -> Bool in
+                    let wakeNow = state.withLockedValue { state -> Bool in
                         if !state.buffer.isEmpty || state.tickPending || state.closed || Task.isCancelled { return true }
                         state.consumer = continuation
                         return false
@@ -147,7 +147,7 @@ final class SinkMailbox: Sendable {
                     if wakeNow { continuation.resume(returning: nil) }
                 }
             } onCancel: {
-                let consumer = state.withLock { $0.consumer.take() }
+                let consumer = state.withLockedValue { $0.consumer.take() }
                 consumer?.resume(returning: nil)
             }
         }

@@ -23,6 +23,8 @@ public struct SinkSnapshot: Sendable, Hashable, Encodable {
     public var lastError: String?
     /// What the sink itself reported (`nil` when fine).
     public var degradedReason: String?
+    /// From Zoom's frame timestamp to this sink having consumed the frame (for `/metrics` and the benchmark).
+    public var audioLatency: LatencyHistogram.Snapshot
 
     /// True when the sink is restarting or reports trouble.
     public var isDegraded: Bool { state == .restarting || degradedReason != nil }

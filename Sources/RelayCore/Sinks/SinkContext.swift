@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import Logging
-import Synchronization
 
 /// What the hub gives a sink when it is built: its id, a logger labelled with it, and a way to report
 /// its health to `/health`.
@@ -49,28 +49,28 @@ public struct SinkEnvironment: Sendable {
 /// A small registry through which a sink publishes an object other parts of the relay use (the web sink's
 /// SSE broadcaster is mounted by the HTTP server), without the core knowing either side.
 public final class SinkServices: Sendable {
-    private let entries = Mutex<[String: any Sendable]>([:])
+    private let entries = NIOLockedValueBox<[String: any Sendable]>([:])
 
     public init() {}
 
     /// Publishes `service` under `key`.
     public func register(_ service: any Sendable, as key: String) {
-        entries.withLock { $0[key] = service }
+        entries.withLockedValue { $0[key] = service }
     }
 
     /// The service registered under `key`, if it has type `T`.
     public func service<T>(_ key: String, as type: T.Type = T.self) -> T? {
-        entries.withLock { $0[key] as? T }
+        entries.withLockedValue { $0[key] as? T }
     }
 
     /// Every registered service of type `T`.
     public func all<T>(of type: T.Type) -> [T] {
-        entries.withLock { $0.values.compactMap { $0 as? T } }
+        entries.withLockedValue { $0.values.compactMap { $0 as? T } }
     }
 }
 
 final class SinkHealthBox: Sendable {
-    private let value = Mutex<SinkHealth>(.ok)
-    func set(_ health: SinkHealth) { value.withLock { $0 = health } }
-    func get() -> SinkHealth { value.withLock { $0 } }
+    private let value = NIOLockedValueBox<SinkHealth>(.ok)
+    func set(_ health: SinkHealth) { value.withLockedValue { $0 = health } }
+    func get() -> SinkHealth { value.withLockedValue { $0 } }
 }

@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import DequeModule
 import Logging
 import RelayCore
-import Synchronization
 
 /// The whole of `POST /api/webhooks/zoom` without the HTTP framework (SPEC §5.2): size limit, signature,
 /// JSON, url_validation, dedupe of Zoom's retries, then hand-off.
@@ -35,7 +35,7 @@ public final class WebhookReceiver: Sendable {
     private let maxBodyBytes: Int
     private let dedupeWindowSeconds: Int64
     private let maxRemembered: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let logger: Logger
 
     /// - Parameters:
@@ -52,7 +52,7 @@ public final class WebhookReceiver: Sendable {
     }
 
     /// Counters so far.
-    public var counters: Counters { state.withLock { $0.counters } }
+    public var counters: Counters { state.withLockedValue { $0.counters } }
 
     /// Ends `events` (on shutdown).
     public func finish() { continuation.finish() }
@@ -117,7 +117,7 @@ public final class WebhookReceiver: Sendable {
 
     /// Records `key`; false when it was already seen inside the window.
     private func remember(_ key: String, now: Int64) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             while let oldest = state.order.first,
                   oldest.at < now - dedupeWindowSeconds || state.order.count >= maxRemembered {
                 state.order.removeFirst()
@@ -130,6 +130,6 @@ public final class WebhookReceiver: Sendable {
     }
 
     private func count(_ update: (inout Counters) -> Void) {
-        state.withLock { update(&$0.counters) }
+        state.withLockedValue { update(&$0.counters) }
     }
 }

@@ -1,8 +1,8 @@
+import NIOConcurrencyHelpers
 import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 
 
 /// Delivers signed webhooks to the relay. Deliveries are queued and sent by a few worker lanes; an engagement
@@ -22,7 +22,7 @@ actor WebhookDispatcher {
     private let streams: [AsyncStream<WebhookDelivery>]
     private(set) var outcomes: [Outcome] = []
     /// Deliveries queued but not finished, so shutdown can wait for the last stop webhooks.
-    private let pending = Mutex<Int>(0)
+    private let pending = NIOLockedValueBox<Int>(0)
 
     init(signer: WebhookSigner, url: String?, timeout: Duration, logger: Logger, laneCount: Int = 8) {
         self.signer = signer
@@ -43,7 +43,7 @@ actor WebhookDispatcher {
     /// Queues a delivery; never suspends the caller on the network.
     nonisolated func enqueue(_ delivery: WebhookDelivery) {
         guard url != nil else { return }
-        pending.withLock { $0 += 1 }
+        pending.withLockedValue { $0 += 1 }
         var hasher = Hasher()
         hasher.combine(delivery.lane)
         lanes[Int(UInt(bitPattern: hasher.finalize()) % UInt(lanes.count))].yield(delivery)
@@ -57,7 +57,7 @@ actor WebhookDispatcher {
                     for await delivery in stream {
                         let status = await self.post(delivery, client: client)
                         await self.record(Outcome(event: delivery.event, status: status))
-                        self.pending.withLock { $0 -= 1 }
+                        self.pending.withLockedValue { $0 -= 1 }
                     }
                 }
             }
@@ -67,7 +67,7 @@ actor WebhookDispatcher {
     /// Waits until every queued delivery is done, or the timeout passes.
     nonisolated func waitUntilIdle(timeout: Duration) async {
         let deadline = ContinuousClock.now + timeout
-        while pending.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
+        while pending.withLockedValue({ $0 }) > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
