@@ -198,7 +198,8 @@
     if (id !== state.engagement) bind(id);
     state.engagementActive = current ? current.isActive : (wanted ? state.sdkState === "active" : false);
     if (state.insideZoom && state.sdkState && state.sdkState !== "active") state.engagementActive = false;
-    const latest = current && current.streams && current.streams.length ? current.streams[current.streams.length - 1] : null;
+    // Streams come newest first.
+    const latest = current && current.streams && current.streams.length ? current.streams[0] : null;
     setStream(latest ? latest.state : "none");
   }
 
@@ -208,7 +209,7 @@
     const options = active.map((e) => {
       const option = document.createElement("option");
       option.value = e.engagementId;
-      const latest = e.streams && e.streams.length ? e.streams[e.streams.length - 1].state : "no stream";
+      const latest = e.streams && e.streams.length ? e.streams[0].state : "no stream";
       option.textContent = `${e.engagementId} (${STATE_TEXT[latest] || latest})`;
       return option;
     });
