@@ -5,10 +5,10 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Debian packages the build and the tests need (C libraries for system-library targets, servers tests start).
-APT_PACKAGES := libsqlite3-dev pkg-config
+APT_PACKAGES := libsqlite3-dev pkg-config chromium chromium-driver
 BIN := .build/debug/rtms-relay
 
-.PHONY: all deps build run serve test clean
+.PHONY: all deps build run serve test browser-test clean
 
 all: build
 
@@ -24,16 +24,34 @@ deps:
 build: deps
 	swift build --build-tests
 
-## run: the relay on the embedded defaults (http://127.0.0.1:3001)
+## run: the demo: relay + simulated Zoom with one live call, on the embedded defaults (http://127.0.0.1:3001)
 run: deps
+	swift build --product rtms-relay
+	$(BIN) demo
+
+## serve: the relay alone on ./config.yaml or the embedded defaults
+serve: deps
 	swift build --product rtms-relay
 	$(BIN) serve
 
+# Python packages for the browser test, in .venv (the conformance test adds rtms==1.1.0 to the same venv).
+.venv/.browser-deps:
+	python3 -m venv .venv
+	.venv/bin/pip install -q selenium
+	touch $@
+
+## browser-test: the agent page in headless Chromium against `rtms-relay demo`; screenshots in artifacts/
+browser-test: build .venv/.browser-deps
+	bash Tests/Browser/run.sh $(BIN)
+
 ## test: the whole suite — Swift tests (unit, server, end-to-end against the real binary and the simulator),
-## then Zoom's official RTMS SDK (PyPI rtms==1.1.0, in .venv) against the simulator over ws:// and wss://
+## Zoom's official RTMS SDK (PyPI rtms==1.1.0, in .venv) against the simulator over ws:// and wss://, and the
+## agent page in headless Chromium
 test: build
-	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build
+	# Serially: the end-to-end suites run real-time calls, and on two cores parallel suites starve each other.
+	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build --no-parallel
 	bash Tests/Conformance/run.sh $(BIN)
+	$(MAKE) browser-test
 
 clean:
 	rm -rf .build .venv

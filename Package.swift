@@ -19,6 +19,7 @@ let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: 
     ("JSONLinesSink", [], []),
     ("WAVSink", [], ["wav-crash-probe"]),
     ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")]),
+    ("WebSink", [.product(name: "DequeModule", package: "swift-collections")], []),
 ]
 
 /// The module and test target of one sink.
@@ -87,6 +88,7 @@ var targets: [Target] = [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
+        exclude: ["README.md"],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -121,6 +123,8 @@ var targets: [Target] = [
         dependencies: [
             "RelayCore", "RelayServer", "ZoomSimulator", "BuiltInSinks", "SQLiteSink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ],

@@ -2,6 +2,7 @@ import JSONLinesSink
 import RelayCore
 import SQLiteSink
 import WAVSink
+import WebSink
 
 /// The one place that lists the sink types this binary ships with. Adding a sink module is: a folder
 /// under `Plugins/`, one line in Package.swift's `sinks` list, and one `register` line here.
@@ -12,6 +13,7 @@ public enum BuiltInSinks {
         registry.register(JSONLinesSink.self)
         registry.register(WAVSink.self)
         registry.register(SQLiteSink.self)
+        registry.register(WebSink.self)
         return registry
     }
 }

@@ -105,9 +105,15 @@ public final class Relay: Sendable {
         let protected = router.group().add(middleware: AccessControlMiddleware(policy: accessPolicy))
         ControlRoutes(zoom: zoom, hub: hub, logger: logger).add(to: protected)
         ingestRoutes.addEngagementRoutes(to: protected)
+        EventStreamRoutes(source: eventStreamSource).add(to: protected)
         PageRoutes(webRoot: webRoot, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
             .add(to: router)
         return router
+    }
+
+    /// The live feed a `type: web` sink published, if one is configured (the first, by sink id, if several).
+    public var eventStreamSource: (any EventStreamSource)? {
+        configuration.sinks.lazy.compactMap { self.sinkServices.service($0.id, as: (any EventStreamSource).self) }.first
     }
 
     /// Who may call the browser API.

@@ -9,14 +9,6 @@ extension NotAvailableYet {
     }
 }
 
-/// `rtms-relay demo` (SPEC §2).
-struct Demo: NotAvailableYet {
-    static let configuration = CommandConfiguration(abstract: "Relay and simulator in one process on embedded defaults (not available yet).")
-    @Option var port = 3001
-    @Option var engagements = 1
-    @Option var seconds: Int?
-}
-
 /// `rtms-relay bench` (SPEC §9).
 struct Bench: NotAvailableYet {
     static let configuration = CommandConfiguration(abstract: "Load benchmark with simulated calls (not available yet).")

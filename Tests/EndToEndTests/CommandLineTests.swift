@@ -61,7 +61,23 @@ struct CommandLineTests {
         #expect(stdout.contains("jsonl: every non-audio event"))
     }
 
-    @Test("commands whose issues have not landed say so with exit 1", arguments: ["demo", "bench"])
+    @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive, and exits 0")
+    func demo() async throws {
+        let port = Int.random(in: 20_000...60_000)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        let (status, stdout, stderr) = try await RelayProcess.run(
+            ["demo", "--port", "\(port)", "--seconds", "3", "--web-root", root.appendingPathComponent("web").path], directory: directory, timeout: .seconds(60))
+        #expect(status == 0, "stderr: \(stderr.suffix(2000))")
+        #expect(stdout.contains("open http://127.0.0.1:\(port)/"))
+        #expect(stderr.contains("demo stopped"))
+        let data = directory.appendingPathComponent("data")
+        let wavs = FileManager.default.enumerator(atPath: data.appendingPathComponent("recordings").path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []
+        #expect(wavs.count >= 2, "WAVs: \(wavs)")
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("archive.sqlite").path))
+    }
+
+    @Test("commands whose issues have not landed say so with exit 1", arguments: ["bench"])
     func notYet(command: String) async throws {
         let (status, _, stderr) = try await RelayProcess.run([command])
         #expect(status == 1)

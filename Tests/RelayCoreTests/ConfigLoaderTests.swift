@@ -186,6 +186,7 @@ struct ConfigLoaderTests {
         #expect(config.zoom.webhookSecret.value == "wh")
         #expect(config.zoom.clientSecret.isEmpty)
         #expect(config.tokenStore.kind == .sqlite && config.tokenStore.path == "data/relay.sqlite")
+        #expect(config.sinks.map(\.typeName) == ["web", "wav", "sqlite", "jsonl"])
     }
 
     /// A registry that accepts every built-in type name with any options, so the embedded defaults can be
@@ -193,6 +194,9 @@ struct ConfigLoaderTests {
     static var builtInLikeRegistry: SinkRegistry {
         var registry = SinkRegistry()
         registry.register(AnySink.self)
+        registry.register(AnySink.Web.self)
+        registry.register(AnySink.WAV.self)
+        registry.register(AnySink.SQLite.self)
         return registry
     }
 }
@@ -216,4 +220,24 @@ struct AnySink: SinkPlugin {
     static let summary = "any"
     init(options: Options, context: SinkContext) throws {}
     func consume(_ events: [StreamEvent]) async throws {}
+
+    /// The same, under the other type names the embedded defaults use.
+    struct Web: SinkPlugin {
+        static let typeName = "web"
+        static let summary = "any"
+        init(options: AnySink.Options, context: SinkContext) throws {}
+        func consume(_ events: [StreamEvent]) async throws {}
+    }
+    struct WAV: SinkPlugin {
+        static let typeName = "wav"
+        static let summary = "any"
+        init(options: AnySink.Options, context: SinkContext) throws {}
+        func consume(_ events: [StreamEvent]) async throws {}
+    }
+    struct SQLite: SinkPlugin {
+        static let typeName = "sqlite"
+        static let summary = "any"
+        init(options: AnySink.Options, context: SinkContext) throws {}
+        func consume(_ events: [StreamEvent]) async throws {}
+    }
 }

@@ -22,6 +22,16 @@ enum EmbeddedDefaults {
           kind: sqlite
           path: data/relay.sqlite
         sinks:
+          agent_page:
+            type: web
+            status_every_chunks: 50
+          qa_recordings:
+            type: wav
+            directory: data/recordings
+            mix: stereo
+          archive:
+            type: sqlite
+            path: data/archive.sqlite
           events_log:
             type: jsonl
             path: data/events.jsonl

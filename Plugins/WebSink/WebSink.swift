@@ -1,0 +1,124 @@
+import NIOCore
+import RelayCore
+
+/// The agent page's live feed (SPEC §6): turns stream events into Server-Sent Events for `GET /api/events`.
+///
+/// Three kinds of message, each with an `id:`:
+/// - `event: status` — lines for people, from `StatusLineBuilder` (`Starting RTMS connection`,
+///   `Received 50 audio chunks`, `RTMS stopped` …);
+/// - `event: stream` — every non-audio event in its JSON form (SPEC §4.1);
+/// - `event: level` — per stream, each channel's chunk count and audio level, at most every
+///   `level_interval_ms`. Audio reaches browsers only this way: never as PCM.
+///
+/// The sink publishes its `EventBroadcaster` through `SinkServices` under its id; the HTTP server finds it
+/// there as an `EventStreamSource` and mounts it, so neither module imports the other.
+public actor WebSink: SinkPlugin {
+    public static let typeName = "web"
+    public static let summary = "live status lines, events and audio levels for the agent page (Server-Sent Events at /api/events)"
+
+    /// What the browsers subscribe to.
+    public nonisolated let broadcaster: EventBroadcaster
+    private var statusLines: StatusLineBuilder
+    private var meters: [String: StreamMeter] = [:]
+    private let heartbeatInterval: Duration
+    private let levelInterval: Duration
+    private var lastHeartbeat = ContinuousClock.now
+
+    public init(options: WebSinkOptions, context: SinkContext) throws {
+        try options.validate()
+        broadcaster = EventBroadcaster(replayCapacity: options.replayBuffer, clientBuffer: options.clientBuffer)
+        statusLines = StatusLineBuilder(everyChunks: options.statusEveryChunks)
+        heartbeatInterval = .milliseconds(Int64(options.heartbeatSeconds * 1000))
+        levelInterval = .milliseconds(options.levelIntervalMilliseconds)
+        context.environment.services.register(broadcaster, as: context.id)
+    }
+
+    /// Levels are flushed and heartbeats sent from `tick()`.
+    public nonisolated var tickInterval: Duration? { levelInterval }
+
+    public func consume(_ events: [StreamEvent]) async throws {
+        for event in events {
+            let key = event.streamID ?? event.engagementID
+            switch event.kind {
+            case .audio(let frame):
+                meters[key, default: StreamMeter(engagementID: event.engagementID, streamID: key)].record(frame)
+            case .streamStarted:
+                meters[key] = nil
+            case .streamStopped, .streamFailed:
+                // The final counts go out before the line that says the stream ended.
+                if let meter = meters.removeValue(forKey: key), meter.dirty { publishLevel(meter) }
+            default:
+                break
+            }
+            for line in statusLines.lines(for: event) {
+                broadcaster.publish(event: "status", data: StatusMessage(line, of: event).json, engagement: event.engagementID)
+            }
+            if case .audio = event.kind { continue }
+            if let json = try? event.jsonData(pcm: .summary) {
+                broadcaster.publish(event: "stream", data: String(decoding: json, as: UTF8.self), engagement: event.engagementID)
+            }
+        }
+    }
+
+    public func tick() async throws {
+        for key in meters.keys where meters[key]?.dirty == true {
+            publishLevel(meters[key]!)
+            meters[key]?.dirty = false
+        }
+        let now = ContinuousClock.now
+        if now - lastHeartbeat >= heartbeatInterval {
+            broadcaster.heartbeat()
+            lastHeartbeat = now
+        }
+    }
+
+    public func finish() async throws {
+        try await tick()
+        broadcaster.close()
+    }
+
+    private func publishLevel(_ meter: StreamMeter) {
+        broadcaster.publish(event: "level", data: meter.message().json, engagement: meter.engagementID, replayable: false)
+    }
+}
+
+/// Chunk counts and the latest frame of each channel of one stream, between two level messages.
+struct StreamMeter {
+    struct Channel {
+        var userName: String?
+        var chunks = 0
+        /// Shared with the event: measuring happens only when a level message is built.
+        var latest = ByteBuffer()
+    }
+
+    let engagementID: String
+    let streamID: String
+    var channels: [String: Channel] = [:]
+    var dirty = false
+
+    init(engagementID: String, streamID: String) {
+        self.engagementID = engagementID
+        self.streamID = streamID
+    }
+
+    mutating func record(_ frame: AudioFrame) {
+        var channel = channels[frame.channel] ?? Channel()
+        channel.chunks += 1
+        channel.userName = frame.userName ?? channel.userName
+        channel.latest = frame.pcm
+        channels[frame.channel] = channel
+        dirty = true
+    }
+
+    func message() -> LevelMessage {
+        LevelMessage(
+            engagementID: engagementID, streamID: streamID,
+            channels: channels.sorted { $0.key < $1.key }.map { id, channel in
+                let level = PCMLevel.measure(channel.latest)
+                return LevelMessage.Channel(channel: id, userName: channel.userName, chunks: channel.chunks,
+                                            rms: (level.rms * 1000).rounded() / 1000, peak: (level.peak * 1000).rounded() / 1000)
+            },
+            time: EventClock.iso8601(millis: EventClock.nowMillis())
+        )
+    }
+}

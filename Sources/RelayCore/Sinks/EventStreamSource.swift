@@ -1,0 +1,76 @@
+/// One Server-Sent Events message (or a comment), already in the shape browsers read.
+///
+/// Lives in the core so the sink that produces messages (the web sink) and the HTTP route that writes them
+/// (in RelayServer) agree on the format without knowing each other.
+public struct ServerSentEvent: Sendable, Hashable {
+    /// `id:`, what the browser sends back as `Last-Event-ID` when it reconnects.
+    public var id: UInt64?
+    /// `event:` (e.g. `status`, `stream`, `level`); nil for the default `message`.
+    public var event: String?
+    /// `data:`, one line per line of text.
+    public var data: String
+    /// A comment (`: …`), which browsers ignore: heartbeats.
+    public var comment: String?
+
+    public init(id: UInt64? = nil, event: String? = nil, data: String) {
+        self.id = id
+        self.event = event
+        self.data = data
+        self.comment = nil
+    }
+
+    /// A comment-only message, which keeps proxies and browsers from timing the connection out.
+    public static func comment(_ text: String) -> ServerSentEvent {
+        var message = ServerSentEvent(data: "")
+        message.comment = text
+        return message
+    }
+
+    /// The wire form: fields, then a blank line.
+    public var encoded: String {
+        var text = ""
+        if let comment {
+            text += ": \(comment.replacingNewlines)\n"
+            if data.isEmpty, id == nil, event == nil { return text + "\n" }
+        }
+        if let id { text += "id: \(id)\n" }
+        if let event { text += "event: \(event.replacingNewlines)\n" }
+        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
+            text += "data: \(line)\n"
+        }
+        return text + "\n"
+    }
+}
+
+extension String {
+    fileprivate var replacingNewlines: String {
+        String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+    }
+}
+
+/// Something the HTTP server can stream to browsers as Server-Sent Events (`GET /api/events`).
+///
+/// The web sink publishes one through `SinkServices`; RelayServer finds it by this protocol, so neither side
+/// imports the other.
+public protocol EventStreamSource: Sendable {
+    /// A live feed of messages for one engagement (nil: all engagements). With `lastEventID`, messages after
+    /// that id still held in the replay buffer come first; without it, the recent history of the engagement.
+    /// The stream finishes when the subscriber falls too far behind (a slow or stalled browser) or the relay
+    /// shuts down; the browser then reconnects with `Last-Event-ID`.
+    func subscribe(engagement: String?, lastEventID: UInt64?) -> EventSubscription
+}
+
+/// A browser's feed: the messages, and a way to end it early (the connection closed, the relay is stopping).
+public struct EventSubscription: Sendable {
+    /// Messages in order; finishes when the subscriber is dropped or cancelled.
+    public let messages: AsyncStream<ServerSentEvent>
+    private let onCancel: @Sendable () -> Void
+
+    public init(messages: AsyncStream<ServerSentEvent>, cancel: @escaping @Sendable () -> Void) {
+        self.messages = messages
+        self.onCancel = cancel
+    }
+
+    /// Ends the feed; `messages` finishes after what is already queued.
+    public func cancel() { onCancel() }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import AsyncHTTPClient
+import BuiltInSinks
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import RelayCore
+import RelayServer
+import ServiceLifecycle
+import ZoomSimulator
+
+/// `rtms-relay demo`: the relay and the Zoom simulator in one process (SPEC §2).
+///
+/// The relay runs on the embedded defaults (web, WAV and SQLite sinks under `./data`) with Zoom pointed at
+/// the in-process simulator: OAuth, REST, webhooks and RTMS all go over real loopback HTTP and WebSockets.
+/// At start the demo runs the real OAuth authorization-code flow once (login → the simulator's authorize
+/// page, which consents at once → callback → token exchange), so Start / Stop / Pause / Resume on the page
+/// work without a click on "Connect to Zoom". Then it starts N two-party calls and prints the page's URL.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Relay and Zoom simulator in one process: N simulated calls, live on the agent page; WAVs and the archive in ./data."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Port of the relay (the agent page is http://127.0.0.1:PORT/).")
+    var port = 3001
+
+    @Option(help: "Simulated two-party calls to start.")
+    var engagements = 1
+
+    @Option(help: "End the calls and exit after this many seconds (default: run until Ctrl-C).")
+    var seconds: Double?
+
+    @Option(help: "Folder of the agent page (default: ./web, else the web/ folder of the checkout the binary was built in).")
+    var webRoot: String?
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        guard (0...500).contains(engagements) else { throw ValidationError("--engagements must be between 0 and 500") }
+        if let seconds, seconds <= 0 { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() async throws {
+        let logger = try global.bootstrapLogging()
+        let web = try resolveWebRoot()
+        let metrics = RelayMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.webhookURL = "http://127.0.0.1:\(port)/api/webhooks/zoom"
+        let simulator = try ZoomSimulator(configuration: simulatorConfiguration, logger: Logger(label: "zoom-simulator"))
+
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await simulator.run(); return false }
+            let endpoints = try await simulator.endpoints()
+            let configuration = try relayConfiguration(simulator: simulatorConfiguration, endpoints: endpoints)
+            let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger, metrics: metrics, webRoot: web)
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            let relayGroup = relay.makeServiceGroup(onServerRunning: { portContinuation.yield($0) })
+            group.addTask {
+                do { try await relayGroup.run() } catch { throw CommandFailure.runtime("the relay stopped: \(error)") }
+                return true
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard await iterator.next() != nil else { return }
+            group.addTask {
+                try await drive(simulator, logger: logger)
+                if seconds != nil { await relayGroup.triggerGracefulShutdown() }
+                return false
+            }
+            // The relay's group ends on Ctrl-C / SIGTERM or after --seconds; then the simulator goes too.
+            while let relayFinished = try await group.next(), !relayFinished {}
+            group.cancelAll()
+        }
+        logger.info("demo stopped; recordings in data/recordings, archive in data/archive.sqlite")
+    }
+
+    /// The embedded defaults, with Zoom pointed at the simulator and the browser API open on loopback.
+    private func relayConfiguration(simulator: SimulatorConfiguration, endpoints: SimulatorEndpoints) throws -> RelayConfiguration {
+        var configuration = try ConfigLoader(registry: BuiltInSinks.registry).loadEmbeddedDefaults()
+        configuration.source = "<embedded defaults + demo>"
+        configuration.server.host = "127.0.0.1"
+        configuration.server.port = port
+        configuration.server.publicURL = "http://127.0.0.1:\(port)"
+        configuration.server.allowAnonymous = true
+        configuration.zoom.clientID = simulator.clientID
+        configuration.zoom.clientSecret = Secret(simulator.clientSecret)
+        configuration.zoom.webhookSecret = Secret(simulator.webhookSecretToken)
+        configuration.zoom.oauthURL = endpoints.oauthBaseURL
+        configuration.zoom.apiURL = endpoints.apiBaseURL
+        configuration.zoom.rtmsAllowedHosts = [simulator.host]
+        configuration.zoom.caFile = ""
+        // The simulator's tokens are encrypted with its client secret: keep them apart from a real account's.
+        configuration.tokenStore.path = "data/demo-tokens.sqlite"
+        return configuration
+    }
+
+    /// Authorizes, validates the webhook endpoint, starts the calls, prints the URL; with --seconds, ends the
+    /// calls when the time is up.
+    private func drive(_ simulator: ZoomSimulator, logger: Logger) async throws {
+        let base = "http://127.0.0.1:\(port)"
+        try await authorize(base: base)
+        if !(await simulator.validateWebhookEndpoint()) { logger.warning("the webhook endpoint failed Zoom's url_validation") }
+        var engagementIDs: [String] = []
+        for index in 0..<engagements {
+            let engagement = await simulator.createEngagement()
+            try await simulator.startStream(engagementID: engagement)
+            engagementIDs.append(engagement)
+            if index % 50 == 49 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        // Standard output is a file or pipe under tests: write the line in one unbuffered call.
+        FileHandle.standardOutput.write(Data("rtms-relay demo: \(engagements) simulated call(s) live; open \(base)/ (Ctrl-C to stop)\n".utf8))
+        guard let seconds else { return }
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        for engagement in engagementIDs { try? await simulator.endEngagement(engagement) }
+        // Let the stop webhooks arrive before the relay shuts down.
+        try await Task.sleep(for: .seconds(1))
+    }
+
+    /// The real authorization-code flow against the simulator, followed through its redirects.
+    private func authorize(base: String) async throws {
+        let login = HTTPClientRequest(url: base + "/api/auth/login")
+        let response = try await HTTPClient.shared.execute(login, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        let status = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/api/auth/status"), timeout: .seconds(10))
+        let body = String(buffer: try await status.body.collect(upTo: 1 << 16))
+        guard body.contains(#""authenticated":true"#) else {
+            throw CommandFailure.runtime("could not authorize with the simulated Zoom: \(body)")
+        }
+    }
+
+    /// `--web-root`, `./web`, or the `web/` folder above the binary (`.build/debug/rtms-relay` in a checkout).
+    private func resolveWebRoot() throws -> String {
+        let manager = FileManager.default
+        if let webRoot {
+            guard manager.fileExists(atPath: webRoot + "/index.html") else { throw CommandFailure.badInput("--web-root \(webRoot) has no index.html") }
+            return webRoot
+        }
+        if manager.fileExists(atPath: "web/index.html") { return "web" }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            if manager.fileExists(atPath: folder.appendingPathComponent("web/index.html").path) { return folder.appendingPathComponent("web").path }
+            folder.deleteLastPathComponent()
+        }
+        throw CommandFailure.badInput("cannot find the agent page (web/index.html); run from the checkout or pass --web-root")
+    }
+}
