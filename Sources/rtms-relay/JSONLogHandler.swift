@@ -18,30 +18,13 @@ struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         var line = "{\"time\":\"\(EventClock.iso8601(millis: EventClock.nowMillis()))\",\"level\":\"\(event.level)\""
-        line += ",\"label\":\(Self.quote(label)),\"message\":\(Self.quote("\(event.message)"))"
+        line += ",\"label\":\(JSONText.quote(label)),\"message\":\(JSONText.quote("\(event.message)"))"
         if !merged.isEmpty {
             line += ",\"metadata\":{"
-            line += merged.sorted { $0.key < $1.key }.map { "\(Self.quote($0.key)):\(Self.quote("\($0.value)"))" }.joined(separator: ",")
+            line += merged.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)):\(JSONText.quote("\($0.value)"))" }.joined(separator: ",")
             line += "}"
         }
         line += "}\n"
         FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    /// A JSON string literal for `text`.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

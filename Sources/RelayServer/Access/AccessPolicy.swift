@@ -20,7 +20,7 @@ public struct AccessPolicy: Sendable {
     func authorize(_ request: Request) -> Result<Caller, AccessDenied> {
         let presented = Self.bearer(from: request)
         if let presented {
-            if !operatorToken.isEmpty, constantTimeEquals(presented, operatorToken.value) { return .success(.operator) }
+            if !operatorToken.isEmpty, HMACHex.constantTimeEquals(presented, operatorToken.value) { return .success(.operator) }
             if let signer, let token = signer.verify(presented) { return .success(.user(token)) }
             if allowAnonymous { return .success(.anonymous) }
             return .failure(AccessDenied(message: "invalid or expired token; reopen the app in Zoom"))
@@ -45,15 +45,6 @@ struct AccessDenied: Error {
     var message: String
 }
 
-/// Compares secrets without leaking, through timing, how many leading characters matched.
-func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var difference = UInt8(x.count == y.count ? 0 : 1)
-    for i in 0..<max(x.count, y.count) {
-        difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-    }
-    return difference == 0
-}
 
 /// Puts the caller into the context, or answers 401 `{"error": …}`.
 struct AccessControlMiddleware: RouterMiddleware {
