@@ -108,6 +108,17 @@ struct CommandLineTests {
         }
     }
 
+    @Test("config.yaml.example is a valid config documenting every sink type")
+    func exampleConfig() async throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("config.yaml.example").path
+        let (status, stdout, stderr) = try await RelayProcess.run(["check-config", example], environment: [
+            "ZOOM_APP_CLIENT_ID": "id", "ZOOM_APP_CLIENT_SECRET": "secret", "ZOOM_SECRET_TOKEN": "token",
+        ])
+        #expect(status == 0, "\(stderr)")
+        for type in ["web", "wav", "sqlite", "jsonl"] { #expect(stdout.contains("type \(type)")) }
+    }
+
     @Test("an unknown log level is refused with exit 1")
     func badLogLevel() async throws {
         let (status, _, stderr) = try await RelayProcess.run(["serve", "--log-level", "loud"])
