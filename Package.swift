@@ -19,6 +19,7 @@ let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: 
     ("JSONLinesSink", [], []),
     ("WAVSink", [], ["wav-crash-probe"]),
     ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")]),
+    ("RedisSink", ["RedisClient"], ["RedisClient"]),
 ]
 
 /// The module and test target of one sink.
@@ -30,6 +31,13 @@ func sinkTargets(_ name: String, dependencies: [Target.Dependency], testDependen
 }
 
 var targets: [Target] = [
+    // MARK: Redis
+    /// libhiredis's C API (SPEC §7); only `RedisClient/RedisConnection.swift` imports it.
+    .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+    /// `RedisConnection` and the small things built on it (URL, commands, replies, locks), shared by the
+    /// Redis sink, the Redis token store and, later, cluster mode.
+    .target(name: "RedisClient", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
+
     // MARK: Core
     .target(
         name: "RelayCore",
@@ -47,7 +55,7 @@ var targets: [Target] = [
     .target(
         name: "ZoomAPI",
         dependencies: [
-            "RelayCore",
+            "RelayCore", "RedisClient",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -99,7 +107,7 @@ var targets: [Target] = [
     ),
     .target(
         name: "RelayTesting",
-        dependencies: ["RelayCore"],
+        dependencies: ["RelayCore", "RedisClient"],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -120,6 +128,7 @@ var targets: [Target] = [
 
     // MARK: Tests
     .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayTesting"], swiftSettings: swiftSettings),
+    .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RelayTesting"], swiftSettings: swiftSettings),
     .testTarget(
         name: "RelayServerTests",
         dependencies: [
@@ -129,7 +138,7 @@ var targets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
-    .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting"], swiftSettings: swiftSettings),
+    .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting", "RedisClient"], swiftSettings: swiftSettings),
     .testTarget(
         name: "ZoomSimulatorTests",
         dependencies: [
@@ -160,7 +169,7 @@ targets += sinks.flatMap { sinkTargets($0.name, dependencies: $0.dependencies, t
 /// A child process for the WAV sink's crash test: records through the real hub until it is SIGKILLed.
 targets.append(.executableTarget(name: "wav-crash-probe", dependencies: ["WAVSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/wav-crash-probe", swiftSettings: swiftSettings))
 /// Measures the storage sinks' cost per frame (`swift build -c release --product sink-bench`).
-targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
+targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RedisSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
 
 let package = Package(
     name: "rtms-relay",

@@ -1,4 +1,5 @@
 import JSONLinesSink
+import RedisSink
 import RelayCore
 import SQLiteSink
 import WAVSink
@@ -12,6 +13,7 @@ public enum BuiltInSinks {
         registry.register(JSONLinesSink.self)
         registry.register(WAVSink.self)
         registry.register(SQLiteSink.self)
+        registry.register(RedisSink.self)
         return registry
     }
 }
