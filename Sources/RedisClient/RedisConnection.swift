@@ -1,5 +1,10 @@
 import CHiredis
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One connection to a Redis server through libhiredis — the only Swift file that touches its C pointers
 /// (STYLE rule 10).
@@ -27,7 +32,21 @@ public final class RedisConnection: @unchecked Sendable {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         queue = DispatchQueue(label: "rtms-relay.redis.\(url.host):\(url.port)")
+        _ = Self.ignoreBrokenPipe
     }
+
+    /// hiredis writes with plain `write(2)`: a server that went away would kill the process with SIGPIPE
+    /// (hiredis's README asks callers to ignore it). Done once, and only if nobody installed a handler.
+    private static let ignoreBrokenPipe: Void = {
+        var current = sigaction()
+        guard sigaction(SIGPIPE, nil, &current) == 0 else { return }
+        #if os(Linux)
+        let isDefault = current.__sigaction_handler.sa_handler == nil
+        #else
+        let isDefault = current.__sigaction_u.__sa_handler == nil
+        #endif
+        if isDefault { signal(SIGPIPE, SIG_IGN) }
+    }()
 
     /// Parses `url` (`redis://[user:password@]host[:port][/db]`) and makes a lazy connection.
     public convenience init(url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration? = .seconds(5)) throws {
@@ -40,14 +59,14 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Connects now (if not connected yet), so a caller can report an unreachable server early.
     public func connect() async throws {
-        try await onQueue { try self.ensureConnected() }
+        try await onQueue { _ = try self.ensureConnected() }
     }
 
     /// Drops the current connection (if any) and connects again.
     public func reconnect() async throws {
         try await onQueue {
             self.dropContext()
-            try self.ensureConnected()
+            _ = try self.ensureConnected()
         }
     }
 

@@ -1,10 +1,12 @@
-// Measures what the WAV and SQLite sinks cost per audio frame, feeding them directly (no hub) in batches
-// the size the hub hands over under load. Build with `swift build -c release --product sink-bench`.
+// Measures what the WAV, SQLite and Redis sinks cost per audio frame, feeding them directly (no hub) in
+// batches the size the hub hands over under load. Build with `swift build -c release --product sink-bench`.
+// The Redis rows start their own redis-server (in memory) on a free loopback port.
 //
-// usage: sink-bench [DIRECTORY] [CALLS] [SECONDS]
+// usage: sink-bench [DIRECTORY] [CALLS] [SECONDS] [ONLY]   (ONLY: run the rows whose name contains it)
 import Foundation
 import Logging
 import RelayCore
+import RedisSink
 import RelayTesting
 import SQLiteSink
 import WAVSink
@@ -15,6 +17,7 @@ let calls = arguments.count > 1 ? Int(arguments[1]) ?? 20 : 20
 let seconds = arguments.count > 2 ? Int(arguments[2]) ?? 30 : 30
 let audio = DeterministicAudio()
 let batchSize = 256
+let only = arguments.count > 3 ? arguments[3] : ""
 
 /// Frames of `calls` two-party calls, interleaved the way a relay publishes them (20 ms of every call at a time).
 func batches() -> [[StreamEvent]] {
@@ -34,7 +37,9 @@ func batches() -> [[StreamEvent]] {
     return stride(from: 0, to: events.count, by: batchSize).map { Array(events[$0..<min($0 + batchSize, events.count)]) }
 }
 
-func measure(_ name: String, _ sink: any Sink, _ input: [[StreamEvent]]) async throws {
+func measure(_ name: String, _ sink: @autoclosure () throws -> any Sink, _ input: [[StreamEvent]]) async throws {
+    guard only.isEmpty || name.contains(only) else { return }
+    let sink = try sink()
     try await sink.start()
     let frames = input.reduce(0) { $0 + $1.count }
     let clock = ContinuousClock()
@@ -60,4 +65,16 @@ try await measure("wav mix=none", WAVSink(options: WAVSinkOptions(directory: dir
 try await measure("wav mix=stereo", WAVSink(options: WAVSinkOptions(directory: directory + "/wav-stereo", mix: .stereo), context: SinkContext(id: "wav", logger: logger)), input)
 try await measure("sqlite store_audio=false", SQLiteSink(options: SQLiteSinkOptions(path: directory + "/a.sqlite"), context: SinkContext(id: "db", logger: logger)), input)
 try await measure("sqlite store_audio=true", SQLiteSink(options: SQLiteSinkOptions(path: directory + "/b.sqlite", storeAudio: true), context: SinkContext(id: "db", logger: logger)), input)
+/// The same number of events as transcripts: what the Redis sink publishes and streams by default.
+let transcripts = input.map { batch in
+    batch.map { StreamEvent(seq: $0.seq, engagementID: $0.engagementID, streamID: $0.streamID, kind: .transcript(Transcript(channel: "agent", speaker: "Agent", text: "thank you for calling, how can I help you today?"))) }
+}
+if only.isEmpty || "redis".contains(only) || only.contains("redis") {
+    let redis = try await RedisServerProcess()
+    let url = Secret(redis.url)
+    try await measure("redis audio=false (drops)", RedisSink(options: RedisSinkOptions(url: url), context: SinkContext(id: "bus", logger: logger)), input)
+    try await measure("redis audio=true", RedisSink(options: RedisSinkOptions(url: url, audio: true), context: SinkContext(id: "bus", logger: logger)), input)
+    try await measure("redis transcripts", RedisSink(options: RedisSinkOptions(url: url), context: SinkContext(id: "bus", logger: logger)), transcripts)
+    await redis.stop()
+}
 try? FileManager.default.removeItem(atPath: directory)
