@@ -71,17 +71,23 @@ public final class RedisServerProcess: @unchecked Sendable {
         await probe.close()
     }
 
-    /// Kills the server with `signal` (SIGKILL: a crash) and waits until it is gone.
+    /// Kills the server with `signal` (SIGKILL: a crash) and waits until it is gone. Children of the test
+    /// runner inherit its blocked signals (SIGTERM among them), so anything but SIGKILL is followed by
+    /// SIGKILL after a few seconds.
     public func kill(_ signal: Int32 = SIGKILL) async {
         guard let process else { return }
         Foundation.kill(process.processIdentifier, signal)
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning {
+            if ContinuousClock.now > deadline { Foundation.kill(process.processIdentifier, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         self.process = nil
     }
 
-    /// Stops the server and removes its directory.
+    /// Stops the server (it keeps nothing worth a graceful shutdown) and removes its directory.
     public func stop() async {
-        await kill(SIGTERM)
+        await kill(SIGKILL)
         try? FileManager.default.removeItem(at: directory)
     }
 
