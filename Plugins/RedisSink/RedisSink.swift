@@ -9,10 +9,12 @@ import RelayCore
 ///   event — audio frames too with `audio: true`, their PCM base64 inside the JSON (`pcm`), the same form
 ///   every text sink writes.
 ///
-/// Each batch from the hub goes out as one pipeline. While Redis is unreachable, `consume` keeps the batch
-/// and retries with backoff (100 ms doubling to 5 s), reporting `degraded` on `/health`; the hub's queue
-/// holds what arrives meanwhile, so nothing is lost within its capacity and everything is delivered in
-/// order once Redis is back. Delivery is at-least-once: commands whose replies never arrived are sent again.
+/// Each batch from the hub goes out as one pipeline, and one pipeline is in flight while the next batch is
+/// encoded (`consume` returns once its batch is on its way; the next `consume`, or `finish`, waits for it).
+/// While Redis is unreachable the in-flight batch is retried with backoff (100 ms doubling to 5 s) and
+/// `degraded` is reported on `/health`; the hub's queue holds what arrives meanwhile, so nothing is lost
+/// within its capacity and everything is delivered in order once Redis is back. Delivery is
+/// at-least-once: commands whose replies never arrived are sent again.
 public actor RedisSink: SinkPlugin {
     public static let typeName = "redis"
     public static let summary = "publishes events on {prefix}events and appends them to one Redis stream per engagement"
@@ -24,6 +26,8 @@ public actor RedisSink: SinkPlugin {
     private let channel: String
     private let maxLength: String
     private var isDegraded = false
+    /// The batch on the wire. Awaited by the next `consume` and by `finish`, cancelled with them.
+    private var inFlight: Task<Void, any Error>?
     /// Retry delays while Redis is unreachable.
     static let initialRetryDelay = Duration.milliseconds(100)
     static let maximumRetryDelay = Duration.seconds(5)
@@ -57,11 +61,25 @@ public actor RedisSink: SinkPlugin {
     public func consume(_ events: [StreamEvent]) async throws {
         let commands = try commands(for: events)
         guard !commands.isEmpty else { return }
-        try await deliver(commands)
+        let previous = try await settleInFlight()
+        inFlight = Task { try await self.deliver(commands) }
+        // A batch Redis refused surfaces here, one batch late; this batch is already on its way.
+        try previous.get()
     }
 
     public func finish() async throws {
+        let last = try await settleInFlight()
         await connection.close()
+        try last.get()
+    }
+
+    /// Waits for the batch in flight (cancelling it if this task is cancelled, e.g. on a forced shutdown).
+    private func settleInFlight() async throws -> Result<Void, any Error> {
+        guard let previous = inFlight else { return .success(()) }
+        inFlight = nil
+        let result = await withTaskCancellationHandler { await previous.result } onCancel: { previous.cancel() }
+        try Task.checkCancellation()
+        return result
     }
 
     /// The commands for a batch: per event, PUBLISH (non-audio) then XADD.

@@ -29,6 +29,7 @@ struct RedisSinkTests {
             let sink = try RedisSink(options: RedisSinkOptions(url: Secret(server.url), keyPrefix: "bus:"), context: SinkContext(id: "bus", logger: Self.logger))
             try await sink.start()
             try await sink.consume(events())
+            try await sink.finish()
 
             let entries = try await StreamEntries.read(server: server, key: "bus:stream:eng-1")
             #expect(entries.map(\.type) == ["stream.started", "transcript"])
@@ -49,6 +50,7 @@ struct RedisSinkTests {
         try await RedisServerProcess.withServer { server in
             let sink = try RedisSink(options: RedisSinkOptions(url: Secret(server.url), audio: true), context: SinkContext(id: "bus", logger: Self.logger))
             try await sink.consume(events())
+            try await sink.finish()
             let entries = try await StreamEntries.read(server: server, key: "rtms:stream:eng-1")
             #expect(entries.map(\.type) == ["stream.started", "audio", "transcript"])
             guard case .audio(let frame) = entries[1].event.kind else { Issue.record("not audio"); return }
@@ -64,6 +66,7 @@ struct RedisSinkTests {
             let sink = try RedisSink(options: RedisSinkOptions(url: Secret(server.url), maxLength: 100), context: SinkContext(id: "bus", logger: Self.logger))
             let batch = (1...2_000).map { StreamEvent(seq: UInt64($0), engagementID: "e", kind: .transcript(Transcript(channel: "c", text: "t\($0)"))) }
             try await sink.consume(batch)
+            try await sink.finish()
             let length = try await RedisConnection(url: server.url).send("XLEN", "rtms:stream:e").integer ?? 0
             #expect(length >= 100 && length < 1_000)
         }

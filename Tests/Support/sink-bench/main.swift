@@ -70,6 +70,15 @@ let transcripts = input.map { batch in
     batch.map { StreamEvent(seq: $0.seq, engagementID: $0.engagementID, streamID: $0.streamID, kind: .transcript(Transcript(channel: "agent", speaker: "Agent", text: "thank you for calling, how can I help you today?"))) }
 }
 if only.isEmpty || "redis".contains(only) || only.contains("redis") {
+    for (name, batches) in [("json encoding alone, audio", input), ("json encoding alone, transcripts", transcripts)] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes = 0
+        let elapsed = try ContinuousClock().measure { for batch in batches { for event in batch { bytes += try encoder.encode(event).count } } }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let count = batches.reduce(0) { $0 + $1.count }
+        print(String(format: "%-28@ %8d events  %7.3f s  %6.2f µs/event  (%d bytes)", name as NSString, count, seconds, seconds * 1e6 / Double(count), bytes))
+    }
     let redis = try await RedisServerProcess()
     let url = Secret(redis.url)
     try await measure("redis audio=false (drops)", RedisSink(options: RedisSinkOptions(url: url), context: SinkContext(id: "bus", logger: logger)), input)
