@@ -106,6 +106,8 @@ struct RedisSinkTests {
                 try await waitUntil(timeout: .seconds(30), "degraded health") {
                     if case .degraded = context.health { true } else { false }
                 }
+                let whileDown = try #require(hub.snapshot().first { $0.id == "bus" })
+                #expect(whileDown.delivered < UInt64(total) && whileDown.depth > 0 && whileDown.degradedReason != nil)
                 try await server.start()
                 try await waitUntil(timeout: .seconds(60), "every event in Redis") {
                     let seqs = Set(try await StreamEntries.read(server: server, key: "rtms:stream:eng-kill").map(\.event.seq))

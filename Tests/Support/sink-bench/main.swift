@@ -84,6 +84,38 @@ if only.isEmpty || "redis".contains(only) || only.contains("redis") {
     try await measure("redis audio=false (drops)", RedisSink(options: RedisSinkOptions(url: url), context: SinkContext(id: "bus", logger: logger)), input)
     try await measure("redis audio=true", RedisSink(options: RedisSinkOptions(url: url, audio: true), context: SinkContext(id: "bus", logger: logger)), input)
     try await measure("redis transcripts", RedisSink(options: RedisSinkOptions(url: url), context: SinkContext(id: "bus", logger: logger)), transcripts)
+    // The same through the hub, as the relay runs it: publish everything, wait until the sink has it.
+    let hubContext = SinkContext(id: "bus", logger: logger)
+    let hubSink = try RedisSink(options: RedisSinkOptions(url: url, keyPrefix: "hub:"), context: hubContext)
+    let hub = EventHub(members: [EventHub.Member(id: "bus", typeName: RedisSink.typeName, policy: QueuePolicy(capacity: 1_000_000, overflow: .dropNewest), sink: hubSink, context: hubContext)], logger: logger)
+    let count = transcripts.reduce(0) { $0 + $1.count }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await hub.run() }
+        let elapsed = try await ContinuousClock().measure {
+            let start = ContinuousClock.now
+            for batch in transcripts { for event in batch { await hub.publish(event) } }
+            print("  published in \(ContinuousClock.now - start), \(hub.snapshot()[0].delivered) delivered by then")
+            while hub.snapshot()[0].delivered < UInt64(count) { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(String(format: "%-28@ %8d events  %7.3f s  %6.2f µs/event  %9.0f events/s", "redis transcripts via hub" as NSString, count, seconds, seconds * 1e6 / Double(count), Double(count) / seconds))
+        hub.close()
+        try await group.waitForAll()
+    }
+    // Reference: the hub alone, with a sink that only keeps the events.
+    let recording = RecordingSink()
+    let referenceHub = EventHub(members: [EventHub.Member(id: "rec", typeName: RecordingSink.typeName, policy: QueuePolicy(capacity: 1_000_000, overflow: .dropNewest), sink: recording, context: SinkContext(id: "rec", logger: logger))], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await referenceHub.run() }
+        let elapsed = try await ContinuousClock().measure {
+            for batch in transcripts { for event in batch { await referenceHub.publish(event) } }
+            while referenceHub.snapshot()[0].delivered < UInt64(count) { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(String(format: "%-28@ %8d events  %7.3f s  %6.2f µs/event  %9.0f events/s", "hub + in-memory sink (ref.)" as NSString, count, seconds, seconds * 1e6 / Double(count), Double(count) / seconds))
+        referenceHub.close()
+        try await group.waitForAll()
+    }
     await redis.stop()
 }
 try? FileManager.default.removeItem(atPath: directory)
