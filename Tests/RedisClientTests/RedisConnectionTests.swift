@@ -114,14 +114,14 @@ struct RedisLockTests {
     @Test("withLock on two connections never runs two bodies at once, and renews a lease longer than its ttl")
     func mutualExclusion() async throws {
         try await RedisServerProcess.withServer { server in
-            let locks = try (0..<2).map { _ in RedisLock(connection: try RedisConnection(url: server.url), key: "refresh", ttl: .milliseconds(300)) }
+            let locks = try (0..<2).map { _ in RedisLock(connection: try RedisConnection(url: server.url), key: "refresh", ttl: .seconds(1)) }
             let counter = ConcurrencyCounter()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<8 {
                     group.addTask {
                         try await locks[index % 2].withLock {
                             await counter.enter()
-                            try await Task.sleep(for: .milliseconds(index == 0 ? 700 : 10))
+                            try await Task.sleep(for: .milliseconds(index == 0 ? 2_500 : 10))
                             await counter.leave()
                         }
                     }
