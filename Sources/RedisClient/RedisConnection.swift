@@ -158,9 +158,9 @@ public final class RedisConnection: @unchecked Sendable {
             redisFree(fresh)
             throw RedisError.connection("cannot connect to \(url.host):\(url.port): \(message)", repliesRead: 0)
         }
-        if let commandTimeout {
-            _ = redisSetTimeout(fresh, Self.makeTimeval(commandTimeout))
-        }
+        // Set the read/write timeout explicitly (zero: none) rather than rely on what a hiredis version does
+        // with the connect timeout.
+        _ = redisSetTimeout(fresh, Self.makeTimeval(commandTimeout ?? .zero))
         context = fresh
         do {
             if let password = url.password {
