@@ -19,7 +19,7 @@ let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: 
     ("JSONLinesSink", [], []),
     ("WAVSink", [], ["wav-crash-probe"]),
     ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")]),
-    ("RedisSink", ["RedisClient"], ["RedisClient"]),
+    ("RedisSink", ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 ]
 
 /// The module and test target of one sink.

@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import RelayCore
+import ServiceLifecycle
 
 /// Puts events on Redis for other programs (SPEC §7):
 ///
@@ -10,11 +11,14 @@ import RelayCore
 ///   every text sink writes.
 ///
 /// Each batch from the hub goes out as one pipeline, and one pipeline is in flight while the next batch is
-/// encoded (`consume` returns once its batch is on its way; the next `consume`, or `finish`, waits for it).
+/// encoded (`consume` returns once its batch is on its way; the next `consume`, or `finish`, waits for it —
+/// so the hub's `delivered` counter runs at most one batch ahead of Redis).
 /// While Redis is unreachable the in-flight batch is retried with backoff (100 ms doubling to 5 s) and
 /// `degraded` is reported on `/health`; the hub's queue holds what arrives meanwhile, so nothing is lost
 /// within its capacity and everything is delivered in order once Redis is back. Delivery is
-/// at-least-once: commands whose replies never arrived are sent again.
+/// at-least-once: commands whose replies never arrived are sent again. During a graceful shutdown the sink
+/// stops waiting for Redis: a batch that cannot be sent then fails at once (counted by the hub), so a dead
+/// Redis never holds the relay's exit hostage.
 public actor RedisSink: SinkPlugin {
     public static let typeName = "redis"
     public static let summary = "publishes events on {prefix}events and appends them to one Redis stream per engagement"
@@ -28,6 +32,8 @@ public actor RedisSink: SinkPlugin {
     private var isDegraded = false
     /// The batch on the wire. Awaited by the next `consume` and by `finish`, cancelled with them.
     private var inFlight: Task<Void, any Error>?
+    /// Set when Redis failed during a graceful shutdown: the remaining batches fail without trying.
+    private var abandoned = false
     /// Retry delays while Redis is unreachable.
     static let initialRetryDelay = Duration.milliseconds(100)
     static let maximumRetryDelay = Duration.seconds(5)
@@ -105,6 +111,7 @@ public actor RedisSink: SinkPlugin {
 
     /// Sends `commands` until every one has run, resending from the first one whose reply did not arrive.
     private func deliver(_ commands: [RedisCommand]) async throws {
+        if abandoned { throw RedisSinkError.unavailableAtShutdown(commands: commands.count) }
         var pending = commands[...]
         var delay = Self.initialRetryDelay
         while !pending.isEmpty {
@@ -127,6 +134,10 @@ public actor RedisSink: SinkPlugin {
             } catch let error as RedisError where error.isConnectionFailure {
                 if case .connection(_, let repliesRead) = error { pending = pending.dropFirst(repliesRead) }
                 degrade(error, retryIn: delay)
+            }
+            if Task.isShuttingDownGracefully {
+                abandoned = true
+                throw RedisSinkError.unavailableAtShutdown(commands: pending.count)
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, Self.maximumRetryDelay)
@@ -152,10 +163,13 @@ public actor RedisSink: SinkPlugin {
 enum RedisSinkError: Error, CustomStringConvertible {
     /// Redis executed the batch but refused some commands (e.g. a `WRONGTYPE` key under the prefix).
     case refused(count: Int, first: String)
+    /// Redis was unreachable while the relay shut down; these commands were not sent.
+    case unavailableAtShutdown(commands: Int)
 
     var description: String {
         switch self {
         case .refused(let count, let first): "Redis refused \(count) command(s): \(first) (is another program using keys under this key_prefix?)"
+        case .unavailableAtShutdown(let count): "Redis unreachable during shutdown; \(count) command(s) not sent"
         }
     }
 }

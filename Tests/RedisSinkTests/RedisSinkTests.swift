@@ -5,6 +5,7 @@ import RedisClient
 import RedisSink
 import RelayCore
 import RelayTesting
+import ServiceLifecycle
 import Testing
 
 @Suite("Redis sink against a real redis-server")
@@ -125,6 +126,45 @@ struct RedisSinkTests {
             let snapshot = try #require(hub.snapshot().first { $0.id == "bus" })
             #expect(snapshot.dropped == 0 && snapshot.failed == 0)
         }
+    }
+
+    @Test("a graceful shutdown with Redis down does not wait for Redis")
+    func shutdownWithRedisDown() async throws {
+        let server = try await RedisServerProcess()
+        let url = server.url
+        await server.stop()
+        let context = SinkContext(id: "bus", logger: Self.logger)
+        let sink = try RedisSink(options: RedisSinkOptions(url: Secret(url)), context: context)
+        let hub = EventHub(members: [EventHub.Member(id: "bus", typeName: RedisSink.typeName, policy: QueuePolicy(), sink: sink, context: context)], logger: Self.logger)
+        let group = ServiceGroup(configuration: .init(services: [hub], logger: Self.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for index in 1...1_000 {
+                await hub.publish(.transcript(Transcript(channel: "c", text: "line \(index)")), engagementID: "eng")
+            }
+            try await waitUntil(timeout: .seconds(30), "degraded health") {
+                if case .degraded = context.health { true } else { false }
+            }
+            await group.triggerGracefulShutdown()
+            let stopped = Stopped()
+            tasks.addTask {
+                try await Task.sleep(for: .seconds(60))
+                if await !stopped.value { await group.triggerGracefulShutdown() }
+            }
+            try await tasks.next()
+            await stopped.set()
+            tasks.cancelAll()
+        }
+        let snapshot = try #require(hub.snapshot().first)
+        #expect(snapshot.state == .finished)
+        // The hub counts a batch delivered once it is on its way (one batch early), so at most one batch
+        // shows as delivered; what could not be sent shows as failed.
+        #expect(snapshot.delivered <= UInt64(EventHub.maxBatch) && snapshot.failed > 0)
+    }
+
+    actor Stopped {
+        var value = false
+        func set() { value = true }
     }
 }
 
