@@ -29,9 +29,11 @@ run: deps
 	swift build --product rtms-relay
 	$(BIN) serve
 
-## test: the whole suite (unit, server, end-to-end against the real binary)
+## test: the whole suite — Swift tests (unit, server, end-to-end against the real binary and the simulator),
+## then Zoom's official RTMS SDK (PyPI rtms==1.1.0, in .venv) against the simulator over ws:// and wss://
 test: build
 	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build
+	bash Tests/Conformance/run.sh $(BIN)
 
 clean:
 	rm -rf .build .venv

@@ -21,7 +21,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts a server and waits until it answers `PING`.
     public init(persistent: Bool = false, password: String? = nil) async throws {
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.persistent = persistent
@@ -97,25 +97,6 @@ public final class RedisServerProcess: @unchecked Sendable {
             return candidate
         }
         return "/usr/bin/redis-server"
-    }
-
-    /// A loopback port nobody listens on right now (bind to 0, read it back, close).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RedisServerError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
-                bind(fd, sockaddrPointer, length) == 0 && getsockname(fd, sockaddrPointer, &length) == 0
-            }
-        }
-        guard bound else { throw RedisServerError("cannot bind a loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

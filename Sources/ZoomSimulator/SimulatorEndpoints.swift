@@ -19,6 +19,14 @@ public struct StartedStream: Sendable {
     public var streamID: String
     public var serverURL: String
     public var signature: String
+
+    /// Describes a stream announced by a `voice_rtms_started` webhook (e.g. one read from `--ready-file`).
+    public init(engagementID: String, streamID: String, serverURL: String, signature: String) {
+        self.engagementID = engagementID
+        self.streamID = streamID
+        self.serverURL = serverURL
+        self.signature = signature
+    }
 }
 
 /// A snapshot of one stream for tests and operators.

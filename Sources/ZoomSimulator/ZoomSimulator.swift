@@ -63,31 +63,36 @@ public final class ZoomSimulator: Service, Sendable {
         let tls = try serverTLSConfiguration()
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    let httpApp = self.makeHTTPApplication()
-                    let primary = try self.makeRTMSApplication(listener: 0, port: self.configuration.rtmsPort, tls: tls)
-                    let secondary = try self.makeRTMSApplication(listener: 1, port: self.configuration.failoverRTMSPort, tls: tls)
-                    group.addTask { try await httpApp.run() }
-                    group.addTask { try await primary.run() }
-                    group.addTask { try await secondary.run() }
-                    group.addTask { await self.webhooks.run(client: http) }
-                    group.addTask {
-                        // Reconnect windows are enforced by one sweep rather than a timer per stream.
-                        while (try? await Task.sleep(for: .milliseconds(200))) != nil { await self.registry.expireWindows() }
-                    }
-                    group.addTask {
-                        let endpoints = try await self.endpointBox.wait()
-                        await self.registry.setSignalingURLs(endpoints.signalingURLs)
-                        await self.oauth.setAPIURL(endpoints.apiBaseURL)
-                        await self.endpointBox.markConfigured()
-                    }
-                    try await group.next()
-                    // Any server ending means the simulator is done.
-                    for try await _ in group { break }
-                    group.cancelAll()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let httpApp = self.makeHTTPApplication()
+                let primary = try self.makeRTMSApplication(listener: 0, port: self.configuration.rtmsPort, tls: tls)
+                let secondary = try self.makeRTMSApplication(listener: 1, port: self.configuration.failoverRTMSPort, tls: tls)
+                group.addTask { try await httpApp.run() }
+                group.addTask { try await primary.run() }
+                group.addTask { try await secondary.run() }
+                group.addTask { await self.webhooks.run(client: http) }
+                group.addTask {
+                    // Reconnect windows are enforced by one sweep rather than a timer per stream.
+                    while (try? await Task.sleep(for: .milliseconds(200))) != nil { await self.registry.expireWindows() }
                 }
+                group.addTask {
+                    let endpoints = try await self.endpointBox.wait()
+                    await self.registry.setSignalingURLs(endpoints.signalingURLs)
+                    await self.oauth.setAPIURL(endpoints.apiBaseURL)
+                    await self.endpointBox.markConfigured()
+                }
+                group.addTask {
+                    // Graceful shutdown hangs up every call first, so the relay sees stop webhooks and clean closes.
+                    try await gracefulShutdown()
+                    await self.registry.endAllEngagements()
+                    await self.webhooks.waitUntilIdle(timeout: .seconds(5))
+                    throw CancellationError()
+                }
+                try await group.next()
+                // Anything but the set-up task ending means the simulator is done.
+                while let _ = try await group.next() {}
             }
+        } catch is CancellationError {
         } catch {
             try? await http.shutdown()
             throw error

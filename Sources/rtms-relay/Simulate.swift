@@ -92,19 +92,26 @@ struct Simulate: AsyncParsableCommand {
 
         let simulator = try ZoomSimulator(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
             tasks.addTask {
-                try await self.drive(simulator, logger: log)
-                await group.triggerGracefulShutdown()
+                try await group.run()
+                return true
             }
-            try await tasks.next()
-            tasks.cancelAll()
+            tasks.addTask {
+                if try await self.drive(simulator, logger: log) { await group.triggerGracefulShutdown() }
+                return false
+            }
+            // The simulator hangs up every call during graceful shutdown; wait for it, not for the driver.
+            for try await serviceEnded in tasks where serviceEnded {
+                tasks.cancelAll()
+                break
+            }
         }
     }
 
     /// Starts the calls, writes the ready file, waits, then stops everything.
-    private func drive(_ simulator: ZoomSimulator, logger: Logger) async throws {
+    /// Returns whether the run should end now (`--seconds` elapsed); otherwise it runs until Ctrl-C.
+    private func drive(_ simulator: ZoomSimulator, logger: Logger) async throws -> Bool {
         let endpoints = try await simulator.endpoints()
         logger.info("Zoom simulator ready: oauth \(endpoints.oauthBaseURL), api \(endpoints.apiBaseURL), rtms \(endpoints.signalingURLs[0])")
         if relay != nil, !skipValidation {
@@ -120,17 +127,9 @@ struct Simulate: AsyncParsableCommand {
         }
         if calls > 0 { logger.info("started \(calls) call(s)") }
         if let readyFile { try writeReadyFile(readyFile, endpoints: endpoints, streams: started) }
-        if let seconds {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-        } else {
-            try await gracefulShutdown()
-            return
-        }
-        for stream in started {
-            try? await simulator.endEngagement(stream.engagementID)
-        }
-        // Let the stop webhooks go out before the listeners close.
-        try await Task.sleep(for: .seconds(1))
+        guard let seconds else { return false }
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        return true
     }
 
     private func writeReadyFile(_ path: String, endpoints: SimulatorEndpoints, streams: [StartedStream]) throws {

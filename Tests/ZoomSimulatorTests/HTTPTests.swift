@@ -102,24 +102,25 @@ import ZoomSimulator
             let expired = await h.simulator.mintAccessToken()
             try await Task.sleep(for: .milliseconds(400))
             #expect(try await Self.request(url, method: .PUT, headers: [("authorization", "Bearer \(expired)")], body: start).0 == 401)
-            let token = await h.simulator.mintAccessToken()
-            let auth = ("authorization", "Bearer \(token)")
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: "{\"action\":\"jump\"}").0 == 400)
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: "not json").0 == 400)
-            #expect(try await Self.request("\(h.endpoints.apiBaseURL)/contact_center/nope/rtms_app/status", method: .PUT, headers: [auth], body: start).0 == 404)
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: start).0 == 204)
+            // Tokens live 300 ms here (to test expiry), so each request below gets a fresh one: a loaded
+            // machine can take longer than that between two requests.
+            func auth() async -> (String, String) { ("authorization", "Bearer \(await h.simulator.mintAccessToken())") }
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: "{\"action\":\"jump\"}").0 == 400)
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: "not json").0 == 400)
+            #expect(try await Self.request("\(h.endpoints.apiBaseURL)/contact_center/nope/rtms_app/status", method: .PUT, headers: [await auth()], body: start).0 == 404)
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: start).0 == 204)
             let started = try await h.webhook("contact_center.voice_rtms_started")
             #expect(started.signatureValid)
             #expect(started.payload["engagement_id"] as? String == engagement)
             #expect((started.payload["server_urls"] as? String) == h.endpoints.signalingURLs[0])
             #expect(try await h.webhook("contact_center.engagement_started").signatureValid)
             // Pause before any client: allowed; resume; stop.
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: "{\"action\":\"pause\"}").0 == 204)
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: "{\"action\":\"resume\"}").0 == 204)
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: "{\"action\":\"stop\"}").0 == 204)
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: "{\"action\":\"pause\"}").0 == 204)
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: "{\"action\":\"resume\"}").0 == 204)
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: "{\"action\":\"stop\"}").0 == 204)
             let stopped = try await h.webhook("contact_center.voice_rtms_stopped")
             #expect(stopped.payload["stop_reason"] as? Int == 25)
-            #expect(try await Self.request(url, method: .PUT, headers: [auth], body: "{\"action\":\"stop\"}").0 == 400)
+            #expect(try await Self.request(url, method: .PUT, headers: [await auth()], body: "{\"action\":\"stop\"}").0 == 400)
         }
     }
 

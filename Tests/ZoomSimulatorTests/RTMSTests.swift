@@ -270,9 +270,16 @@ import ZoomSimulator
             let stream = try await h.startCall()
             try await h.joined(stream) { _, media in
                 try await Self.waitForAudio(media, count: 4)
+                let injectedAt = Int(Date().timeIntervalSince1970 * 1000)
                 try await h.simulator.injectSilence(engagementID: stream.engagementID, channel: 1, duration: .milliseconds(400))
-                try await Self.waitForAudio(media, count: media.audio().count + 60)
-                let caller = media.audio().filter { $0.content["channel_id"] as? String == SimulatedAudio.channelID(1) }
+                // Wait until caller audio from well after the gap has arrived (a loaded machine delivers late).
+                let callerID = SimulatedAudio.channelID(1)
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !media.audio().contains(where: { $0.content["channel_id"] as? String == callerID && ($0.content["timestamp"] as? Int ?? 0) > injectedAt + 800 }) {
+                    guard ContinuousClock.now < deadline else { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let caller = media.audio().filter { $0.content["channel_id"] as? String == callerID }
                 let steps = zip(caller, caller.dropFirst()).map { ($1.content["timestamp"] as! Int) - ($0.content["timestamp"] as! Int) }
                 #expect(steps.contains { $0 >= 400 })
                 let agent = media.audio().filter { $0.content["channel_id"] as? String == SimulatedAudio.channelID(0) }
@@ -310,6 +317,23 @@ import ZoomSimulator
                 signaling.send(["msg_type": 21, "rtms_stream_id": stream.streamID])
                 #expect(try await signaling.waitFor { $0.msgType == 22 }.int("status_code") == 0)
                 #expect(try await signaling.waitFor { $0.msgType == 8 && $0.int("state") == 4 }.int("reason") == 20)
+            }
+        }
+    }
+
+    @Test("garbage after the handshake is ignored: the stream keeps flowing")
+    func garbageIsHarmless() async throws {
+        try await Harness.run { h in
+            let stream = try await h.startCall()
+            try await h.joined(stream) { signaling, media in
+                for junk in ["", "[]", "{", "null", "{\"msg_type\":\"7\"}", "{\"msg_type\":5,\"events\":7}", "{\"msg_type\":99}",
+                    String(repeating: "x", count: 100_000)] {
+                    signaling.sendRaw(junk)
+                    media.sendRaw(junk)
+                }
+                try await Self.waitForAudio(media, count: media.audio().count + 20)
+                #expect(!signaling.isFinished)
+                #expect(await h.simulator.streamStatus(streamID: stream.streamID)?.phase == .streaming)
             }
         }
     }

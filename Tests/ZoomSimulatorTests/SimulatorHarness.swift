@@ -101,12 +101,20 @@ struct Harness: Sendable {
 
     /// The signaling handshake a correct client sends.
     func signalingHandshake(_ stream: StartedStream, signature: String? = nil, key: String = "engagement_id") -> [String: Any] {
+        Self.signalingHandshake(stream, signature: signature, key: key)
+    }
+
+    static func signalingHandshake(_ stream: StartedStream, signature: String? = nil, key: String = "engagement_id") -> [String: Any] {
         ["msg_type": 1, "protocol_version": 1, "sequence": 7, key: stream.engagementID, "rtms_stream_id": stream.streamID,
          "signature": signature ?? stream.signature]
     }
 
     /// The data handshake a correct client sends for 16 kHz L16 audio.
     func dataHandshake(_ stream: StartedStream, mediaType: Int = 1, audio: [String: Any]? = nil) -> [String: Any] {
+        Self.dataHandshake(stream, mediaType: mediaType, audio: audio)
+    }
+
+    static func dataHandshake(_ stream: StartedStream, mediaType: Int = 1, audio: [String: Any]? = nil) -> [String: Any] {
         var message: [String: Any] = ["msg_type": 3, "protocol_version": 1, "sequence": 8, "meeting_uuid": stream.engagementID,
             "rtms_stream_id": stream.streamID, "signature": stream.signature, "media_type": mediaType]
         message["media_params"] = ["audio": audio ?? ["content_type": 2, "codec": 1, "sample_rate": 1, "channel": 1, "data_opt": 2, "send_rate": 20]]

@@ -121,6 +121,13 @@ actor EngagementRegistry {
 
     var liveStreamCount: Int { streams.count }
 
+    /// Ends every active engagement (and so its stream), as when all calls hang up.
+    func endAllEngagements() async {
+        for (id, engagement) in engagements where engagement.active {
+            try? await endEngagement(id)
+        }
+    }
+
     static func engagementID() -> String {
         Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "A").replacingOccurrences(of: "/", with: "B")

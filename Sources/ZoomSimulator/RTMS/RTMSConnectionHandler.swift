@@ -175,7 +175,7 @@ struct RTMSConnectionHandler: Sendable {
             }
             if pacer != nil {
                 group.addTask {
-                    await Self.pace(link: link, stream: stream, outbound: outbound, encoding: encoding, frameMilliseconds: frameMilliseconds)
+                    await Self.pace(link: link, stream: stream, channel: channel, encoding: encoding, frameMilliseconds: frameMilliseconds)
                 }
             }
             while let message = try? await messages.next() {
@@ -187,32 +187,46 @@ struct RTMSConnectionHandler: Sendable {
     }
 
     /// Sends due media every frame period; audio comes from the pre-encoded templates.
-    private static func pace(link: ConnectionLink, stream: SimulatedStream, outbound: WebSocketOutboundWriter,
+    ///
+    /// The frames of one tick are written straight to the channel in one event-loop task with a single flush,
+    /// instead of one async write each through the WebSocket writer: this is the hot path of a thousand calls.
+    /// (The async-channel handler in the pipeline passes outbound writes through unchanged.) When the socket stops
+    /// being writable the pacer waits for the last flush, so a stalled client cannot grow memory without bound.
+    private static func pace(link: ConnectionLink, stream: SimulatedStream, channel: any Channel,
         encoding: SimulatorConfiguration.FrameEncoding, frameMilliseconds: Int) async {
         let templates = AudioFrameTemplates.shared
-        let allocator = ByteBufferAllocator()
+        let allocator = channel.allocator
         let period = Duration.milliseconds(frameMilliseconds)
         let opcode: WebSocketOpcode = encoding == .text ? .text : .binary
         var next = ContinuousClock.now
+        var lastFlush: EventLoopFuture<Void>?
         while !Task.isCancelled {
             next = next.advanced(by: period)
             let now = ContinuousClock.now
             if next < now.advanced(by: .milliseconds(-200)) { next = now }
             guard (try? await Task.sleep(until: next)) != nil else { return }
             guard let batch = await stream.takeMedia(linkID: link.id, now: .now) else { return }
-            do {
-                for item in batch.audio {
-                    let buffer = item.indices.count == 1
-                        ? templates.message(channel: item.channel, index: item.indices.lowerBound, timestamp: item.timestamp, allocator: allocator)
-                        : templates.message(channel: item.channel, indices: item.indices, timestamp: item.timestamp, allocator: allocator)
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: opcode, data: buffer)))
-                }
-                for buffer in batch.transcripts {
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: opcode, data: buffer)))
-                }
-            } catch {
-                return
+            guard !batch.audio.isEmpty || !batch.transcripts.isEmpty else { continue }
+            var frames: [WebSocketFrame] = []
+            frames.reserveCapacity(batch.audio.count + batch.transcripts.count)
+            for item in batch.audio {
+                let buffer = item.indices.count == 1
+                    ? templates.message(channel: item.channel, index: item.indices.lowerBound, timestamp: item.timestamp, allocator: allocator)
+                    : templates.message(channel: item.channel, indices: item.indices, timestamp: item.timestamp, allocator: allocator)
+                frames.append(WebSocketFrame(fin: true, opcode: opcode, data: buffer))
             }
+            for buffer in batch.transcripts { frames.append(WebSocketFrame(fin: true, opcode: opcode, data: buffer)) }
+            if !channel.isWritable, let lastFlush {
+                guard (try? await lastFlush.get()) != nil else { return }
+            }
+            guard channel.isActive else { return }
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            let toWrite = frames
+            channel.eventLoop.execute {
+                for frame in toWrite.dropLast() { channel.write(frame, promise: nil) }
+                channel.writeAndFlush(toWrite[toWrite.count - 1], promise: promise)
+            }
+            lastFlush = promise.futureResult
         }
     }
 

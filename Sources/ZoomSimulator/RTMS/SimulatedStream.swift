@@ -388,9 +388,11 @@ actor SimulatedStream {
             link.mailbox.yield(.close(.normalClosure, "stream stopped"))
             link.mailbox.finish()
         }
+        // The registry forgets the live stream before the webhook goes out, so that a control request made on
+        // receipt of `voice_rtms_stopped` already sees the stream stopped.
+        await onStop(engagementID, streamID)
         webhooks.enqueue(.make(.voiceRTMSStopped, payload: VoiceRTMSPayload(
             engagementID: engagementID, rtmsStreamID: streamID, stopReason: reason.rawValue), lane: engagementID))
-        await onStop(engagementID, streamID)
     }
 
     /// Abrupt close: every socket dropped without a close frame and without any message or webhook; the stream

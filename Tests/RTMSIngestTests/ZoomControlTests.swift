@@ -1,0 +1,183 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RelayCore
+import RelayServer
+import RelayTesting
+import Testing
+import ZoomAPI
+import ZoomSimulator
+
+/// OAuth, the token store and RTMS control, end to end: the real relay against the simulator's OAuth, REST,
+/// webhooks and RTMS servers (SPEC §5.3).
+@Suite("OAuth, token refresh and RTMS control against the simulator")
+struct ZoomControlTests {
+    /// A client that shows redirects instead of following them.
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    struct Reply {
+        var status: Int
+        var location: String?
+        var body: String
+    }
+
+    static func send(_ url: String, method: HTTPMethod = .GET, json: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let json {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await client.execute(request, timeout: .seconds(20))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), location: response.headers.first(name: "location"), body: String(buffer: body))
+    }
+
+    /// Runs the browser's part of the OAuth flow: login → Zoom authorize → callback.
+    static func connect(_ harness: RelayHarness, replay: Bool = false) async throws -> Reply {
+        let base = "http://127.0.0.1:\(harness.relayPort)"
+        let login = try await send(base + "/api/auth/login")
+        #expect(login.status == 302)
+        let authorize = try #require(login.location)
+        let zoom = try await send(authorize)
+        #expect(zoom.status == 302)
+        let callback = try #require(zoom.location)
+        #expect(callback.hasPrefix("http://localhost:3001/api/auth/callback?") || callback.contains("/api/auth/callback?"))
+        // The redirect URI is public_url-based; send it to the relay's real port.
+        let query = try #require(callback.split(separator: "?", maxSplits: 1).last)
+        let first = try await send(base + "/api/auth/callback?" + query)
+        return replay ? try await send(base + "/api/auth/callback?" + query) : first
+    }
+
+    static func control(_ harness: RelayHarness, _ engagement: String, _ action: String) async throws -> Reply {
+        try await send("http://127.0.0.1:\(harness.relayPort)/api/zoom/rtms/control", method: .POST, json: #"{"engagementId":"\#(engagement)","action":"\#(action)"}"#)
+    }
+
+    @Test("the whole OAuth flow stores tokens, and status reports the account connected")
+    func oauthFlow() async throws {
+        try await RelayHarness.run { harness in
+            let base = "http://127.0.0.1:\(harness.relayPort)"
+            #expect(try await Self.send(base + "/api/auth/status").body.contains(#""authenticated":false"#))
+            let replayed = try await Self.connect(harness, replay: true)
+            // The state (and Zoom's code) is single-use: replaying the callback fails and changes nothing.
+            #expect(replayed.status == 302)
+            #expect(replayed.location?.hasPrefix("/?auth=error&reason=") == true)
+            let status = try await Self.send(base + "/api/auth/status")
+            #expect(status.body.contains(#""authenticated":true"#))
+            #expect(status.body.contains(#""expires_at":"#))
+            let zoom = try #require(harness.relay.zoom)
+            #expect(try await zoom.store.load(account: "default")?.isAuthenticated == true)
+            let done = try await Self.connect(harness)
+            #expect(done.location == "/?auth=success")
+        }
+    }
+
+    @Test("the control API drives start, pause, resume and stop of a simulated engagement end to end")
+    func controlEndToEnd() async throws {
+        try await RelayHarness.run { harness in
+            _ = try await Self.connect(harness)
+            let engagement = await harness.simulator.createEngagement()
+            let start = try await Self.control(harness, engagement, "start")
+            #expect(start.status == 200, "\(start.body)")
+            #expect(start.body == #"{"action":"start","engagementId":"\#(engagement)","ok":true}"#)
+            try await harness.waitFor(.streamConnected)
+            let stream = try #require(harness.events(.streamConnected).first?.streamID)
+            try await harness.waitForAudio(stream: stream, perChannel: 10)
+            #expect(try await Self.control(harness, engagement, "pause").status == 200)
+            try await harness.waitFor(.streamPaused)
+            #expect(try await Self.control(harness, engagement, "resume").status == 200)
+            try await harness.waitFor(.streamUnpaused)
+            #expect(try await Self.control(harness, engagement, "stop").status == 200)
+            try await harness.waitFor(.streamStopped)
+            let requested = harness.events(.streamRequested).compactMap { event -> String? in
+                if case .streamRequested(let action, let by) = event.kind, event.engagementID == engagement { return "\(action.rawValue) by \(by)" }
+                return nil
+            }
+            #expect(requested == ["start by anonymous", "pause by anonymous", "resume by anonymous", "stop by anonymous"])
+            // Zoom's refusals come back in words with a fitting status.
+            let again = try await Self.control(harness, engagement, "resume")
+            #expect(again.status == 400)
+            #expect(again.body.contains("Zoom answered 400"))
+            let unknown = try await Self.control(harness, "no-such-engagement", "start")
+            #expect(unknown.status == 404)
+            #expect(unknown.body.contains("Zoom answered 404"))
+        }
+    }
+
+    @Test("an expired token is refreshed before use, and five concurrent control calls cause exactly one refresh")
+    func singleRefresh() async throws {
+        try await RelayHarness.run { harness in
+            _ = try await Self.connect(harness)
+            let zoom = try #require(harness.relay.zoom)
+            let stored = try #require(try await zoom.store.load(account: "default")?.tokens)
+            // The access token has expired by the clock (Zoom would refuse it too).
+            let before = OAuthTokens(accessToken: stored.accessToken, refreshToken: stored.refreshToken, expiresAtMillis: EventClock.nowMillis() - 1_000)
+            try await zoom.store.save(account: "default", tokens: before)
+            #expect(await zoom.refresher.refreshCount == 0)
+            var engagements: [String] = []
+            for _ in 0..<5 { engagements.append(await harness.simulator.createEngagement()) }
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for engagement in engagements { group.addTask { try await Self.control(harness, engagement, "start") } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.map(\.status) == [200, 200, 200, 200, 200], "\(replies.map(\.body))")
+            #expect(await zoom.refresher.refreshCount == 1)
+            let after = try #require(try await zoom.store.load(account: "default")?.tokens)
+            #expect(after.accessToken != before.accessToken)
+            #expect(after.refreshToken != before.refreshToken)
+            #expect(after.expiresAtMillis > EventClock.nowMillis() + 3_000_000)
+            try await harness.waitFor(.streamConnected, count: 5)
+            // The fresh token is used as it is: no further refresh.
+            #expect(try await Self.control(harness, engagements[0], "pause").status == 200)
+            #expect(await zoom.refresher.refreshCount == 1)
+        }
+    }
+
+    @Test("a 401 from Zoom causes one refresh and a retry; a refused refresh marks the account unauthenticated")
+    func refreshOn401AndFailure() async throws {
+        try await RelayHarness.run { harness in
+            _ = try await Self.connect(harness)
+            let zoom = try #require(harness.relay.zoom)
+            let stored = try #require(try await zoom.store.load(account: "default")?.tokens)
+            // Zoom no longer accepts the access token, though it has not expired by the clock.
+            try await zoom.store.save(account: "default", tokens: OAuthTokens(accessToken: "revoked", refreshToken: stored.refreshToken, expiresAtMillis: stored.expiresAtMillis))
+            let engagement = await harness.simulator.createEngagement()
+            let start = try await Self.control(harness, engagement, "start")
+            #expect(start.status == 200, "\(start.body)")
+            #expect(await zoom.refresher.refreshCount == 1)
+            // Now the refresh token is dead too (rotated away): the next 401 cannot be healed.
+            try await zoom.store.save(account: "default", tokens: OAuthTokens(accessToken: "revoked-again", refreshToken: stored.refreshToken, expiresAtMillis: stored.expiresAtMillis))
+            let stop = try await Self.control(harness, engagement, "stop")
+            #expect(stop.status == 401)
+            #expect(stop.body.contains("connect to Zoom again"))
+            let status = try await Self.send("http://127.0.0.1:\(harness.relayPort)/api/auth/status")
+            #expect(status.body.contains(#""authenticated":false"#))
+            #expect(status.body.contains("refused the token refresh"))
+        }
+    }
+
+    @Test("no secret or token ever appears in a log line or an error body")
+    func noSecretsInLogs() async throws {
+        // Tokens live 60 s, inside the refresher's 5-minute margin, so the flow includes a refresh.
+        try await RelayHarness.run(accessTokenLifetime: .seconds(60)) { harness in
+            _ = try await Self.connect(harness)
+            let zoom = try #require(harness.relay.zoom)
+            let first = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let engagement = await harness.simulator.createEngagement()
+            _ = try await Self.control(harness, engagement, "start")
+            try await harness.waitFor(.streamConnected)
+            let second = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let badReply = try await Self.control(harness, "missing", "start")
+            _ = try await Self.control(harness, engagement, "stop")
+            try await harness.waitFor(.streamStopped)
+            let secrets = ["SIMCLIENTSECRET", RelayHarness.webhookSecret, first.accessToken, first.refreshToken, second.accessToken, second.refreshToken]
+            let logs = harness.logs.all
+            #expect(logs.count > 20)
+            for secret in secrets {
+                #expect(harness.logs.lines(containing: secret).isEmpty, "a log line contains a secret: \(harness.logs.lines(containing: secret).first ?? "")")
+                #expect(!badReply.body.contains(secret))
+            }
+        }
+    }
+}
