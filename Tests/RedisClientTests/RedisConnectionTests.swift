@@ -2,7 +2,7 @@ import RedisClient
 import RelayTesting
 import Testing
 
-@Suite("RedisConnection against a real redis-server")
+@Suite("RedisConnection against a real redis-server", .serialized)
 struct RedisConnectionTests {
     @Test("arguments and values are binary-safe")
     func binarySafe() async throws {
@@ -95,7 +95,7 @@ struct RedisConnectionTests {
     }
 }
 
-@Suite("RedisLock")
+@Suite("RedisLock", .serialized)
 struct RedisLockTests {
     @Test("SET NX PX: one owner at a time; only the owner releases; a lapsed lock can be taken")
     func ownership() async throws {

@@ -97,7 +97,7 @@ struct SQLiteTokenStoreTests {
     }
 }
 
-@Suite("Redis token store against a real redis-server")
+@Suite("Redis token store against a real redis-server", .serialized)
 struct RedisTokenStoreTests {
     func makeStore(_ server: RedisServerProcess, secret: String = "s") throws -> RedisTokenStore {
         try RedisTokenStore(url: server.url, cipher: TokenCipher(clientSecret: secret))
