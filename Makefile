@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Debian packages the build and the tests need (C libraries for system-library targets, servers tests start).
-APT_PACKAGES := libsqlite3-dev pkg-config chromium chromium-driver
+APT_PACKAGES := libsqlite3-dev libhiredis-dev redis-server pkg-config chromium chromium-driver
 BIN := .build/debug/rtms-relay
 
 .PHONY: all deps build run serve test browser-test clean

@@ -19,7 +19,8 @@ let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: 
     ("JSONLinesSink", [], []),
     ("WAVSink", [], ["wav-crash-probe"]),
     ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")]),
-    ("WebSink", [.product(name: "DequeModule", package: "swift-collections")], []),
+    ("WebSink", [.product(name: "DequeModule", package: "swift-collections"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], []),
+    ("RedisSink", ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 ]
 
 /// The module and test target of one sink.
@@ -31,6 +32,13 @@ func sinkTargets(_ name: String, dependencies: [Target.Dependency], testDependen
 }
 
 var targets: [Target] = [
+    // MARK: Redis
+    /// libhiredis's C API (SPEC §7); only `RedisClient/RedisConnection.swift` imports it.
+    .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+    /// `RedisConnection` and the small things built on it (URL, commands, replies, locks), shared by the
+    /// Redis sink, the Redis token store and, later, cluster mode.
+    .target(name: "RedisClient", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
+
     // MARK: Core
     .target(
         name: "RelayCore",
@@ -50,7 +58,7 @@ var targets: [Target] = [
         name: "ZoomAPI",
         dependencies: [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            "RelayCore",
+            "RelayCore", "RedisClient",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -107,7 +115,7 @@ var targets: [Target] = [
         name: "RelayTesting",
         dependencies: [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomSimulator",
+            "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomSimulator", "RedisClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
@@ -133,6 +141,7 @@ var targets: [Target] = [
 
     // MARK: Tests
     .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayTesting"], swiftSettings: swiftSettings),
+    .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RelayTesting"], swiftSettings: swiftSettings),
     .testTarget(
         name: "RelayServerTests",
         dependencies: [
@@ -145,7 +154,7 @@ var targets: [Target] = [
     // A sink in a module of its own, added the way docs/writing-a-sink.md says; used only by its test.
     .target(name: "CustomSinkExample", dependencies: ["RelayCore"], path: "Tests/CustomSinkExample", swiftSettings: swiftSettings),
     .testTarget(name: "CustomSinkTests", dependencies: ["CustomSinkExample", "BuiltInSinks", "RelayTesting", "ZoomSimulator"], swiftSettings: swiftSettings),
-    .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting"], swiftSettings: swiftSettings),
+    .testTarget(name: "ZoomAPITests", dependencies: ["ZoomAPI", "RelayTesting", "RedisClient"], swiftSettings: swiftSettings),
     .testTarget(
         name: "ZoomSimulatorTests",
         dependencies: [
@@ -177,7 +186,7 @@ targets += sinks.flatMap { sinkTargets($0.name, dependencies: $0.dependencies, t
 /// A child process for the WAV sink's crash test: records through the real hub until it is SIGKILLed.
 targets.append(.executableTarget(name: "wav-crash-probe", dependencies: ["WAVSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/wav-crash-probe", swiftSettings: swiftSettings))
 /// Measures the storage sinks' cost per frame (`swift build -c release --product sink-bench`).
-targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
+targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RedisSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
 
 let package = Package(
     name: "rtms-relay",

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import DequeModule
 import RelayCore
-import Synchronization
 
 /// Fans the web sink's messages out to every open `GET /api/events` stream.
 ///
@@ -31,7 +31,7 @@ public final class EventBroadcaster: EventStreamSource {
         var disconnected: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     let replayCapacity: Int
     let clientBuffer: Int
     /// Messages a new page (no `Last-Event-ID`) receives from the history of its engagement.
@@ -44,16 +44,16 @@ public final class EventBroadcaster: EventStreamSource {
     }
 
     /// Browsers connected now.
-    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+    public var subscriberCount: Int { state.withLockedValue { $0.subscribers.count } }
     /// Browsers disconnected for falling behind, since start.
-    public var disconnectedSlowClients: UInt64 { state.withLock { $0.disconnected } }
+    public var disconnectedSlowClients: UInt64 { state.withLockedValue { $0.disconnected } }
 
     /// Sends `data` as `event: <event>` to the browsers watching `engagement` (and those watching all),
     /// with the next id. Replayable messages are kept for resume.
     @discardableResult
     public func publish(event: String, data: String, engagement: String, replayable: Bool = true) -> UInt64 {
         var overflowing: [AsyncStream<ServerSentEvent>.Continuation] = []
-        let id = state.withLock { state -> UInt64 in
+        let id = state.withLockedValue { state -> UInt64 in
             guard !state.closed else { return 0 }
             state.lastID += 1
             let message = ServerSentEvent(id: state.lastID, event: event, data: data)
@@ -80,7 +80,7 @@ public final class EventBroadcaster: EventStreamSource {
     /// A comment on every open stream, so idle connections survive proxies and browsers notice dead ones.
     public func heartbeat() {
         var overflowing: [AsyncStream<ServerSentEvent>.Continuation] = []
-        state.withLock { state in
+        state.withLockedValue { state in
             for (key, subscriber) in state.subscribers {
                 if case .dropped = subscriber.continuation.yield(.comment("heartbeat")) {
                     state.subscribers[key] = nil
@@ -94,7 +94,7 @@ public final class EventBroadcaster: EventStreamSource {
 
     public func subscribe(engagement: String?, lastEventID: UInt64?) -> EventSubscription {
         let (stream, continuation) = AsyncStream.makeStream(of: ServerSentEvent.self, bufferingPolicy: .bufferingOldest(clientBuffer))
-        let key: Int? = state.withLock { state in
+        let key: Int? = state.withLockedValue { state in
             guard !state.closed else { return nil }
             let mine = state.ring.filter { engagement == nil || $0.engagement == engagement }
             var replay: [ServerSentEvent]
@@ -117,14 +117,14 @@ public final class EventBroadcaster: EventStreamSource {
             return EventSubscription(messages: stream, cancel: {})
         }
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { _ = $0.subscribers.removeValue(forKey: key) }
+            self?.state.withLockedValue { _ = $0.subscribers.removeValue(forKey: key) }
         }
         return EventSubscription(messages: stream, cancel: { continuation.finish() })
     }
 
     /// Ends every stream (the relay is stopping); later subscribers get an empty stream.
     public func close() {
-        let all = state.withLock { state -> [AsyncStream<ServerSentEvent>.Continuation] in
+        let all = state.withLockedValue { state -> [AsyncStream<ServerSentEvent>.Continuation] in
             state.closed = true
             defer { state.subscribers = [:] }
             return state.subscribers.values.map(\.continuation)

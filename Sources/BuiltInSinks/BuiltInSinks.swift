@@ -1,4 +1,5 @@
 import JSONLinesSink
+import RedisSink
 import RelayCore
 import SQLiteSink
 import WAVSink
@@ -14,6 +15,7 @@ public enum BuiltInSinks {
         registry.register(WAVSink.self)
         registry.register(SQLiteSink.self)
         registry.register(WebSink.self)
+        registry.register(RedisSink.self)
         return registry
     }
 }

@@ -23,7 +23,11 @@ public struct ZoomConnection: Sendable {
         case .sqlite:
             store = try SQLiteTokenStore(path: configuration.tokenStore.path, cipher: TokenCipher(clientSecret: zoom.clientSecret.value))
         case .redis:
-            throw ConfigError(file: configuration.source, line: 0, message: "token_store.kind: redis is not available in this build yet; use sqlite")
+            do {
+                store = try RedisTokenStore(url: configuration.tokenStore.url.value, cipher: TokenCipher(clientSecret: zoom.clientSecret.value))
+            } catch {
+                throw ConfigError(file: configuration.source, line: 0, message: "token_store.url: \(error)")
+            }
         }
         refresher = TokenRefresher(store: store, oauth: oauth, logger: logger)
         rest = ZoomRESTClient(apiURL: zoom.apiURL, clientID: zoom.clientID, refresher: refresher, httpClient: httpClient)

@@ -1,0 +1,48 @@
+import RelayCore
+
+/// The options of a `type: redis` sink.
+///
+/// ```yaml
+/// sinks:
+///   bus:
+///     type: redis
+///     url: redis://127.0.0.1:6379   # redis://[user:password@]host:port/db
+///     key_prefix: "rtms:"
+///     audio: false                  # true: audio frames go into the streams too (PCM base64 in the JSON)
+///     max_len: 100000               # XADD … MAXLEN ~ max_len per engagement stream
+/// ```
+public struct RedisSinkOptions: SinkOptions {
+    public var url = Secret("redis://127.0.0.1:6379")
+    public var keyPrefix = "rtms:"
+    public var audio = false
+    public var maxLength = 100_000
+
+    enum CodingKeys: String, CodingKey {
+        case url, audio
+        case keyPrefix = "key_prefix"
+        case maxLength = "max_len"
+    }
+
+    public init(url: Secret = Secret("redis://127.0.0.1:6379"), keyPrefix: String = "rtms:", audio: Bool = false, maxLength: Int = 100_000) {
+        self.url = url
+        self.keyPrefix = keyPrefix
+        self.audio = audio
+        self.maxLength = maxLength
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decodeIfPresent(Secret.self, forKey: .url) ?? url
+        keyPrefix = try c.decodeIfPresent(String.self, forKey: .keyPrefix) ?? keyPrefix
+        audio = try c.decodeIfPresent(Bool.self, forKey: .audio) ?? audio
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? maxLength
+        guard maxLength >= 1 else { throw SinkConfigurationError(key: "max_len", "must be at least 1, not \(maxLength)") }
+    }
+
+    public static let documentation = [
+        OptionDocumentation("url", "secret string", default: "redis://127.0.0.1:6379", "redis://[user:password@]host[:port][/db]"),
+        OptionDocumentation("key_prefix", "string", default: "rtms:", "prefix of the channel ({prefix}events) and streams ({prefix}stream:{engagement})"),
+        OptionDocumentation("audio", "bool", default: "false", "also add audio frames to the streams (PCM base64 in the event JSON); never published"),
+        OptionDocumentation("max_len", "integer", default: "100000", "approximate length cap of each engagement stream (XADD MAXLEN ~)"),
+    ]
+}
