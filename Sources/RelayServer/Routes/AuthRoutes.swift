@@ -26,7 +26,7 @@ extension Router where Context == RelayRequestContext {
             guard let zoom else { throw Self.notConfigured }
             func back(_ outcome: String, _ reason: String? = nil) -> Response {
                 var location = "/?auth=\(outcome)"
-                if let reason { location += "&reason=" + ZoomOAuthClientFormEncoding.encode(reason) }
+                if let reason { location += "&reason=" + ZoomOAuthClient.formEncode(reason) }
                 return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
             }
             let query = request.uri.queryParameters
@@ -75,14 +75,5 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }
         return try await transform(value)
-    }
-}
-
-/// Percent-encoding for a query value.
-enum ZoomOAuthClientFormEncoding {
-    static func encode(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 }

@@ -71,7 +71,8 @@ public struct ZoomOAuthClient: Sendable {
         return OAuthTokens(accessToken: decoded.access_token, refreshToken: refreshToken, expiresAtMillis: expiresAt, scope: decoded.scope)
     }
 
-    static func formEncode(_ value: String) -> String {
+    /// Percent-encodes a form or query value (RFC 3986 unreserved characters pass).
+    public static func formEncode(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
