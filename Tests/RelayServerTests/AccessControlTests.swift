@@ -71,6 +71,28 @@ struct AccessControlTests {
         }
     }
 
+    @Test("the SSE stream and the engagement routes are behind access control too; ?access_token= works for EventSource")
+    func protectedReadRoutes() async throws {
+        let (relay, _) = try makeRelay()
+        let session = SessionToken.Signer(clientSecret: Self.secret).issue(uid: "agent-1", aid: nil)
+        try await relay.makeApplication().test(.router) { client in
+            for uri in ["/api/events?engagement=e1", "/api/engagements", "/api/engagement/active"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                }
+            }
+            // Past access control: this relay has no web sink, which is the next thing the SSE route says.
+            try await client.execute(uri: "/api/events?engagement=e1&access_token=\(session)", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("no web sink is configured"))
+            }
+            try await client.execute(uri: "/api/engagements", method: .get, headers: [.authorization: "Bearer operator-token-123"]) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"engagements":[]}"#)
+            }
+        }
+    }
+
     @Test("allow_anonymous opens the browser API on loopback")
     func anonymous() async throws {
         let (relay, _) = try makeRelay(extra: "  allow_anonymous: true")
