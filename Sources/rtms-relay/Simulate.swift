@@ -75,6 +75,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Write the bound endpoints and started streams as JSON to this file once ready.")
     var readyFile: String?
 
+    @Option(help: "At exit, write what was sent (streams, audio frames, connections accepted) as JSON to this file.")
+    var summaryFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -91,6 +94,7 @@ struct Simulate: AsyncParsableCommand {
         let log = logger
 
         let simulator = try ZoomSimulator(configuration: configuration, logger: logger)
+        let started = StartedStreams()
         let group = ServiceGroup(configuration: .init(services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Bool.self) { tasks in
             tasks.addTask {
@@ -98,7 +102,7 @@ struct Simulate: AsyncParsableCommand {
                 return true
             }
             tasks.addTask {
-                if try await self.drive(simulator, logger: log) { await group.triggerGracefulShutdown() }
+                if try await self.drive(simulator, started: started, logger: log) { await group.triggerGracefulShutdown() }
                 return false
             }
             // The simulator hangs up every call during graceful shutdown; wait for it, not for the driver.
@@ -107,11 +111,37 @@ struct Simulate: AsyncParsableCommand {
                 break
             }
         }
+        if let summaryFile { try await writeSummary(summaryFile, simulator: simulator, streams: started.list) }
+    }
+
+    /// The streams `drive` started, for the summary written at exit.
+    private actor StartedStreams {
+        var list: [StartedStream] = []
+        func append(_ stream: StartedStream) { list.append(stream) }
+    }
+
+    /// Totals over every started stream, once they have all stopped: what a load test compares the relay's
+    /// counts with (`rtms-relay bench`).
+    private func writeSummary(_ path: String, simulator: ZoomSimulator, streams: [StartedStream]) async throws {
+        var audioFrames = 0, signaling = 0, media = 0, stopped = 0
+        for stream in streams {
+            guard let status = await simulator.streamStatus(streamID: stream.streamID) else { continue }
+            audioFrames += status.framesSent.values.reduce(0, +)
+            signaling += status.signalingConnectionsAccepted
+            media += status.mediaConnectionsAccepted
+            if case .stopped = status.phase { stopped += 1 }
+        }
+        let object: [String: Any] = [
+            "streams": streams.count, "streams_stopped": stopped, "audio_frames_sent": audioFrames,
+            "signaling_connections_accepted": signaling, "media_connections_accepted": media,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// Starts the calls, writes the ready file, waits, then stops everything.
     /// Returns whether the run should end now (`--seconds` elapsed); otherwise it runs until Ctrl-C.
-    private func drive(_ simulator: ZoomSimulator, logger: Logger) async throws -> Bool {
+    private func drive(_ simulator: ZoomSimulator, started streams: StartedStreams, logger: Logger) async throws -> Bool {
         let endpoints = try await simulator.endpoints()
         logger.info("Zoom simulator ready: oauth \(endpoints.oauthBaseURL), api \(endpoints.apiBaseURL), rtms \(endpoints.signalingURLs[0])")
         if relay != nil, !skipValidation {
@@ -121,7 +151,9 @@ struct Simulate: AsyncParsableCommand {
         var started: [StartedStream] = []
         for index in 0..<calls {
             let engagement = await simulator.createEngagement()
-            started.append(try await simulator.startStream(engagementID: engagement))
+            let stream = try await simulator.startStream(engagementID: engagement)
+            started.append(stream)
+            await streams.append(stream)
             // Ramp large runs so the relay is not hit by a thousand webhooks in the same millisecond.
             if index % 50 == 49 { try await Task.sleep(for: .milliseconds(100)) }
         }

@@ -77,11 +77,35 @@ struct CommandLineTests {
         #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("archive.sqlite").path))
     }
 
-    @Test("commands whose issues have not landed say so with exit 1", arguments: ["bench"])
-    func notYet(command: String) async throws {
-        let (status, _, stderr) = try await RelayProcess.run([command])
+    @Test("bench runs calls through the relay and accounts for every frame")
+    func bench() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        // Small and short: this checks the accounting and the report, not the speed (that is BENCHMARKS.md's job).
+        let (status, stdout, stderr) = try await RelayProcess.run(
+            ["bench", "--calls", "3", "--seconds", "2", "--warmup", "1", "--sinks", "wav,jsonl", "--data-dir", directory.path, "--json"],
+            timeout: .seconds(120))
+        #expect(status == 0, "stderr: \(stderr.suffix(2000))")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "stdout: \(stdout)")
+        let sent = try #require(object["frames_sent"] as? Int)
+        // Three calls of two parties at 50 frames/s each for at least the 3 s of warm-up and window.
+        #expect(sent >= 3 * 100 * 3, "\(object)")
+        #expect(object["frames_received"] as? Int == sent)
+        #expect(object["frames_lost"] as? Int == 0)
+        #expect((object["frames_per_second"] as? Double ?? 0) > 0)
+        let sinks = try #require(object["sinks"] as? [[String: Any]])
+        #expect(sinks.compactMap { $0["type"] as? String }.sorted() == ["jsonl", "wav"])
+        for sink in sinks { #expect(sink["consumed"] as? Int == object["events_published"] as? Int, "\(sink)") }
+        // The recordings really were written: one WAV per party per call, plus the mixes.
+        let wavs = FileManager.default.enumerator(atPath: directory.appendingPathComponent("data/recordings").path)?
+            .compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []
+        #expect(wavs.count == 9, "WAVs: \(wavs)")
+    }
+
+    @Test("bench refuses an unknown sink type with exit 1")
+    func benchBadSinks() async throws {
+        let (status, _, stderr) = try await RelayProcess.run(["bench", "--sinks", "wav,kafka"])
         #expect(status == 1)
-        #expect(stderr == "error: '\(command)' is not available yet in this build\n")
+        #expect(stderr.contains("--sinks: unknown sink type 'kafka'"), "\(stderr)")
     }
 
     @Test("an unknown option is a usage error with exit 1")

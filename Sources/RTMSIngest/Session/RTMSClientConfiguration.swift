@@ -22,6 +22,8 @@ public struct RTMSClientConfiguration: Sendable {
     /// A socket with no inbound frame for this long counts as lost (Zoom: re-establish after 65 s of silence).
     public var livenessTimeout: Duration
     public var closeTimeout: Duration
+    /// When a stream ends, how long the media socket may take to deliver what Zoom already sent and close.
+    public var mediaDrainTimeout: Duration = .seconds(1)
     /// Events subscribed with EVENT_SUBSCRIPTION, by product (ZCC: the voice events 8–29).
     public var zccSubscribedEvents: [Int]
     /// Sent as `rtms_client_agent` in the signaling handshake, like the official SDK does.

@@ -21,16 +21,36 @@ final class RTMSConnection: Sendable {
     private let lastInboundNanos = Atomic<UInt64>(0)
     private let closeSignal: AsyncStream<Void>
     private let closeContinuation: AsyncStream<Void>.Continuation
+    /// Finished when `run` returns.
+    private let endSignal: AsyncStream<Void>
+    private let endContinuation: AsyncStream<Void>.Continuation
 
     init(id: Int, role: Role) {
         self.id = id
         self.role = role
         (closeSignal, closeContinuation) = AsyncStream.makeStream(of: Void.self)
+        (endSignal, endContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
     /// Asks the connection to close; `run` returns soon after.
     func requestClose() {
         closeContinuation.finish()
+    }
+
+    /// Closes as RFC 6455 wants: sends a close frame and keeps reading — and handing on — what the server had
+    /// already sent, until the server's close frame or `timeout`; then closes for good. Used when a stream ends,
+    /// so its last frames are not cut off.
+    func closeAfterDraining(timeout: Duration) async {
+        if let writer = writer.withLockedValue({ $0 }) {
+            try? await writer.close(.normalClosure, reason: nil)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await _ in self.endSignal {} }
+                group.addTask { try? await Task.sleep(for: timeout) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        requestClose()
     }
 
     /// Sends one JSON message as a text frame; false when the socket is not open (any more).
@@ -49,6 +69,7 @@ final class RTMSConnection: Sendable {
     func run(url: String, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
              onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
         touch()
+        defer { endContinuation.finish() }
         return await withTaskGroup(of: RTMSSessionStateMachine.CloseCause.self) { group in
             group.addTask {
                 await self.runSocket(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger, onMessage: onMessage)

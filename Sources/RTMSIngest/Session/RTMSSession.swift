@@ -109,6 +109,9 @@ public final class RTMSSession: Sendable {
     private func perform(_ actions: [RTMSSessionStateMachine.Action], state: inout RunState,
                          group: inout TaskGroup<Void>) async -> Bool {
         var finished = false
+        // A stream that is over still reads its media socket to the end, so the last frames are published
+        // before `stream.stopped`.
+        let ending = actions.contains(.finish)
         for action in actions {
             switch action {
             case .openSignaling(let id, let url):
@@ -119,7 +122,11 @@ public final class RTMSSession: Sendable {
                 state.deferred.removeAll { $0.id == id }
                 if let connection = state.connections[id] {
                     state.closing.insert(id)
-                    connection.requestClose()
+                    if ending, connection.role == .media {
+                        await connection.closeAfterDraining(timeout: configuration.mediaDrainTimeout)
+                    } else {
+                        connection.requestClose()
+                    }
                 }
             case .sendClientReady(let id):
                 await state.connections[id]?.send(Wire.encode(ClientReadyAck(rtmsStreamID: descriptor.streamID)))

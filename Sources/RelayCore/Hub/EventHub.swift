@@ -71,6 +71,14 @@ public final class EventHub: Service, Sendable {
         members.map { $0.snapshot() }
     }
 
+    /// Events published so far (each went to every sink's queue).
+    public var publishedCount: UInt64 { sequence.load(ordering: .relaxed) }
+
+    /// Starts a fresh maximum in every sink's latency histogram (the benchmark's measurement window).
+    public func restartLatencyMaxima() {
+        for member in members { member.latency.restartMaximum() }
+    }
+
     /// Runs every sink until graceful shutdown or cancellation, then drains and finishes them.
     public func run() async throws {
         await withGracefulShutdownHandler {

@@ -146,6 +146,10 @@ struct RTMSConnectionHandler: Sendable {
         let encoding = configuration.frameEncoding
         let interval = configuration.keepAliveInterval
         let frameMilliseconds = configuration.audioFrameMilliseconds
+        // The pacer writes media straight to the channel; a close must go after its last frames, or frames the
+        // stream counted as sent would follow the close frame and never be read.
+        let (pacerDone, pacerFinished) = AsyncStream.makeStream(of: Void.self)
+        if pacer == nil { pacerFinished.finish() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await command in mailbox {
@@ -153,6 +157,8 @@ struct RTMSConnectionHandler: Sendable {
                     case .send(let buffer):
                         try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: encoding == .text ? .text : .binary, data: buffer)))
                     case .close(let code, let reason):
+                        // A stopped stream detaches the link, so the pacer ends within a frame period.
+                        for await _ in pacerDone {}
                         try? await outbound.close(code, reason: reason)
                         // Give the client a moment to answer the close frame, then drop the socket.
                         if (try? await Task.sleep(for: .seconds(2))) != nil { channel.close(promise: nil) }
@@ -176,6 +182,7 @@ struct RTMSConnectionHandler: Sendable {
             if pacer != nil {
                 group.addTask {
                     await Self.pace(link: link, stream: stream, channel: channel, encoding: encoding, frameMilliseconds: frameMilliseconds)
+                    pacerFinished.finish()
                 }
             }
             while let message = try? await messages.next() {
@@ -198,12 +205,15 @@ struct RTMSConnectionHandler: Sendable {
         let allocator = channel.allocator
         let period = Duration.milliseconds(frameMilliseconds)
         let opcode: WebSocketOpcode = encoding == .text ? .text : .binary
-        var next = ContinuousClock.now
+        // Ticks fall on the stream's frame grid, so a frame leaves when its timestamp says (what the relay's
+        // latency figures are measured from), whenever the media connection was opened.
+        let origin = stream.clockStart
+        var next = origin.advanced(by: period * Int(((ContinuousClock.now - origin) / period).rounded(.down)))
         var lastFlush: EventLoopFuture<Void>?
         while !Task.isCancelled {
             next = next.advanced(by: period)
             let now = ContinuousClock.now
-            if next < now.advanced(by: .milliseconds(-200)) { next = now }
+            if next < now.advanced(by: .milliseconds(-200)) { next = origin.advanced(by: period * Int(((now - origin) / period).rounded(.up))) }
             guard (try? await Task.sleep(until: next)) != nil else { return }
             guard let batch = await stream.takeMedia(linkID: link.id, now: .now) else { return }
             guard !batch.audio.isEmpty || !batch.transcripts.isEmpty else { continue }

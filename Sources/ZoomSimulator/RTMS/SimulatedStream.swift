@@ -46,7 +46,8 @@ actor SimulatedStream {
     private(set) var phase: StreamPhase = .awaitingClient
     private(set) var paused = false
     private let epochStart: Int64
-    private let clockStart: ContinuousClock.Instant
+    /// Frame n of every channel is due at `clockStart + n × frame length` (its timestamp is `epochStart + n × frame length`).
+    nonisolated let clockStart: ContinuousClock.Instant
     private var signaling: ConnectionLink?
     private var signalingKeepAlive = KeepAliveCounter()
     private var subscriptions: Set<Int> = []

@@ -1,0 +1,412 @@
+import ArgumentParser
+import BuiltInSinks
+import Foundation
+import Logging
+import RelayCore
+import RelayServer
+
+/// `rtms-relay bench` (SPEC §9): the relay in this process, the Zoom simulator in a child process (so its CPU is
+/// not counted as the relay's), N concurrent two-party calls over real loopback WebSockets, every selected sink on.
+///
+/// After every call is connected and a warm-up has passed, it measures a window of `--seconds`: audio frames
+/// per second the relay ingested, the relay's CPU seconds (user + system, from `getrusage`) per million frames,
+/// latency from each frame's Zoom timestamp (the moment the simulator scheduled it) to the slowest sink having
+/// consumed it, and RSS. Then it ends the calls, lets every sink drain, and compares what the simulator says it
+/// sent with what the relay received and what each sink consumed: frames lost.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load benchmark: N simulated two-party calls into the relay; frames/s, CPU per frame, latency, RSS, loss."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Concurrent two-party calls (each sends two 20 ms frames every 20 ms: 100 frames/s).")
+    var calls = 100
+
+    @Option(help: "Length of the measurement window, in seconds.")
+    var seconds = 30.0
+
+    @Option(help: "Seconds to run after every call is connected, before measuring.")
+    var warmup = 5.0
+
+    @Option(help: "Sinks to run, by type, comma-separated: web, wav, sqlite, jsonl, redis; 'default' for the embedded defaults (web, wav, sqlite, jsonl); 'none'.")
+    var sinks = "default"
+
+    @Option(help: "Redis for the redis sink.")
+    var redisURL = "redis://127.0.0.1:6379"
+
+    @Option(help: "Folder for recordings, archive and logs (default: a fresh temporary folder, removed afterwards).")
+    var dataDir: String?
+
+    @Flag(help: "Print the result as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard (1...10_000).contains(calls) else { throw ValidationError("--calls must be between 1 and 10000") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
+        _ = try selectedSinkTypes()
+    }
+
+    private static let sinkTypes = ["web", "wav", "sqlite", "jsonl", "redis"]
+
+    private func selectedSinkTypes() throws -> [String] {
+        switch sinks {
+        case "default": return ["web", "wav", "sqlite", "jsonl"]
+        case "none": return []
+        default:
+            let types = sinks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for type in types where !Self.sinkTypes.contains(type) {
+                throw ValidationError("--sinks: unknown sink type '\(type)' (use \(Self.sinkTypes.joined(separator: ", ")), default or none)")
+            }
+            return types
+        }
+    }
+
+    func run() async throws {
+        var options = global
+        if options.logLevel == nil, ProcessInfo.processInfo.environment["RTMS_RELAY_LOG_LEVEL"] == nil { options.logLevel = "warning" }
+        let logger = try options.bootstrapLogging()
+        let folder = try prepareFolder()
+        defer { if dataDir == nil { try? FileManager.default.removeItem(atPath: folder) } }
+        guard FileManager.default.changeCurrentDirectoryPath(folder) else { throw CommandFailure.runtime("cannot enter \(folder)") }
+
+        let credentials = (id: "BENCHCLIENT", secret: "bench-client-secret", webhook: "bench-webhook-secret")
+        let configuration = try relayConfiguration(credentials: credentials)
+        let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger)
+        let measurement = try await withThrowingTaskGroup(of: Measurement?.self) { group in
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            let relayGroup = relay.makeServiceGroup(gracefulShutdownSignals: [], onServerRunning: { portContinuation.yield($0) })
+            group.addTask {
+                try await relayGroup.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CommandFailure.runtime("the relay did not start") }
+            group.addTask {
+                defer { Task { await relayGroup.triggerGracefulShutdown() } }
+                return try await measure(relay: relay, port: port, credentials: credentials, folder: folder, stopRelay: {
+                    await relayGroup.triggerGracefulShutdown()
+                })
+            }
+            var result: Measurement?
+            for try await value in group { if let value { result = value } }
+            return result
+        }
+        guard var measurement else { throw CommandFailure.runtime("the benchmark did not finish") }
+        // The relay has drained and finished every sink: count what each consumed.
+        measurement.finish(sinks: relay.hub.snapshot(), published: relay.hub.publishedCount)
+        let report = Report(calls: calls, seconds: seconds, sinks: try selectedSinkTypes(), measurement: measurement)
+        print(json ? report.json() : report.text())
+    }
+
+    // MARK: Set-up
+
+    private func prepareFolder() throws -> String {
+        if let dataDir {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            return URL(fileURLWithPath: dataDir).standardizedFileURL.path
+        }
+        var template = Array((NSTemporaryDirectory() + "/rtms-relay-bench-XXXXXX").utf8CString)
+        guard let path = mkdtemp(&template) else { throw CommandFailure.runtime("cannot create a temporary folder") }
+        return String(cString: path)
+    }
+
+    private func relayConfiguration(credentials: (id: String, secret: String, webhook: String)) throws -> RelayConfiguration {
+        let loader = ConfigLoader(registry: BuiltInSinks.registry)
+        var configuration = try loader.loadEmbeddedDefaults()
+        configuration.source = "<embedded defaults + bench>"
+        configuration.server.host = "127.0.0.1"
+        configuration.server.port = 0
+        configuration.zoom.clientID = credentials.id
+        configuration.zoom.clientSecret = Secret(credentials.secret)
+        configuration.zoom.webhookSecret = Secret(credentials.webhook)
+        configuration.zoom.rtmsAllowedHosts = ["127.0.0.1"]
+        configuration.zoom.caFile = ""
+        let types = try selectedSinkTypes()
+        configuration.sinks = configuration.sinks.filter { types.contains($0.typeName) }
+        if types.contains("redis") {
+            let yaml = "sinks:\n  bus:\n    type: redis\n    url: \"\(redisURL)\"\n"
+            configuration.sinks += try loader.parse(yaml: yaml, file: "<bench redis sink>", environment: [:]).sinks
+        }
+        return configuration
+    }
+
+    // MARK: Measurement
+
+    /// Starts the simulator, waits for every call, measures the window, ends the calls and waits for the sinks.
+    private func measure(relay: Relay, port: Int, credentials: (id: String, secret: String, webhook: String), folder: String,
+                         stopRelay: @Sendable () async -> Void) async throws -> Measurement {
+        let baselineRSS = ProcessStats.currentRSS()
+        let simulator = try SimulatorProcess(
+            arguments: [
+                "simulate", "--relay", "http://127.0.0.1:\(port)", "--calls", "\(calls)", "--skip-validation",
+                "--summary-file", folder + "/simulator-summary.json", "--client-id", credentials.id,
+                "--client-secret", credentials.secret, "--secret-token", credentials.webhook, "--log-level", "warning",
+            ],
+            log: folder + "/simulator.log")
+        defer { simulator.kill() }
+
+        // Every call connected: one live session per call on the relay, and audio flowing.
+        let connectDeadline = ContinuousClock.now + .seconds(30 + calls / 20)
+        while relay.ingest.activeStreamCount < calls || relay.ingest.metrics.audioFrames == 0 {
+            guard simulator.isRunning else { throw CommandFailure.runtime("the simulator exited early; see \(folder)/simulator.log") }
+            guard ContinuousClock.now < connectDeadline else {
+                throw CommandFailure.runtime("only \(relay.ingest.activeStreamCount) of \(calls) calls connected in time")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(Int(warmup * 1000)))
+
+        // The window.
+        relay.hub.restartLatencyMaxima()
+        let start = Sample(relay: relay, simulatorPID: simulator.pid)
+        var peakWindowRSS = ProcessStats.currentRSS()
+        let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < end {
+            try await Task.sleep(for: min(.seconds(1), end - ContinuousClock.now))
+            peakWindowRSS = max(peakWindowRSS, ProcessStats.currentRSS())
+        }
+        let stop = Sample(relay: relay, simulatorPID: simulator.pid)
+
+        // End the calls (the simulator hangs up every one), then let the relay see them stop and drain its queues.
+        try await simulator.terminate(within: .seconds(60))
+        let drainDeadline = ContinuousClock.now + .seconds(60)
+        while relay.ingest.activeStreamCount > 0 || relay.hub.snapshot().contains(where: { $0.depth > 0 }) {
+            guard ContinuousClock.now < drainDeadline else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let summary = try SimulatorSummary(path: folder + "/simulator-summary.json")
+        let received = relay.ingest.metrics.audioFrames
+        await stopRelay()
+        return Measurement(start: start, stop: stop, baselineRSS: baselineRSS, peakWindowRSS: peakWindowRSS,
+                           summary: summary, framesReceived: received, malformed: relay.ingest.metrics.malformedFramesReceived)
+    }
+}
+
+/// The counters the window is measured between.
+private struct Sample {
+    var time: ContinuousClock.Instant
+    var relayCPU: Double
+    var simulatorCPU: Double?
+    var audioFrames: Int
+    var latency: [String: LatencyHistogram.Snapshot]
+
+    init(relay: Relay, simulatorPID: Int32) {
+        time = .now
+        relayCPU = ProcessStats.selfCPUSeconds()
+        simulatorCPU = ProcessStats.cpuSeconds(pid: simulatorPID)
+        audioFrames = relay.ingest.metrics.audioFrames
+        latency = Dictionary(uniqueKeysWithValues: relay.hub.snapshot().map { ($0.id, $0.audioLatency) })
+    }
+}
+
+/// What one run measured.
+private struct Measurement {
+    var start: Sample
+    var stop: Sample
+    var baselineRSS: Int
+    var peakWindowRSS: Int
+    var summary: SimulatorSummary
+    var framesReceived: Int
+    var malformed: Int
+    var sinks: [SinkSnapshot] = []
+    var published: UInt64 = 0
+
+    mutating func finish(sinks: [SinkSnapshot], published: UInt64) {
+        self.sinks = sinks
+        self.published = published
+    }
+
+    var windowSeconds: Double {
+        let elapsed = stop.time - start.time
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+    var windowFrames: Int { stop.audioFrames - start.audioFrames }
+    var framesPerSecond: Double { Double(windowFrames) / windowSeconds }
+    var relayCPUSeconds: Double { stop.relayCPU - start.relayCPU }
+    var simulatorCPUSeconds: Double? { stop.simulatorCPU.flatMap { end in start.simulatorCPU.map { end - $0 } } }
+    /// Each sink's latency during the window.
+    func windowLatency(_ id: String) -> LatencyHistogram.Snapshot {
+        guard let end = stop.latency[id] else { return .empty }
+        return end.since(start.latency[id] ?? .empty)
+    }
+    /// Events a sink did not consume: dropped by its queue policy, failed, or still queued.
+    func lostEvents(_ sink: SinkSnapshot) -> UInt64 { published &- min(published, sink.delivered) }
+    /// Frames the simulator sent that the relay never published, plus the most any sink lost.
+    var framesLost: Int {
+        max(0, summary.audioFramesSent - framesReceived) + Int(sinks.map(lostEvents).max() ?? 0)
+    }
+}
+
+/// `--summary-file` of `rtms-relay simulate`.
+private struct SimulatorSummary {
+    var streams: Int
+    var streamsStopped: Int
+    var audioFramesSent: Int
+
+    init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let sent = object["audio_frames_sent"] as? Int
+        else { throw CommandFailure.runtime("the simulator wrote no summary (\(path))") }
+        streams = object["streams"] as? Int ?? 0
+        streamsStopped = object["streams_stopped"] as? Int ?? 0
+        audioFramesSent = sent
+    }
+}
+
+/// The simulator as a child process: this same executable, `simulate`.
+private final class SimulatorProcess: Sendable {
+    private let process: Process
+
+    init(arguments: [String], log: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardOutput = FileHandle.nullDevice
+        do { try process.run() } catch { throw CommandFailure.runtime("cannot start the simulator: \(error)") }
+        self.process = process
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM (the simulator hangs up every call and writes its summary), and waits for it to exit.
+    func terminate(within limit: Duration) async throws {
+        process.terminate()
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw CommandFailure.runtime("the simulator did not exit within \(limit) of SIGTERM") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        guard process.terminationStatus == 0 else { throw CommandFailure.runtime("the simulator exited with status \(process.terminationStatus)") }
+    }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// CPU and memory of processes, from the kernel's own accounting.
+enum ProcessStats {
+    /// User + system CPU seconds of this process (every thread).
+    static func selfCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// The largest resident set this process has had, in bytes.
+    static func peakRSS() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    /// This process's resident set now, in bytes.
+    static func currentRSS() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * sysconf(Int32(_SC_PAGESIZE))
+    }
+
+    /// User + system CPU seconds of another process, from /proc/PID/stat (nil once it is gone).
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// The result, as text for people and JSON for scripts.
+private struct Report {
+    var calls: Int
+    var seconds: Double
+    var sinks: [String]
+    var measurement: Measurement
+
+    private var expectedFramesPerSecond: Double { Double(calls) * 100 }
+
+    #if DEBUG
+    private let build = "debug"
+    #else
+    private let build = "release"
+    #endif
+
+    private var latency: LatencyHistogram.Snapshot {
+        measurement.sinks.map { measurement.windowLatency($0.id) }.reduce(.empty) { $0.adding($1) }
+    }
+    /// The slowest sink's p99 decides.
+    private var worstP99: Int64? { measurement.sinks.compactMap { measurement.windowLatency($0.id).quantileUpperBoundMillis(0.99) }.max() }
+    private var cpuPerMillion: Double { measurement.relayCPUSeconds / Double(max(1, measurement.windowFrames)) * 1e6 }
+    private var peakRSS: Int { ProcessStats.peakRSS() }
+
+    private var misses: [String] {
+        var misses: [String] = []
+        if measurement.framesPerSecond < expectedFramesPerSecond * 0.99 {
+            misses.append("frames/s \(Int(measurement.framesPerSecond)) < \(Int(expectedFramesPerSecond))")
+        }
+        if let p99 = worstP99, p99 >= 50 { misses.append("p99 latency \(p99) ms >= 50 ms") }
+        if measurement.framesLost > 0 { misses.append("\(measurement.framesLost) frames lost") }
+        if peakRSS >= 1 << 30 { misses.append("peak RSS \(peakRSS >> 20) MiB >= 1024 MiB") }
+        return misses
+    }
+
+    func text() -> String {
+        let m = measurement
+        let simulatorShare = m.simulatorCPUSeconds.map { String(format: "; simulator %.0f%%", $0 / m.windowSeconds * 100) } ?? ""
+        var lines = [
+            "rtms-relay bench: \(calls) calls, \(format(seconds)) s window, sinks: \(sinks.isEmpty ? "none" : sinks.joined(separator: ", ")) (\(build) build)",
+            "  frames/s      \(Int(m.framesPerSecond.rounded()))  (offered \(Int(expectedFramesPerSecond)))",
+            String(format: "  relay CPU     %.2f s per million frames  (%.0f%% of one core%@)", cpuPerMillion,
+                   m.relayCPUSeconds / m.windowSeconds * 100, simulatorShare),
+            "  latency       p50 \(ms(latency.quantileUpperBoundMillis(0.5))) · p99 \(ms(worstP99)) · max \(ms(latency.count > 0 ? latency.maxMillis : nil))  (Zoom timestamp → sink done, slowest sink)",
+        ]
+        for sink in m.sinks {
+            let window = m.windowLatency(sink.id)
+            lines.append("    \(sink.id) (\(sink.type)): p50 \(ms(window.quantileUpperBoundMillis(0.5))) · p99 \(ms(window.quantileUpperBoundMillis(0.99))) · max \(ms(window.count > 0 ? window.maxMillis : nil)); consumed \(sink.delivered) of \(m.published) events, dropped \(sink.dropped), failed \(sink.failed)")
+        }
+        lines.append("  peak RSS      \(peakRSS >> 20) MiB  (\(String(format: "%.2f", Double(m.peakWindowRSS - m.baselineRSS) / Double(calls) / 1_048_576)) MiB per call)")
+        lines.append("  frames lost   \(m.framesLost) of \(m.summary.audioFramesSent) sent (relay received \(m.framesReceived); malformed \(m.malformed))")
+        lines.append("  targets       " + (misses.isEmpty ? "met" : "missed: " + misses.joined(separator: "; ")))
+        return lines.joined(separator: "\n")
+    }
+
+    func json() -> String {
+        let m = measurement
+        var sinkObjects: [[String: Any]] = []
+        for sink in m.sinks {
+            let window = m.windowLatency(sink.id)
+            sinkObjects.append([
+                "id": sink.id, "type": sink.type, "consumed": sink.delivered, "dropped": sink.dropped, "failed": sink.failed,
+                "latency_ms": ["p50": window.quantileUpperBoundMillis(0.5) as Any, "p99": window.quantileUpperBoundMillis(0.99) as Any,
+                               "max": window.count > 0 ? window.maxMillis as Any : NSNull()],
+            ])
+        }
+        let object: [String: Any] = [
+            "calls": calls, "window_seconds": m.windowSeconds, "sinks": sinkObjects, "build": build,
+            "frames_per_second": m.framesPerSecond, "offered_frames_per_second": expectedFramesPerSecond,
+            "relay_cpu_seconds": m.relayCPUSeconds, "relay_cpu_seconds_per_million_frames": cpuPerMillion,
+            "simulator_cpu_seconds": m.simulatorCPUSeconds as Any,
+            "latency_ms": ["p50": latency.quantileUpperBoundMillis(0.5) as Any, "p99": worstP99 as Any,
+                           "max": latency.count > 0 ? latency.maxMillis as Any : NSNull()],
+            "peak_rss_bytes": peakRSS, "rss_per_call_bytes": (m.peakWindowRSS - m.baselineRSS) / calls,
+            "frames_sent": m.summary.audioFramesSent, "frames_received": m.framesReceived, "frames_lost": m.framesLost,
+            "events_published": m.published, "malformed_frames": m.malformed,
+            "targets_met": misses.isEmpty, "target_misses": misses,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func ms(_ value: Int64?) -> String { value.map { "\($0) ms" } ?? "-" }
+    private func format(_ value: Double) -> String { value == value.rounded() ? "\(Int(value))" : "\(value)" }
+}
