@@ -1,8 +1,8 @@
 import NIOCore
 import RelayCore
 
-/// Per-party audio statistics, gathered in memory across a batch and written as one upsert per party and
-/// one per party-second, so the archive knows how much each party said without storing the audio.
+/// Per-party audio statistics, gathered in memory until the sink writes them (with the next rows, or once a
+/// second) as one upsert per party and one per party-second, so the archive knows how much each party said without storing the audio.
 struct AudioStatisticsTracker {
     /// What one batch adds to a party's row in `audio_channels`.
     struct ChannelDelta: Sendable {
@@ -61,6 +61,9 @@ struct AudioStatisticsTracker {
         let level = Level(streamID: key.streamID, channel: frame.channel, second: frame.timestamp / 1000)
         levels[level] = max(levels[level] ?? 0, Self.peak(frame.pcm))
     }
+
+    /// Whether statistics wait to be written.
+    var hasPending: Bool { !deltas.isEmpty }
 
     /// Forgets a stream's parties once it stopped.
     mutating func forget(streamID: String?) {

@@ -5,9 +5,11 @@ import RelayCore
 /// Archives engagements, streams, events, transcripts and per-party audio statistics in SQLite (SPEC §7),
 /// for integrators to query and for `rtms-relay replay`.
 ///
-/// Each batch the hub hands over becomes one transaction, written on GRDB's writer thread, so the sink's
-/// cost per audio frame is a few statistics updates unless `store_audio` asks for the PCM too. With WAL and
-/// `synchronous = NORMAL` (see `ArchiveDatabase`), a crash loses at most the batch being written.
+/// Each batch the hub hands over that holds rows to archive becomes one transaction, written on GRDB's writer
+/// thread. Audio without `store_audio` only updates in-memory statistics, written with the next such batch or
+/// on the next tick (every second), so the sink's cost per audio frame is a few additions. With WAL and
+/// `synchronous = NORMAL` (see `ArchiveDatabase`), a crash loses at most the batch being written and the last
+/// second of audio statistics.
 public actor SQLiteSink: SinkPlugin {
     public static let typeName = "sqlite"
     public static let summary = "archives events, transcripts and audio statistics (and optionally audio) in a SQLite database"
@@ -36,10 +38,38 @@ public actor SQLiteSink: SinkPlugin {
         }
     }
 
+    /// Audio statistics and "last seen" times wait here for the next tick (or the next batch with rows to
+    /// write): with a thousand calls, upserting them for every batch cost several statements per frame.
+    private var pending = ArchiveBatch()
+
+    public nonisolated var tickInterval: Duration? { .seconds(1) }
+
     public func consume(_ events: [StreamEvent]) async throws {
+        guard pool != nil else { throw ArchiveError.noArchive(options.path) }
+        try prepare(events, into: &pending)
+        // Only audio without `store_audio`: nothing a reader needs at once; the tick writes the statistics.
+        guard !pending.events.isEmpty else { return }
+        try await flush()
+    }
+
+    public func tick() async throws {
+        if !pending.isEmpty || statistics.hasPending { try await flush() }
+    }
+
+    public func finish() async throws {
+        if pool != nil { try await flush() }
+        try pool?.close()
+        pool = nil
+    }
+
+    /// Writes what is pending as one transaction.
+    private func flush() async throws {
         guard let pool else { throw ArchiveError.noArchive(options.path) }
-        let batch = try prepare(events)
-        guard !batch.isEmpty else { return }
+        var taken = pending
+        pending = ArchiveBatch()
+        (taken.channels, taken.levels) = statistics.take()
+        guard !taken.isEmpty else { return }
+        let batch = taken
         do {
             try await pool.write { db in try batch.write(db) }
             if context.health != .ok { context.reportHealth(.ok) }
@@ -49,19 +79,13 @@ public actor SQLiteSink: SinkPlugin {
         }
     }
 
-    public func finish() async throws {
-        try pool?.close()
-        pool = nil
-    }
-
     private func report(_ error: any Error, doing: String) {
         let message = "cannot \(doing) \(options.path): \(error)"
         context.logger.error("archive failed", metadata: ["error": "\(message)"])
         context.reportHealth(.degraded(message))
     }
 
-    private func prepare(_ events: [StreamEvent]) throws -> ArchiveBatch {
-        var batch = ArchiveBatch()
+    private func prepare(_ events: [StreamEvent], into batch: inout ArchiveBatch) throws {
         for event in events {
             batch.saw(engagementID: event.engagementID, streamID: event.streamID, at: event.timeMillis)
             var pcm: Data?
@@ -108,8 +132,6 @@ public actor SQLiteSink: SinkPlugin {
                 zoomTimestamp: zoomTimestamp, json: try json(event), pcm: pcm, effect: effect
             ))
         }
-        (batch.channels, batch.levels) = statistics.take()
-        return batch
     }
 
     private func json(_ value: some Encodable) throws -> String {

@@ -22,7 +22,12 @@ final class StreamRecording {
     private var stopMessage: String?
     private var state = "recording"
     private var unsupportedFrames = 0
+    /// Something a reader of `stream.json` must see soon changed (a party, a name, the state).
     private var manifestDirty = true
+    /// Only durations and statistics moved on: rewritten every `progressInterval`, not every tick.
+    private var progressDirty = false
+    private var manifestWrittenAt: ContinuousClock.Instant?
+    private static let progressInterval: Duration = .seconds(10)
     private(set) var manifestRetry = DiskRetry()
     private let tolerance: Int64
 
@@ -44,6 +49,7 @@ final class StreamRecording {
     func add(_ frame: AudioFrame, now: ContinuousClock.Instant) {
         guard frame.format.codec.uppercased() == "L16" else {
             unsupportedFrames += 1
+            manifestDirty = true
             return
         }
         let track = track(for: frame.channel)
@@ -63,7 +69,7 @@ final class StreamRecording {
         }
         track.add(frame.pcm, position: position, timestamp: frame.timestamp, now: now)
         mixer?.add(channel: frame.channel, pcm: frame.pcm, position: position, now: now)
-        manifestDirty = true
+        progressDirty = true
     }
 
     private func track(for channel: String) -> ChannelTrack {
@@ -77,6 +83,7 @@ final class StreamRecording {
         )
         tracks[channel] = track
         order.append(channel)
+        manifestDirty = true
         return track
     }
 
@@ -86,11 +93,13 @@ final class StreamRecording {
         mixer?.flush(now: now)
     }
 
-    /// Once a second: header sizes, and the manifest if anything changed.
+    /// Once a second: header sizes, and the manifest if something changed (durations: every 10 s; with a
+    /// thousand calls a manifest per stream per second was a tenth of the relay's CPU).
     func tick(now: ContinuousClock.Instant) {
         for channel in order { tracks[channel]!.patchHeader(now: now) }
         mixer?.patchHeader(now: now)
-        if manifestDirty { writeManifest(now: now) }
+        let progressDue = progressDirty && manifestWrittenAt.map { now - $0 >= Self.progressInterval } ?? true
+        if manifestDirty || progressDue { writeManifest(now: now) }
     }
 
     /// Finalises every file and the manifest. `reason` nil means the relay shut down before Zoom stopped.
@@ -131,6 +140,8 @@ final class StreamRecording {
             try RecordingFiles.writeAtomically(manifest.encoded(), to: directory + "/stream.json")
             manifestRetry.succeeded()
             manifestDirty = false
+            progressDirty = false
+            manifestWrittenAt = now
         } catch {
             manifestRetry.failed(error, now: now)
         }

@@ -36,35 +36,57 @@ public enum Base64 {
 
     /// Decodes base64 held as UTF-8 bytes (e.g. a slice of a received frame), or nil when invalid.
     public static func decode(utf8 input: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let length = decodedCount(utf8: input) else { return nil }
+        var valid = true
+        let result = [UInt8](unsafeUninitializedCapacity: length) { output, initialized in
+            valid = decode(utf8: input, into: UnsafeMutableRawBufferPointer(output)) != nil
+            initialized = valid ? length : 0
+        }
+        return valid ? result : nil
+    }
+
+    /// How many bytes `input` decodes to, or nil when its length or padding cannot be base64.
+    public static func decodedCount(utf8 input: UnsafeRawBufferPointer) -> Int? {
         guard input.count % 4 == 0 else { return nil }
-        if input.isEmpty { return [] }
+        guard input.count > 0 else { return 0 }
         var padding = 0
         if input[input.count - 1] == UInt8(ascii: "=") { padding += 1 }
         if input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
-        let outputLength = input.count / 4 * 3 - padding
-        var valid = true
-        let result = [UInt8](unsafeUninitializedCapacity: outputLength) { output, initialized in
-            var out = 0
-            var index = 0
-            while index < input.count {
-                let c0 = decodeTable[Int(input[index])], c1 = decodeTable[Int(input[index + 1])]
-                let isLast = index + 4 == input.count
-                let r2 = input[index + 2], r3 = input[index + 3]
-                let c2 = (isLast && r2 == UInt8(ascii: "=")) ? 0 : decodeTable[Int(r2)]
-                let c3 = (isLast && r3 == UInt8(ascii: "=")) ? 0 : decodeTable[Int(r3)]
-                if (c0 | c1 | c2 | c3) & 0xC0 != 0 || (!isLast && (r2 == UInt8(ascii: "=") || r3 == UInt8(ascii: "=")))
-                    || (r2 == UInt8(ascii: "=") && r3 != UInt8(ascii: "=")) {
-                    valid = false
-                    break
-                }
+        return input.count / 4 * 3 - padding
+    }
+
+    /// Decodes `input` into `output` (which must hold `decodedCount(utf8:)` bytes, e.g. a buffer's writable
+    /// bytes); returns the count written, or nil when `input` is not valid base64.
+    public static func decode(utf8 input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let length = decodedCount(utf8: input), output.count >= length else { return nil }
+        guard length > 0 else { return 0 }
+        return decodeTable.withUnsafeBufferPointer { table -> Int? in
+            let count = input.count
+            // Every group but the last has four alphabet characters: '=' maps to 0xFF like any non-alphabet byte.
+            var index = 0, out = 0
+            while index < count - 4 {
+                let c0 = table[Int(input[index])], c1 = table[Int(input[index + 1])]
+                let c2 = table[Int(input[index + 2])], c3 = table[Int(input[index + 3])]
+                guard (c0 | c1 | c2 | c3) & 0xC0 == 0 else { return nil }
                 let bits = UInt32(c0) << 18 | UInt32(c1) << 12 | UInt32(c2) << 6 | UInt32(c3)
-                if out < outputLength { output[out] = UInt8(truncatingIfNeeded: bits >> 16); out += 1 }
-                if out < outputLength { output[out] = UInt8(truncatingIfNeeded: bits >> 8); out += 1 }
-                if out < outputLength { output[out] = UInt8(truncatingIfNeeded: bits); out += 1 }
+                output[out] = UInt8(truncatingIfNeeded: bits >> 16)
+                output[out + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                output[out + 2] = UInt8(truncatingIfNeeded: bits)
                 index += 4
+                out += 3
             }
-            initialized = valid ? outputLength : 0
+            // The last group: "xxxx", "xxx=" or "xx==".
+            let r2 = input[index + 2], r3 = input[index + 3]
+            let padding = (r3 == UInt8(ascii: "=") ? 1 : 0) + (r2 == UInt8(ascii: "=") ? 1 : 0)
+            if r2 == UInt8(ascii: "=") && r3 != UInt8(ascii: "=") { return nil }
+            let c0 = table[Int(input[index])], c1 = table[Int(input[index + 1])]
+            let c2 = padding >= 2 ? 0 : table[Int(r2)], c3 = padding >= 1 ? 0 : table[Int(r3)]
+            guard (c0 | c1 | c2 | c3) & 0xC0 == 0 else { return nil }
+            let bits = UInt32(c0) << 18 | UInt32(c1) << 12 | UInt32(c2) << 6 | UInt32(c3)
+            output[out] = UInt8(truncatingIfNeeded: bits >> 16)
+            if padding < 2 { output[out + 1] = UInt8(truncatingIfNeeded: bits >> 8) }
+            if padding < 1 { output[out + 2] = UInt8(truncatingIfNeeded: bits) }
+            return length
         }
-        return valid ? result : nil
     }
 }
