@@ -99,10 +99,21 @@ var targets: [Target] = [
         exclude: ["README.md"],
         swiftSettings: swiftSettings
     ),
+    /// Cluster mode (SPEC §8): shared webhooks, ownership leases, the shared registry and event channel over Redis.
+    .target(
+        name: "RelayCluster",
+        dependencies: [
+            "RelayCore", "ZoomAPI", "RTMSIngest", "RedisClient",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "RelayServer",
         dependencies: [
-            "RelayCore", "ZoomAPI", "RTMSIngest",
+            "RelayCore", "ZoomAPI", "RTMSIngest", "RelayCluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
