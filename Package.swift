@@ -187,6 +187,16 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "ClusterTests",
+        dependencies: [
+            "RelayTesting", "ZoomSimulator", "RedisClient",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: ["RelayCore", "RelayTesting", "SQLiteSink"],
         swiftSettings: swiftSettings

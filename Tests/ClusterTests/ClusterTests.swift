@@ -1,0 +1,205 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import RedisClient
+import RelayTesting
+import Testing
+import ZoomSimulator
+
+/// Three real `rtms-relay serve` processes in cluster mode on one real redis-server, fed by the in-process Zoom
+/// simulator through a load balancer that delivers every webhook to all of them.
+@Suite("Cluster mode", .serialized)
+struct ClusterTests {
+    /// One relay process and its port.
+    struct Instance {
+        var process: RelayProcess
+        var port: Int
+        var name: String
+    }
+
+    static let leaseMilliseconds = 1500
+
+    /// Starts Redis, the simulator, the fan-out and `count` relays; runs `body`; stops everything.
+    func withCluster(count: Int = 3, _ body: (ZoomSimulator, [Instance], WebhookFanOut, RedisServerProcess) async throws -> Void) async throws {
+        try await RedisServerProcess.withServer { redis in
+            let simulatorHTTP = try freeLoopbackPort()
+            var instances: [Instance] = []
+            for index in 0..<count {
+                let port = try freeLoopbackPort()
+                let directory = try RelayProcess.makeTemporaryDirectory()
+                try """
+                    server: {host: 127.0.0.1, port: \(port), allow_anonymous: true}
+                    zoom:
+                      client_id: SIMCLIENTID
+                      client_secret: SIMCLIENTSECRET
+                      webhook_secret: \(RelayHarness.webhookSecret)
+                      oauth_url: http://127.0.0.1:\(simulatorHTTP)
+                      api_url: http://127.0.0.1:\(simulatorHTTP)/v2
+                      rtms_allowed_hosts: ["127.0.0.1"]
+                    token_store: {kind: redis, url: "\(redis.url)"}
+                    cluster: {redis_url: "\(redis.url)", lease_ms: \(Self.leaseMilliseconds)}
+                    sinks:
+                      page: {type: web, level_interval_ms: 200}
+                      log: {type: jsonl, path: events.jsonl, audio: summary}
+                    """.write(to: directory.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+                let process = try RelayProcess(["serve", "--config", "config.yaml"], directory: directory)
+                instances.append(Instance(process: process, port: port, name: "relay\(index)"))
+            }
+            for instance in instances {
+                try await waitUntil(timeout: .seconds(30), "\(instance.name) to listen (log: \(instance.process.stderr.suffix(600)))") {
+                    await get(instance.port, "/health") != nil
+                }
+            }
+            let fanOut = WebhookFanOut(relayPorts: instances.map(\.port))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+                group.addTask { try await fanOut.application { continuation.yield($0) }.run() }
+                var iterator = ports.makeAsyncIterator()
+                let fanOutPort = await iterator.next() ?? 0
+                var configuration = SimulatorConfiguration()
+                configuration.httpPort = simulatorHTTP
+                configuration.webhookURL = "http://127.0.0.1:\(fanOutPort)/hook"
+                let simulator = try ZoomSimulator(configuration: configuration)
+                group.addTask { try await simulator.run() }
+                _ = try await simulator.endpoints()
+                do {
+                    try await body(simulator, instances, fanOut, redis)
+                } catch {
+                    for instance in instances { instance.process.signal(SIGKILL) }
+                    group.cancelAll()
+                    throw error
+                }
+                await simulator.stopAllStreams()
+                for instance in instances where instance.process.process.isRunning { instance.process.signal(SIGTERM) }
+                for instance in instances {
+                    let status = try await instance.process.waitForExit(timeout: .seconds(15))
+                    #expect(status != nil, "\(instance.name) did not exit")
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test("a webhook delivered to three instances gives one connection; the SSE and registry of every instance show the stream; the owner SIGKILLed → another instance takes over and audio resumes")
+    func threeInstances() async throws {
+        try await withCluster { simulator, instances, fanOut, redis in
+            let engagement = await simulator.createEngagement()
+            let stream = try await simulator.startStream(engagementID: engagement)
+
+            // (a) Exactly one signaling and one media connection, though all three instances got rtms_started.
+            try await waitUntil(timeout: .seconds(30), "the stream to flow") {
+                guard let status = await simulator.streamStatus(streamID: stream.streamID) else { return false }
+                return status.mediaConnections == 1 && status.framesSent.values.reduce(0, +) > 100
+            }
+            try await Task.sleep(for: .seconds(2))
+            let status = try #require(await simulator.streamStatus(streamID: stream.streamID))
+            #expect(status.signalingConnectionsAccepted == 1)
+            #expect(status.mediaConnectionsAccepted == 1)
+            #expect(fanOut.answered.withLockedValue { $0 }.count == 3, "every instance answered Zoom")
+            let owners = await streamCounts(instances).filter { $0.value == 1 }.map(\.key)
+            #expect(owners.count == 1, "instances with a session: \(owners)")
+            let owner = try #require(instances.first { owners.contains($0.name) })
+            let others = instances.filter { $0.name != owner.name }
+
+            // (d) Every instance's registry says the same.
+            try await waitUntil(timeout: .seconds(10), "every registry to show the stream streaming") {
+                for instance in instances where await get(instance.port, "/api/engagements")?.contains(#""state":"streaming""#) != true { return false }
+                return true
+            }
+            let lists = await instances.asyncMap { await get($0.port, "/api/engagements") ?? "" }
+            #expect(Set(lists).count == 1, "engagement lists differ:\n\(lists.joined(separator: "\n"))")
+            #expect(lists[0].contains(stream.streamID) && lists[0].contains(engagement))
+            let active = await instances.asyncMap { await get($0.port, "/api/engagement/active") ?? "" }
+            #expect(Set(active).count == 1 && active[0].contains(#""isActive":true"#) && active[0].contains(engagement), "\(active)")
+
+            // (c) An agent page on another instance sees the stream's events and its audio levels.
+            let feed = try await readEvents(port: others[0].port, engagement: engagement, until: [
+                "stream.connected", "event: level", stream.streamID,
+            ])
+            #expect(feed.contains("stream.connected") && feed.contains("event: level") && feed.contains(#""channel":"1""#),
+                    "SSE on \(others[0].name): \(feed.suffix(1500))")
+            // … but its storage sinks do not: each event is stored once, by the owner.
+            let ownerLog = jsonLines(owner)
+            #expect(ownerLog.contains { $0.contains("stream.connected") && $0.contains(stream.streamID) })
+            #expect(ownerLog.contains { $0.contains(#""type":"audio""#) })
+            for other in others {
+                #expect(!jsonLines(other).contains { $0.contains(#""type":"audio""#) || $0.contains("stream.connected") },
+                        "\(other.name) stored another instance's events")
+            }
+
+            // (b) The owner dies; its lease lapses; an instance that got rtms_interrupted takes the stream over.
+            let framesBefore = await simulator.streamStatus(streamID: stream.streamID)?.framesSent.values.reduce(0, +) ?? 0
+            owner.process.signal(SIGKILL)
+            fanOut.remove(owner.port)
+            _ = try await owner.process.waitForExit(timeout: .seconds(10))
+            try await waitUntil(timeout: .seconds(30), "another instance to take the stream over") {
+                guard let status = await simulator.streamStatus(streamID: stream.streamID) else { return false }
+                return status.signalingConnectionsAccepted == 2 && status.mediaConnections == 1
+            }
+            let heirs = await streamCounts(others).filter { $0.value == 1 }.map(\.key)
+            #expect(heirs.count == 1, "instances with a session after the takeover: \(heirs)")
+            let heir = try #require(others.first { heirs.contains($0.name) })
+            #expect(heir.process.stderr.contains("taking over a stream"))
+            try await waitUntil(timeout: .seconds(15), "audio on \(heir.name)") {
+                jsonLines(heir).contains { $0.contains(#""type":"audio""#) && $0.contains(stream.streamID) }
+            }
+            let framesAfter = await simulator.streamStatus(streamID: stream.streamID)?.framesSent.values.reduce(0, +) ?? 0
+            #expect(framesAfter > framesBefore)
+            // Not two leases, and the survivors still agree.
+            let lease = try await RedisConnection(url: redis.url).send("PTTL", "rtms-relay:lease:\(stream.streamID)")
+            #expect((lease.integer ?? -2) > 0, "the heir holds the lease")
+            try await waitUntil(timeout: .seconds(10), "the survivors' registries to agree") {
+                let lists = await others.asyncMap { await get($0.port, "/api/engagements") ?? "" }
+                return Set(lists).count == 1 && lists[0].contains(#""state":"streaming""#)
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// `streams` from each instance's `/health` (its live sessions).
+    func streamCounts(_ instances: [Instance]) async -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for instance in instances {
+            guard let health = await get(instance.port, "/health"),
+                  let object = try? JSONSerialization.jsonObject(with: Data(health.utf8)) as? [String: Any],
+                  let streams = object["streams"] as? Int else { continue }
+            counts[instance.name] = streams
+        }
+        return counts
+    }
+
+    func jsonLines(_ instance: Instance) -> [String] {
+        let text = (try? String(contentsOf: instance.process.directory.appendingPathComponent("events.jsonl"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// Reads `GET /api/events?engagement=` until every needle appeared (or 20 s passed).
+    func readEvents(port: Int, engagement: String, until needles: [String]) async throws -> String {
+        let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/events?engagement=\(engagement)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+        #expect(response.status == .ok)
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        for try await chunk in response.body {
+            text += String(buffer: chunk)
+            if needles.allSatisfy(text.contains) || ContinuousClock.now > deadline { break }
+        }
+        return text
+    }
+}
+
+/// The body of `GET http://127.0.0.1:port/path`, or nil when the relay does not answer.
+func get(_ port: Int, _ path: String) async -> String? {
+    guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(3)),
+          let body = try? await response.body.collect(upTo: 1 << 22) else { return nil }
+    return String(buffer: body)
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
