@@ -18,8 +18,6 @@ public actor ClusterEventRelay: Sink {
     private let health: ClusterHealth
     private let encoder: JSONEncoder
     nonisolated let context: SinkContext
-    /// Events not relayed because Redis was unreachable.
-    public private(set) var dropped = 0
 
     init(connection: RedisConnection, channel: String, origin: String, relayAudio: Bool, health: ClusterHealth, context: SinkContext) {
         self.connection = connection
@@ -35,16 +33,12 @@ public actor ClusterEventRelay: Sink {
     public func consume(_ events: [StreamEvent]) async throws {
         let events = relayAudio ? events : events.filter { if case .audio = $0.kind { false } else { true } }
         guard !events.isEmpty else { return }
-        guard health.isReachable else {
-            dropped += events.count
-            return
-        }
+        guard health.isReachable else { return }
         var publish = RedisCommand("PUBLISH", [channel])
         publish.append(bytes: try encoder.encode(RelayedEventsMessage(origin: origin, events: events)))
         do {
             try await connection.send(publish)
         } catch {
-            dropped += events.count
             health.unreachable(error, logger: context.logger)
         }
     }

@@ -12,8 +12,8 @@ public struct ClusterKeys: Sendable, Hashable {
     public func stream(_ streamID: String) -> String { prefix + "stream:" + streamID }
     /// A webhook delivery seen by some instance (cluster-wide dedupe of Zoom's retries and duplicates).
     public func webhook(_ dedupeKey: String) -> String { prefix + "webhook:" + dedupeKey }
-    /// An OAuth login in progress: its PKCE verifier, until the callback (on any instance) takes it.
-    public func login(_ state: String) -> String { prefix + "login:" + state }
+    /// Before an OAuth login's `state`: its PKCE verifier, until the callback (on any instance) takes it.
+    public var loginPrefix: String { prefix + "login:" }
     /// The engagement registry's events (a Redis stream every instance folds into its registry).
     public var engagements: String { prefix + "engagements" }
     /// Pub/sub: verified webhooks, shared with every instance.

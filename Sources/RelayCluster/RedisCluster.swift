@@ -257,6 +257,11 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         return await attempt({ try await self.commands.send("EXISTS", self.keys.lease(streamID)) })?.integer == 1
     }
 
+    /// OAuth logins kept in Redis too, so that Zoom's callback may reach any instance.
+    public func makePendingLogins() -> PendingLogins {
+        PendingLogins(shared: (commands, keys.loginPrefix))
+    }
+
     /// Streams whose lease this instance holds.
     public var ownedStreams: Set<String> { leases.withLockedValue { Set($0.keys) } }
 

@@ -45,9 +45,18 @@ public final class Relay: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.webRoot = webRoot
+        if configuration.cluster.isEnabled {
+            do {
+                cluster = try RedisCluster(settings: configuration.cluster, logger: logger)
+            } catch {
+                throw ConfigError(file: configuration.source, line: 0, message: "cluster.redis_url: \(error)")
+            }
+        } else {
+            cluster = nil
+        }
         let zoomSettings = configuration.zoom
         if !zoomSettings.clientID.isEmpty, !zoomSettings.clientSecret.isEmpty {
-            zoom = try ZoomConnection(configuration: configuration, logger: logger)
+            zoom = try ZoomConnection(configuration: configuration, logger: logger, logins: cluster?.makePendingLogins() ?? PendingLogins())
         } else {
             zoom = nil
             logger.warning("zoom.client_id / zoom.client_secret not set: Connect to Zoom and RTMS control are off")
@@ -68,17 +77,7 @@ public final class Relay: Sendable {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): cannot start: \(error)")
             }
         }
-        if configuration.cluster.isEnabled {
-            do {
-                let cluster = try RedisCluster(settings: configuration.cluster, logger: logger)
-                members.append(cluster.eventRelayMember)
-                self.cluster = cluster
-            } catch {
-                throw ConfigError(file: configuration.source, line: 0, message: "cluster.redis_url: \(error)")
-            }
-        } else {
-            cluster = nil
-        }
+        if let cluster { members.append(cluster.eventRelayMember) }
         hub = EventHub(members: members, logger: logger)
         cluster?.attach(hub)
         registry = EngagementRegistry()

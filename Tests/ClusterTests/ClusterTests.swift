@@ -155,6 +155,73 @@ struct ClusterTests {
         }
     }
 
+    @Test("a login started on one instance finishes on another: the OAuth state and PKCE verifier live in Redis")
+    func loginAcrossInstances() async throws {
+        try await withCluster(count: 2) { _, instances, _, _ in
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+            do {
+                try await login(client: client, instances: instances)
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+        }
+    }
+
+    func login(client: HTTPClient, instances: [Instance]) async throws {
+        func location(_ url: String) async throws -> String {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+            #expect(response.status == .found, "\(url)")
+            return try #require(response.headers.first(name: "location"))
+        }
+        // Login on instance 0; Zoom (the simulator) answers with a redirect carrying code and state.
+        let authorize = try await location("http://127.0.0.1:\(instances[0].port)/api/auth/login")
+        let callback = try #require(URLComponents(string: try await location(authorize)))
+        #expect(callback.path == "/api/auth/callback")
+        // The load balancer sends the callback to instance 1.
+        let back = try await location("http://127.0.0.1:\(instances[1].port)/api/auth/callback?\(callback.percentEncodedQuery ?? "")")
+        #expect(back == "/?auth=success", "callback answered \(back)")
+        // Used once: the same callback again is refused, on either instance.
+        let replay = try await location("http://127.0.0.1:\(instances[0].port)/api/auth/callback?\(callback.percentEncodedQuery ?? "")")
+        #expect(replay.hasPrefix("/?auth=error"))
+        // The tokens are in the shared Redis token store: both instances are connected.
+        for instance in instances {
+            #expect(await get(instance.port, "/api/auth/status")?.contains(#""authenticated":true"#) == true)
+        }
+    }
+
+    @Test("Redis down in cluster mode: the running stream goes on, /health says why; Redis back: the lease is taken again")
+    func redisDown() async throws {
+        try await withCluster(count: 1) { simulator, instances, _, redis in
+            let relay = instances[0]
+            let engagement = await simulator.createEngagement()
+            let stream = try await simulator.startStream(engagementID: engagement)
+            func audioLines() -> Int { jsonLines(relay).filter { $0.contains(#""type":"audio""#) }.count }
+            try await waitUntil(timeout: .seconds(30), "audio") { audioLines() > 50 }
+
+            await redis.kill()
+            try await waitUntil(timeout: .seconds(10), "/health to report the cluster degraded") {
+                await get(relay.port, "/health")?.contains("cluster Redis at 127.0.0.1:\(redis.port) unreachable") == true
+            }
+            #expect(relay.process.stderr.contains("cluster Redis unreachable: this instance acts alone"))
+            let before = audioLines()
+            try await waitUntil(timeout: .seconds(10), "audio to keep flowing without Redis") { audioLines() > before + 100 }
+            #expect(await simulator.streamStatus(streamID: stream.streamID)?.signalingConnectionsAccepted == 1)
+
+            try await redis.start()
+            try await waitUntil(timeout: .seconds(15), "/health to recover (\(relay.process.stderr.suffix(800)))") {
+                await get(relay.port, "/health")?.contains(#""status":"ok""#) == true
+            }
+            #expect(relay.process.stderr.contains("cluster Redis reachable again"))
+            // The restarted Redis is empty: the owner takes its lease again at the next renewal.
+            try await waitUntil(timeout: .seconds(10), "the lease to be taken again") {
+                (try? await RedisConnection(url: redis.url).send("EXISTS", "rtms-relay:lease:\(stream.streamID)"))?.integer == 1
+            }
+            #expect(relay.process.stderr.contains("ownership lease had lapsed; taken again"))
+        }
+    }
+
     // MARK: Helpers
 
     /// `streams` from each instance's `/health` (its live sessions).
