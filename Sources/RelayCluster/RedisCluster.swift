@@ -125,9 +125,19 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             let lock = lease(streamID)
             do {
                 if try await lock.renew(token) { continue }
+                // Released meanwhile (the session ended): nothing to keep.
+                guard leases.withLockedValue({ $0[streamID] == token }) else { continue }
                 // Lapsed (Redis was unreachable for longer than the lease, or restarted empty): take it again if free.
                 if let fresh = try await lock.tryAcquire() {
-                    leases.withLockedValue { $0[streamID] = fresh }
+                    let kept = leases.withLockedValue { leases in
+                        guard leases[streamID] == token else { return false }
+                        leases[streamID] = fresh
+                        return true
+                    }
+                    if !kept {
+                        try await lock.release(fresh)
+                        continue
+                    }
                     logger.warning("ownership lease had lapsed; taken again", metadata: ["rtms_stream_id": "\(streamID)"])
                 } else {
                     leases.withLockedValue { _ = $0.removeValue(forKey: streamID) }
@@ -220,12 +230,12 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     }
 
     public func remember(_ descriptor: RTMSStreamDescriptor) async {
-        guard health.isReachable, let json = try? JSONEncoder().encode(descriptor) else { return }
+        guard let json = try? JSONEncoder().encode(descriptor) else { return }
         await attempt { try await self.commands.send("SET", self.keys.stream(descriptor.streamID), String(decoding: json, as: UTF8.self), "EX", "\(Self.streamDetailsSeconds)") }
     }
 
     public func descriptor(streamID: String) async -> RTMSStreamDescriptor? {
-        guard health.isReachable, let reply = await attempt({ try await self.commands.send("GET", self.keys.stream(streamID)) }),
+        guard let reply = await attempt({ try await self.commands.send("GET", self.keys.stream(streamID)) }),
               case .bulk(let json) = reply else { return nil }
         return try? JSONDecoder().decode(RTMSStreamDescriptor.self, from: Data(json))
     }
@@ -269,9 +279,10 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         RedisLock(connection: commands, key: keys.lease(streamID), ttl: leaseDuration)
     }
 
-    /// Runs one Redis call; a failure marks Redis unreachable and gives nil.
+    /// Runs one Redis call unless Redis is known to be down; a failure marks it down. Nil when skipped or failed.
     @discardableResult
     private func attempt<T: Sendable>(_ body: @Sendable () async throws -> T) async -> T? {
+        guard health.isReachable else { return nil }
         do {
             return try await body()
         } catch {
