@@ -44,9 +44,19 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     /// Heartbeat on this instance's channel; the subscription's reads time out after three missed ones.
     static let heartbeat = Duration.seconds(1)
 
-    /// Parses `settings.redisURL`; throws `RedisError.invalidURL` for a URL it cannot use. Connects lazily.
-    public init(settings: ClusterSettings, logger: Logger) throws {
-        url = try RedisURL(settings.redisURL.value)
+    /// The cluster's Redis URL, or the `ConfigError` naming `cluster.redis_url` for one that cannot be used.
+    public static func url(of configuration: RelayConfiguration) throws -> RedisURL {
+        do {
+            return try RedisURL(configuration.cluster.redisURL.value)
+        } catch {
+            throw ConfigError(file: configuration.source, line: 0, message: "cluster.redis_url: \(error)")
+        }
+    }
+
+    /// Throws `ConfigError` for a `cluster.redis_url` it cannot use. Connects lazily (in `run()`).
+    public init(configuration: RelayConfiguration, logger: Logger) throws {
+        let settings = configuration.cluster
+        url = try Self.url(of: configuration)
         instanceID = String(UUID().uuidString.prefix(8)).lowercased()
         keys = ClusterKeys(prefix: settings.keyPrefix)
         leaseDuration = .milliseconds(settings.leaseMilliseconds)

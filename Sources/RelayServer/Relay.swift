@@ -45,15 +45,7 @@ public final class Relay: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.webRoot = webRoot
-        if configuration.cluster.isEnabled {
-            do {
-                cluster = try RedisCluster(settings: configuration.cluster, logger: logger)
-            } catch {
-                throw ConfigError(file: configuration.source, line: 0, message: "cluster.redis_url: \(error)")
-            }
-        } else {
-            cluster = nil
-        }
+        cluster = configuration.cluster.isEnabled ? try RedisCluster(configuration: configuration, logger: logger) : nil
         let zoomSettings = configuration.zoom
         if !zoomSettings.clientID.isEmpty, !zoomSettings.clientSecret.isEmpty {
             zoom = try ZoomConnection(configuration: configuration, logger: logger, logins: cluster?.makePendingLogins() ?? PendingLogins())
