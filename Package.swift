@@ -189,7 +189,7 @@ var targets: [Target] = [
     .testTarget(
         name: "ClusterTests",
         dependencies: [
-            "RelayTesting", "ZoomSimulator", "RedisClient",
+            "RelayTesting", "ZoomSimulator", "RedisClient", "RelayCluster", "RelayCore", "RTMSIngest", "ZoomAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -17,7 +17,8 @@ public actor ClusterEventRelay: Sink {
     private let relayAudio: Bool
     private let health: ClusterHealth
     private let encoder: JSONEncoder
-    nonisolated let context: SinkContext
+    /// Its `/health` entry (`cluster`), which also reports whether the cluster's Redis answers.
+    public nonisolated let context: SinkContext
 
     init(connection: RedisConnection, channel: String, origin: String, relayAudio: Bool, health: ClusterHealth, context: SinkContext) {
         self.connection = connection
