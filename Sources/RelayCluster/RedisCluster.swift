@@ -37,6 +37,10 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     private let leases = NIOLockedValueBox<[String: RedisLock.Token]>([:])
     private let remoteWebhooks: AsyncStream<SharedWebhook>
     private let remoteWebhooksContinuation: AsyncStream<SharedWebhook>.Continuation
+    /// Other instances' event batches on their way to the hub, apart from the subscription so that a slow live
+    /// view never holds up shared webhooks; the newest batches win if it falls far behind.
+    private let remoteEvents: AsyncStream<[StreamEvent]>
+    private let remoteEventsContinuation: AsyncStream<[StreamEvent]>.Continuation
     /// How long a webhook claim is kept: the receiver's dedupe window (Zoom's last retry comes after 85 minutes).
     static let webhookClaimMilliseconds: Int64 = 2 * 3600 * 1000
     /// How long a stream's details are kept if its stop never arrives.
@@ -72,6 +76,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             channel: keys.eventsChannel, origin: instanceID, relayAudio: settings.relayAudio, health: health, context: context
         )
         (remoteWebhooks, remoteWebhooksContinuation) = AsyncStream.makeStream(of: SharedWebhook.self)
+        (remoteEvents, remoteEventsContinuation) = AsyncStream.makeStream(of: [StreamEvent].self, bufferingPolicy: .bufferingNewest(1000))
     }
 
     /// Feeds the events other instances relay to `hub`'s live-view sinks. The hub is built with `eventRelayMember`
@@ -101,11 +106,15 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.subscribe() }
                 group.addTask { await self.tick() }
+                group.addTask {
+                    for await events in self.remoteEvents { await self.hub.withLockedValue({ $0 })?.publishRemote(events) }
+                }
                 await group.next()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             self.remoteWebhooksContinuation.finish()
+            self.remoteEventsContinuation.finish()
         }
     }
 
@@ -173,7 +182,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
                     let reply = try await connection.receive()
                     guard let parts = reply.array, parts.count == 3, parts[0].string == "message",
                           let channel = parts[1].string, case .bulk(let payload) = parts[2] else { continue }
-                    await received(payload, on: channel)
+                    received(payload, on: channel)
                 }
             } catch {
                 health.unreachable(error, logger: logger)
@@ -184,7 +193,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         }
     }
 
-    private func received(_ payload: [UInt8], on channel: String) async {
+    private func received(_ payload: [UInt8], on channel: String) {
         do {
             if channel == keys.webhooksChannel {
                 let message = try JSONDecoder().decode(SharedWebhookMessage.self, from: Data(payload))
@@ -193,7 +202,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             } else if channel == keys.eventsChannel {
                 let message = try JSONDecoder().decode(RelayedEventsMessage.self, from: Data(payload))
                 guard message.origin != instanceID else { return }
-                await hub.withLockedValue({ $0 })?.publishRemote(message.events)
+                remoteEventsContinuation.yield(message.events)
             }
         } catch {
             logger.warning("unreadable cluster message ignored", metadata: ["channel": "\(channel)", "error": "\(error)"])
