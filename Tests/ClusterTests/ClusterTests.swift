@@ -119,6 +119,11 @@ struct ClusterTests {
             ])
             #expect(feed.contains("stream.connected") && feed.contains("event: level") && feed.contains(#""channel":"1""#),
                     "SSE on \(others[0].name): \(feed.suffix(1500))")
+            // Once each: no instance echoes events back, and several instances do not each relay them.
+            func connectedCount(_ feed: String) -> Int { feed.components(separatedBy: #""type":"stream.connected""#).count - 1 }
+            #expect(connectedCount(feed) == 1)
+            let ownerFeed = try await readEvents(port: owner.port, engagement: engagement, until: ["stream.connected", "event: level"])
+            #expect(connectedCount(ownerFeed) == 1, "SSE on the owner: \(ownerFeed.suffix(1500))")
             // … but its storage sinks do not: each event is stored once, by the owner.
             let ownerLog = jsonLines(owner)
             #expect(ownerLog.contains { $0.contains("stream.connected") && $0.contains(stream.streamID) })
