@@ -225,6 +225,12 @@ struct ClusterTests {
                 (try? await RedisConnection(url: redis.url).send("EXISTS", "rtms-relay:lease:\(stream.streamID)"))?.integer == 1
             }
             #expect(relay.process.stderr.contains("ownership lease had lapsed; taken again"))
+
+            // A graceful stop closes the stream with Zoom and releases the lease and the takeover details at once.
+            relay.process.signal(SIGTERM)
+            #expect(try await relay.process.waitForExit(timeout: .seconds(15)) == 0)
+            let probe = RedisConnection(url: try RedisURL(redis.url))
+            #expect(try await probe.send("EXISTS", "rtms-relay:lease:\(stream.streamID)", "rtms-relay:stream:\(stream.streamID)").integer == 0)
         }
     }
 

@@ -94,6 +94,8 @@ public final class IngestService: Service, Sendable {
                         logger.info("ingest shutting down", metadata: ["streams": "\(running.count)"])
                         for session in running { session.shutdown() }
                         await group.waitForAll()
+                        // Their `sessionEnded` commands come after the loop: release the leases here.
+                        for session in running { await cluster?.release(streamID: session.descriptor.streamID, ended: true) }
                     }
                     outer.cancelAll()
                 }
