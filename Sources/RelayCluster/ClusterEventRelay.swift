@@ -38,7 +38,7 @@ public actor ClusterEventRelay: Sink {
         var publish = RedisCommand("PUBLISH", [channel])
         publish.append(bytes: try encoder.encode(RelayedEventsMessage(origin: origin, events: events)))
         do {
-            try await connection.send(publish)
+            try await retryingOnce { try await connection.send(publish) }
         } catch {
             health.unreachable(error, logger: context.logger)
         }

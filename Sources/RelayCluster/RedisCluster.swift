@@ -123,7 +123,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         var lastRenewal = ContinuousClock.now
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                try await commands.send("PUBLISH", keys.instanceChannel(instanceID), "heartbeat")
+                try await retryingOnce { try await commands.send("PUBLISH", keys.instanceChannel(instanceID), "heartbeat") }
                 health.reachable(logger: logger)
             } catch {
                 health.unreachable(error, logger: logger)
@@ -143,7 +143,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         for (streamID, token) in leases.withLockedValue({ $0 }) {
             let lock = lease(streamID)
             do {
-                if try await lock.renew(token) { continue }
+                if try await retryingOnce({ try await lock.renew(token) }) { continue }
                 // Released meanwhile (the session ended): nothing to keep.
                 guard leases.withLockedValue({ $0[streamID] == token }) else { continue }
                 // Lapsed (Redis was unreachable for longer than the lease, or restarted empty): take it again if free.
@@ -232,8 +232,10 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         guard health.isReachable else { return true }
         do {
             let key = keys.webhook(event.clusterDedupeKey)
-            switch try await commands.send("SET", key, instanceID, "NX", "PX", "\(Self.webhookClaimMilliseconds)") {
+            switch try await retryingOnce({ try await commands.send("SET", key, instanceID, "NX", "PX", "\(Self.webhookClaimMilliseconds)") }) {
             case .status("OK"): break
+            case .null where try await commands.send("GET", key).string == instanceID:
+                break  // Our own claim, whose first reply was lost.
             case .null:
                 logger.debug("webhook already handled by another instance", metadata: ["key": "\(event.clusterDedupeKey)"])
                 return false
@@ -241,7 +243,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             }
             var publish = RedisCommand("PUBLISH", [keys.webhooksChannel])
             publish.append(bytes: try JSONEncoder().encode(SharedWebhookMessage(origin: instanceID, event: event)))
-            try await commands.send(publish)
+            try await retryingOnce { try await commands.send(publish) }
         } catch {
             health.unreachable(error, logger: logger)
         }
@@ -262,7 +264,9 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     public func acquire(streamID: String) async -> LeaseClaim {
         guard health.isReachable else { return .unavailable }
         do {
-            if let token = try await lease(streamID).tryAcquire() {
+            // A lost reply after the lease was set reads as "held" (by this instance's unknown token); it lapses and is
+            // retried like any held lease.
+            if let token = try await retryingOnce({ try await lease(streamID).tryAcquire() }) {
                 leases.withLockedValue { $0[streamID] = token }
                 logger.info("ownership lease taken", metadata: ["rtms_stream_id": "\(streamID)"])
                 return .acquired
@@ -303,7 +307,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     private func attempt<T: Sendable>(_ body: @Sendable () async throws -> T) async -> T? {
         guard health.isReachable else { return nil }
         do {
-            return try await body()
+            return try await retryingOnce(body)
         } catch {
             health.unreachable(error, logger: logger)
             return nil

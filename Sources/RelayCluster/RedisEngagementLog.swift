@@ -33,7 +33,7 @@ actor RedisEngagementLog: EngagementLog {
         var add = RedisCommand("XADD", [key, "MAXLEN", "~", "\(Self.maxLength)", "*", "event"])
         add.append(bytes: json)
         do {
-            let reply = try await connection.send(add)
+            let reply = try await retryingOnce { try await connection.send(add) }
             return reply.errorMessage == nil
         } catch {
             health.unreachable(error, logger: logger)
@@ -52,7 +52,7 @@ actor RedisEngagementLog: EngagementLog {
         }
         do {
             while true {
-                let reply = try await connection.send("XREAD", "COUNT", "1000", "STREAMS", key, lastID)
+                let reply = try await retryingOnce { try await connection.send("XREAD", "COUNT", "1000", "STREAMS", key, lastID) }
                 // [[key, [[id, [field, value, …]], …]]] or nil when nothing is new.
                 guard let entries = reply.array?.first?.array?.last?.array, !entries.isEmpty else { return }
                 for entry in entries {
