@@ -1,5 +1,3 @@
-import RedisClient
-
 /// Every Redis key and channel cluster mode uses, under `cluster.key_prefix` (default `rtms-relay:`).
 public struct ClusterKeys: Sendable, Hashable {
     public let prefix: String
@@ -24,15 +22,4 @@ public struct ClusterKeys: Sendable, Hashable {
     public var eventsChannel: String { prefix + "cluster:events" }
     /// Pub/sub: one instance's own channel (its heartbeat keeps its subscription's reads from timing out).
     public func instanceChannel(_ instanceID: String) -> String { prefix + "cluster:instance:" + instanceID }
-}
-
-/// Runs a Redis call, and once more if it failed on the connection: a connection left idle across a Redis restart
-/// is broken, and its first command fails although Redis is back (the retry reconnects). A command that did run
-/// before its reply was lost runs twice; every caller here tolerates that (see `RedisCluster.claim`).
-func retryingOnce<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let error as RedisError where error.isConnectionFailure {
-        return try await body()
-    }
 }
