@@ -99,10 +99,21 @@ var targets: [Target] = [
         exclude: ["README.md"],
         swiftSettings: swiftSettings
     ),
+    /// Cluster mode (SPEC §8): shared webhooks, ownership leases, the shared registry and event channel over Redis.
+    .target(
+        name: "RelayCluster",
+        dependencies: [
+            "RelayCore", "ZoomAPI", "RTMSIngest", "RedisClient",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "RelayServer",
         dependencies: [
-            "RelayCore", "ZoomAPI", "RTMSIngest",
+            "RelayCore", "ZoomAPI", "RTMSIngest", "RelayCluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,7 +140,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "rtms-relay",
         dependencies: [
-            "RelayCore", "RelayServer", "ZoomSimulator", "BuiltInSinks", "SQLiteSink",
+            "RelayCore", "RelayServer", "RelayCluster", "ZoomSimulator", "BuiltInSinks", "SQLiteSink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,6 +184,16 @@ var targets: [Target] = [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ClusterTests",
+        dependencies: [
+            "RelayTesting", "ZoomSimulator", "RedisClient", "RelayCluster", "RelayCore", "RTMSIngest", "ZoomAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ],
         swiftSettings: swiftSettings
     ),
     .testTarget(

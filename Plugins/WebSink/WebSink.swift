@@ -33,6 +33,9 @@ public actor WebSink: SinkPlugin {
         context.environment.services.register(broadcaster, as: context.id)
     }
 
+    /// The agent page shows every stream of the engagement, whichever instance ingests it (cluster mode).
+    public nonisolated var showsRemoteEvents: Bool { true }
+
     /// Levels are flushed and heartbeats sent from `tick()`.
     public nonisolated var tickInterval: Duration? { levelInterval }
 

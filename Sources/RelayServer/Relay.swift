@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RTMSIngest
+import RelayCluster
 import RelayCore
 import ServiceLifecycle
 import ZoomAPI
@@ -27,6 +28,10 @@ public final class Relay: Sendable {
     public let webhooks: WebhookReceiver
     /// One RTMS session per stream.
     public let ingest: IngestService
+    /// Where ingest's events go (the hub, and the registry — through the shared log in cluster mode).
+    public let publisher: IngestPublisher
+    /// Cluster mode's shared Redis state; nil for a single instance (no Redis connection at all).
+    public let cluster: RedisCluster?
     let logger: Logger
 
     /// Builds every configured sink and the Zoom connection. Throws `ConfigError` (naming the sink) when a
@@ -40,9 +45,10 @@ public final class Relay: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.webRoot = webRoot
+        cluster = configuration.cluster.isEnabled ? try RedisCluster(configuration: configuration, logger: logger) : nil
         let zoomSettings = configuration.zoom
         if !zoomSettings.clientID.isEmpty, !zoomSettings.clientSecret.isEmpty {
-            zoom = try ZoomConnection(configuration: configuration, logger: logger)
+            zoom = try ZoomConnection(configuration: configuration, logger: logger, logins: cluster?.makePendingLogins() ?? PendingLogins())
         } else {
             zoom = nil
             logger.warning("zoom.client_id / zoom.client_secret not set: Connect to Zoom and RTMS control are off")
@@ -63,7 +69,9 @@ public final class Relay: Sendable {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): cannot start: \(error)")
             }
         }
+        if let cluster { members.append(cluster.eventRelayMember) }
         hub = EventHub(members: members, logger: logger)
+        cluster?.attach(hub)
         registry = EngagementRegistry()
         webhooks = WebhookReceiver(
             verifier: WebhookVerifier(secretToken: zoomSettings.webhookSecret.value, toleranceSeconds: zoomSettings.webhookToleranceSeconds),
@@ -79,7 +87,8 @@ public final class Relay: Sendable {
         } catch {
             throw ConfigError(file: configuration.source, line: 0, message: "zoom.ca_file: \(error)")
         }
-        ingest = IngestService(configuration: client, webhooks: webhooks, publisher: IngestPublisher(hub: hub, registry: registry), logger: logger)
+        publisher = IngestPublisher(hub: hub, registry: registry, log: cluster?.engagementLog)
+        ingest = IngestService(configuration: client, webhooks: webhooks, publisher: publisher, cluster: cluster, logger: logger)
     }
 
     /// The HTTP routes and middleware of SPEC §5.1.
@@ -100,7 +109,7 @@ public final class Relay: Sendable {
             metrics: metrics
         )
         router.addAuthRoutes(zoom: zoom, logger: logger)
-        let ingestRoutes = IngestRoutes(webhooks: webhooks, registry: registry, maxBodyBytes: configuration.server.maxBodyBytes)
+        let ingestRoutes = IngestRoutes(webhooks: webhooks, publisher: publisher, maxBodyBytes: configuration.server.maxBodyBytes)
         ingestRoutes.addWebhookRoute(to: router)
         let protected = router.group().add(middleware: AccessControlMiddleware(policy: accessPolicy))
         ControlRoutes(zoom: zoom, hub: hub, logger: logger).add(to: protected)
@@ -133,12 +142,15 @@ public final class Relay: Sendable {
     }
 
     /// The relay's services in shutdown order: the hub first (so it stops last and drains every sink), the
-    /// token refresher, ingest, then HTTP.
+    /// cluster (which ingest's sessions still use while they stop), the token refresher, ingest, then HTTP.
     public func makeServiceGroup(
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> ServiceGroup {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: hub)]
+        if let cluster {
+            services.append(.init(service: cluster))
+        }
         if let zoom {
             services.append(.init(service: TokenRefreshService(refresher: zoom.refresher, interval: .seconds(60))))
         }

@@ -16,7 +16,8 @@ public struct ZoomConnection: Sendable {
     /// `{public_url}/api/auth/callback`, registered as the app's redirect URL.
     public let redirectURI: String
 
-    public init(configuration: RelayConfiguration, logger: Logger, httpClient: HTTPClient = .shared) throws {
+    /// - Parameter logins: where logins in progress are kept (shared through Redis in cluster mode).
+    public init(configuration: RelayConfiguration, logger: Logger, httpClient: HTTPClient = .shared, logins: PendingLogins = PendingLogins()) throws {
         let zoom = configuration.zoom
         oauth = ZoomOAuthClient(oauthURL: zoom.oauthURL, clientID: zoom.clientID, clientSecret: zoom.clientSecret, httpClient: httpClient)
         switch configuration.tokenStore.kind {
@@ -31,7 +32,7 @@ public struct ZoomConnection: Sendable {
         }
         refresher = TokenRefresher(store: store, oauth: oauth, logger: logger)
         rest = ZoomRESTClient(apiURL: zoom.apiURL, clientID: zoom.clientID, refresher: refresher, httpClient: httpClient)
-        logins = PendingLogins()
+        self.logins = logins
         signer = SessionToken.Signer(clientSecret: zoom.clientSecret.value)
         let base = configuration.server.publicURL.hasSuffix("/") ? String(configuration.server.publicURL.dropLast()) : configuration.server.publicURL
         redirectURI = base + "/api/auth/callback"

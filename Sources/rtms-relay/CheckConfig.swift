@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuiltInSinks
+import RelayCluster
 import RelayCore
 
 /// `rtms-relay check-config PATH`: validates a config and prints what would run, secrets redacted.
@@ -15,6 +16,7 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         let loader = ConfigLoader(registry: BuiltInSinks.registry)
         let configuration = try path.map { try loader.loadFile($0) } ?? loader.loadEmbeddedDefaults()
+        if configuration.cluster.isEnabled { _ = try RedisCluster.url(of: configuration) }
         print("\(configuration.source): OK\n")
         print(configuration.summary())
         print("\nSink types this binary knows:")

@@ -48,6 +48,19 @@ struct CommandLineTests {
         #expect(serveError.hasSuffix("error: bad.yaml:4: missing key 'path' in sinks.log\n"))
     }
 
+    @Test("an unusable cluster.redis_url fails check-config and serve with one line naming the key")
+    func badClusterURL() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        try "cluster:\n  redis_url: https://:pw@redis.internal:6379\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let expected = "error: bad.yaml: cluster.redis_url: invalid Redis URL: scheme 'https' is not supported (use redis://; TLS is not available in this build)\n"
+        let (status, _, stderr) = try await RelayProcess.run(["check-config", "bad.yaml"], directory: directory)
+        #expect(status == 1)
+        #expect(stderr == expected)
+        let (serveStatus, _, serveError) = try await RelayProcess.run(["serve", "--config", "bad.yaml"], directory: directory)
+        #expect(serveStatus == 1)
+        #expect(serveError.hasSuffix(expected))
+    }
+
     @Test("check-config prints what would run with secrets redacted, and the sink types")
     func checkConfigRedacts() async throws {
         let directory = try RelayProcess.makeTemporaryDirectory()

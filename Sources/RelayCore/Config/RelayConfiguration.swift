@@ -130,18 +130,37 @@ public struct TokenStoreSettings: Sendable, Decodable {
 
 /// `cluster:` — several instances sharing one Redis (SPEC §8).
 public struct ClusterSettings: Sendable, Decodable {
-    /// Empty means a single instance. May hold a password, so it is a `Secret`.
+    /// Empty means a single instance (no Redis connection at all). May hold a password, so it is a `Secret`.
     public var redisURL = Secret("")
+    /// Prepended to every key and channel the cluster uses, so several relays can share one Redis database.
+    public var keyPrefix = "rtms-relay:"
+    /// How long a stream's ownership lease outlives an owner that stopped renewing it (it renews every third).
+    public var leaseMilliseconds = 15_000
+    /// Whether audio frames are relayed to the other instances too (their agent pages then show levels and chunk
+    /// counts of streams this instance ingests); non-audio events always are.
+    public var relayAudio = true
+
+    /// True when `redis_url` is set.
+    public var isEnabled: Bool { !redisURL.isEmpty }
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case redisURL = "redis_url"
+        case keyPrefix = "key_prefix"
+        case leaseMilliseconds = "lease_ms"
+        case relayAudio = "relay_audio"
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         redisURL = try c.decodeIfPresent(Secret.self, forKey: .redisURL) ?? redisURL
+        keyPrefix = try c.decodeIfPresent(String.self, forKey: .keyPrefix) ?? keyPrefix
+        leaseMilliseconds = try c.decodeIfPresent(Int.self, forKey: .leaseMilliseconds) ?? leaseMilliseconds
+        relayAudio = try c.decodeIfPresent(Bool.self, forKey: .relayAudio) ?? relayAudio
+        guard (300...600_000).contains(leaseMilliseconds) else {
+            throw SinkConfigurationError(key: "lease_ms", "must be between 300 and 600000, not \(leaseMilliseconds)")
+        }
     }
 }
 

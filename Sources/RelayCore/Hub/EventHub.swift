@@ -61,6 +61,17 @@ public final class EventHub: Service, Sendable {
         }
     }
 
+    /// Queues events another relay instance ingested (cluster mode) for the live-view sinks only
+    /// (`Sink.showsRemoteEvents`), stamped with this hub's sequence numbers.
+    public func publishRemote(_ events: [StreamEvent]) async {
+        for var event in events {
+            event.seq = sequence.add(1, ordering: .relaxed).newValue
+            for member in members where member.member.sink.showsRemoteEvents {
+                await member.mailbox.put(event)
+            }
+        }
+    }
+
     /// Builds and publishes an event stamped now.
     public func publish(_ kind: StreamEvent.Kind, engagementID: String, streamID: String? = nil) async {
         await publish(StreamEvent(engagementID: engagementID, streamID: streamID, kind: kind))

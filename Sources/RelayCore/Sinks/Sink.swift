@@ -18,6 +18,10 @@ public protocol Sink: Sendable {
     func tick() async throws
     /// Flushes and closes everything; called once, after the queue is drained on shutdown.
     func finish() async throws
+    /// True for live views (the agent page's feed): in cluster mode they also get the events of streams other
+    /// instances ingest. Sinks that store or forward events leave it false, so each event is stored once, by the
+    /// instance connected to the stream.
+    var showsRemoteEvents: Bool { get }
 }
 
 extension Sink {
@@ -25,4 +29,5 @@ extension Sink {
     public var tickInterval: Duration? { nil }
     public func tick() async throws {}
     public func finish() async throws {}
+    public var showsRemoteEvents: Bool { false }
 }

@@ -8,7 +8,8 @@ import ZoomAPI
 /// `EngagementRegistry`; these only move bytes in and out.
 struct IngestRoutes {
     let webhooks: WebhookReceiver
-    let registry: EngagementRegistry
+    /// Its registry (caught up with the shared log in cluster mode) answers the engagement routes.
+    let publisher: IngestPublisher
     let maxBodyBytes: Int
 
     /// `POST /api/webhooks/zoom`: the raw body (the body-limit middleware has already refused anything over
@@ -36,10 +37,10 @@ struct IngestRoutes {
     /// the browser-API access control.
     func addEngagementRoutes(to group: RouterGroup<RelayRequestContext>) {
         group.get("/api/engagements") { _, _ -> Response in
-            try Response.json(EngagementList(engagements: await registry.snapshot()))
+            try Response.json(EngagementList(engagements: await publisher.currentRegistry().snapshot()))
         }
         group.get("/api/engagement/active") { _, _ -> Response in
-            try Response.json(await registry.active())
+            try Response.json(await publisher.currentRegistry().active())
         }
     }
 }

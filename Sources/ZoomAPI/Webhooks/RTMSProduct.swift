@@ -1,6 +1,6 @@
 /// Which Zoom product a stream belongs to. It decides the instance-id key of the handshakes and how event
 /// numbers are read (ZCC reuses numbers 8+ with other meanings, rtms-protocol.md §4.1).
-public enum RTMSProduct: String, Sendable, Hashable, CaseIterable {
+public enum RTMSProduct: String, Sendable, Hashable, CaseIterable, Codable {
     case contactCenter = "contact_center"
     case meeting
     case webinar

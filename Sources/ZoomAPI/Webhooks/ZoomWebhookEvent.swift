@@ -1,7 +1,7 @@
 import RelayCore
 
 /// A verified, decoded Zoom webhook that the relay acts on, handed from the HTTP answer to ingest.
-public enum ZoomWebhookEvent: Sendable, Equatable {
+public enum ZoomWebhookEvent: Sendable, Equatable, Codable {
     /// `contact_center.engagement_started`.
     case engagementStarted(engagementID: String, payload: JSONValue, eventTs: Int64)
     /// `contact_center.engagement_ended`.
@@ -24,7 +24,7 @@ public enum ZoomWebhookEvent: Sendable, Equatable {
 }
 
 /// What a started webhook says about a stream: enough to join it.
-public struct RTMSStreamDescriptor: Sendable, Hashable {
+public struct RTMSStreamDescriptor: Sendable, Hashable, Codable {
     public var product: RTMSProduct
     /// The engagement id (ZCC) or meeting UUID, byte for byte.
     public var instanceID: String

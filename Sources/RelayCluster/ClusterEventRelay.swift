@@ -1,0 +1,50 @@
+import Foundation
+import RedisClient
+import RelayCore
+
+/// Publishes the events this instance ingests on `{prefix}cluster:events`, one message per batch the hub hands
+/// over, so the other instances' live views (the agent page's SSE) show streams connected here.
+///
+/// A hub member of its own (`cluster` on `/health`), not a configured sink. It is a live view's relay: a batch
+/// Redis cannot take is dropped, never retried, and nothing is stored. Events received from other instances go
+/// only to sinks with `showsRemoteEvents` — never to this relay (so nothing loops) and never to the storage sinks
+/// (each event is stored once, by the instance connected to its stream). With `relay_audio: false` audio frames
+/// stay local, and other instances' pages show no levels or chunk counts for these streams.
+public actor ClusterEventRelay: Sink {
+    private let connection: RedisConnection
+    private let channel: String
+    private let origin: String
+    private let relayAudio: Bool
+    private let health: ClusterHealth
+    private let encoder: JSONEncoder
+    /// Its `/health` entry (`cluster`), which also reports whether the cluster's Redis answers.
+    public nonisolated let context: SinkContext
+
+    init(connection: RedisConnection, channel: String, origin: String, relayAudio: Bool, health: ClusterHealth, context: SinkContext) {
+        self.connection = connection
+        self.channel = channel
+        self.origin = origin
+        self.relayAudio = relayAudio
+        self.health = health
+        self.context = context
+        encoder = JSONEncoder()
+        encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.base64
+    }
+
+    public func consume(_ events: [StreamEvent]) async throws {
+        let events = relayAudio ? events : events.filter { if case .audio = $0.kind { false } else { true } }
+        guard !events.isEmpty else { return }
+        guard health.isReachable else { return }
+        var publish = RedisCommand("PUBLISH", [channel])
+        publish.append(bytes: try encoder.encode(RelayedEventsMessage(origin: origin, events: events)))
+        do {
+            try await retryingOnce { try await connection.send(publish) }
+        } catch {
+            health.unreachable(error, logger: context.logger)
+        }
+    }
+
+    public func finish() async throws {
+        await connection.close()
+    }
+}

@@ -1,0 +1,48 @@
+import Logging
+import RelayCore
+import RelayServer
+import RelayTesting
+import Testing
+
+@Suite("cluster.redis_url wiring")
+struct ClusterWiringTests {
+    func relay(cluster: String) throws -> Relay {
+        let yaml = """
+            zoom: {client_id: cid, client_secret: secret, webhook_secret: wh}
+            token_store: {path: /tmp/rtms-cluster-wiring-\(UInt64.random(in: 0...UInt64.max)).sqlite}
+            \(cluster)
+            """
+        let configuration = try ConfigLoader(registry: SinkRegistry(), environment: [:]).parse(yaml: yaml, file: "test.yaml", environment: [:])
+        return try Relay(configuration: configuration, sinkRegistry: SinkRegistry(), logger: Logger(label: "test"))
+    }
+
+    @Test("without cluster.redis_url the relay is a single instance: no cluster, no cluster entry on /health")
+    func singleInstance() throws {
+        let relay = try relay(cluster: "")
+        #expect(relay.cluster == nil)
+        #expect(relay.hub.snapshot().isEmpty)
+    }
+
+    @Test("with cluster.redis_url the relay gets the cluster and its event relay shows on /health as 'cluster'")
+    func clusterMode() throws {
+        let relay = try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", lease_ms: 900}")
+        let cluster = try #require(relay.cluster)
+        #expect(cluster.leaseDuration == .milliseconds(900))
+        #expect(cluster.keys.lease("s1") == "rtms-relay:lease:s1")
+        #expect(relay.hub.snapshot().map(\.id) == ["cluster"])
+    }
+
+    @Test("an unusable cluster.redis_url is a config error naming the key and the problem")
+    func badURL() throws {
+        #expect {
+            try relay(cluster: "cluster: {redis_url: \"http://127.0.0.1:6379\"}")
+        } throws: { error in
+            "\(error)" == "test.yaml: cluster.redis_url: invalid Redis URL: scheme 'http' is not supported (use redis://; TLS is not available in this build)"
+        }
+        #expect {
+            try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:6379/zero\"}")
+        } throws: { error in
+            "\(error)" == "test.yaml: cluster.redis_url: invalid Redis URL: database 'zero' is not a number (redis://host:port/0)"
+        }
+    }
+}
