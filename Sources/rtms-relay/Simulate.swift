@@ -124,8 +124,10 @@ struct Simulate: AsyncParsableCommand {
     /// counts with (`rtms-relay bench`).
     private func writeSummary(_ path: String, simulator: ZoomSimulator, streams: [StartedStream]) async throws {
         var audioFrames = 0, signaling = 0, media = 0, stopped = 0
+        var perStream: [String: Int] = [:]
         for stream in streams {
             guard let status = await simulator.streamStatus(streamID: stream.streamID) else { continue }
+            perStream[stream.streamID] = status.framesSent.values.reduce(0, +)
             audioFrames += status.framesSent.values.reduce(0, +)
             signaling += status.signalingConnectionsAccepted
             media += status.mediaConnectionsAccepted
@@ -134,6 +136,7 @@ struct Simulate: AsyncParsableCommand {
         let object: [String: Any] = [
             "streams": streams.count, "streams_stopped": stopped, "audio_frames_sent": audioFrames,
             "signaling_connections_accepted": signaling, "media_connections_accepted": media,
+            "audio_frames_sent_per_stream": perStream,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)

@@ -110,6 +110,23 @@ struct RTMSSessionStateMachineTests {
         #expect(machine.phase == .awaitingReconnect(.media))
     }
 
+    @Test("a normal close of media waits for signaling to end the stream; only then is it an interruption")
+    func mediaNormalClose() {
+        var ended = streaming()
+        #expect(ended.handle(.connectionClosed(2, .serverClosed(code: 1000))) == [.startTimer(after: .seconds(1), token: 1)])
+        let stop = ended.handle(.streamState(StreamStateUpdate(state: RTMSStreamState.terminated.rawValue, reason: 6)))
+        #expect(!stop.contains { if case .report(.interrupted) = $0 { true } else { false } })
+        #expect(stop.last == .finish)
+        #expect(ended.handle(.timerFired(token: 1)) == [])
+
+        var dropped = streaming()
+        _ = dropped.handle(.connectionClosed(2, .serverClosed(code: 1000)))
+        #expect(dropped.handle(.timerFired(token: 1)) == [
+            .report(.interrupted(reason: "media connection lost (closed by server with code 1000)", attempt: 1)), .startTimer(after: .seconds(3), token: 2),
+        ])
+        #expect(dropped.handle(.timerFired(token: 2)) == [.openMedia(3, url: Self.mediaURL)])
+    }
+
     @Test("the media socket going away while signaling stays up reopens media")
     func mediaSocketLost() {
         var machine = streaming()

@@ -37,18 +37,15 @@ final class RTMSConnection: Sendable {
         closeContinuation.finish()
     }
 
-    /// Closes as RFC 6455 wants: sends a close frame and keeps reading — and handing on — what the server had
-    /// already sent, until the server's close frame or `timeout`; then closes for good. Used when a stream ends,
+    /// Lets the server close: Zoom closes every socket of a stream it ended, after the media it had already
+    /// sent. Reads (and hands on) until then, or until `timeout`; then closes for good. Used when a stream ends,
     /// so its last frames are not cut off.
-    func closeAfterDraining(timeout: Duration) async {
-        if let writer = writer.withLockedValue({ $0 }) {
-            try? await writer.close(.normalClosure, reason: nil)
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { for await _ in self.endSignal {} }
-                group.addTask { try? await Task.sleep(for: timeout) }
-                await group.next()
-                group.cancelAll()
-            }
+    func closeWhenServerDoes(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in self.endSignal {} }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
         requestClose()
     }

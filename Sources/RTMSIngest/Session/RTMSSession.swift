@@ -123,7 +123,7 @@ public final class RTMSSession: Sendable {
                 if let connection = state.connections[id] {
                     state.closing.insert(id)
                     if ending, connection.role == .media {
-                        await connection.closeAfterDraining(timeout: configuration.mediaDrainTimeout)
+                        await connection.closeWhenServerDoes(timeout: configuration.mediaDrainTimeout)
                     } else {
                         connection.requestClose()
                     }

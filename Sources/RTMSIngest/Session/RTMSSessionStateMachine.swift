@@ -21,6 +21,9 @@ public struct RTMSSessionStateMachine: Sendable {
         public var closeTimeout: Duration
         /// What the relay asks for in the media handshake.
         public var requestedMedia: MediaParameters
+        /// How long a normal close of media by Zoom waits for signaling to say the stream is over before it
+        /// counts as an interruption (the two sockets race when a stream ends).
+        public var normalCloseGrace: Duration = .seconds(1)
 
         public init(reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
                     allowList: HostAllowList, closeTimeout: Duration = .seconds(2), requestedMedia: MediaParameters = MediaParameters()) {
@@ -227,6 +230,11 @@ public struct RTMSSessionStateMachine: Sendable {
             if id == media {
                 media = nil
                 switch phase {
+                case .streaming where cause == .serverClosed(code: 1000):
+                    // Zoom closes media normally when the stream is over, and signaling says so a moment later:
+                    // wait for that before calling it an interruption.
+                    timerToken += 1
+                    return [.startTimer(after: configuration.normalCloseGrace, token: timerToken)]
                 case .connectingMedia, .streaming:
                     return retry(.media, "media connection lost (\(Self.describe(cause)))")
                 default:
@@ -269,6 +277,9 @@ public struct RTMSSessionStateMachine: Sendable {
                 return closeAll() + openSignaling()
             case .closing:
                 return stop(RTMSStopReasons.receiverRequestClose)
+            case .streaming where media == nil:
+                // The grace after a normal media close ran out without the stream ending.
+                return retry(.media, "media connection lost (closed by server with code 1000)")
             default:
                 return []
             }
