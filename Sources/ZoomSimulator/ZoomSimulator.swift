@@ -68,8 +68,10 @@ public final class ZoomSimulator: Service, Sendable {
                 let primary = try self.makeRTMSApplication(listener: 0, port: self.configuration.rtmsPort, tls: tls)
                 let secondary = try self.makeRTMSApplication(listener: 1, port: self.configuration.failoverRTMSPort, tls: tls)
                 group.addTask { try await httpApp.run() }
-                group.addTask { try await primary.run() }
-                group.addTask { try await secondary.run() }
+                // The RTMS listeners must not see graceful shutdown: the WebSocket library would close every socket
+                // at once, racing the orderly end of each call below (and cutting off frames already sent).
+                group.addTask { try await Self.shieldedFromGracefulShutdown { try await primary.run() } }
+                group.addTask { try await Self.shieldedFromGracefulShutdown { try await secondary.run() } }
                 group.addTask { await self.webhooks.run(client: http) }
                 group.addTask {
                     // Reconnect windows are enforced by one sweep rather than a timer per stream.
@@ -86,6 +88,7 @@ public final class ZoomSimulator: Service, Sendable {
                     try await gracefulShutdown()
                     await self.registry.endAllEngagements()
                     await self.webhooks.waitUntilIdle(timeout: .seconds(5))
+                    await self.registry.waitForConnectionsToClose(timeout: .seconds(3))
                     throw CancellationError()
                 }
                 try await group.next()
@@ -98,6 +101,17 @@ public final class ZoomSimulator: Service, Sendable {
             throw error
         }
         try? await http.shutdown()
+    }
+
+    /// Runs `body` outside the service group's graceful-shutdown signal (a task-local every child task inherits),
+    /// still cancelled with the caller.
+    private static func shieldedFromGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        let task = Task.detached { try await body() }
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 
     /// Waits until all listeners are bound and returns their URLs.

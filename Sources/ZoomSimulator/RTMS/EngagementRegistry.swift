@@ -33,6 +33,20 @@ actor EngagementRegistry {
         return nextLinkID
     }
 
+    /// RTMS WebSockets currently open (upgraded and not yet finished).
+    private(set) var openConnections = 0
+    func connectionOpened() { openConnections += 1 }
+    func connectionClosed() { openConnections -= 1 }
+
+    /// Waits until every RTMS socket has closed, or `timeout`: a simulator that exits while clients still read
+    /// would reset their sockets and cut off frames it had already sent.
+    func waitForConnectionsToClose(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while openConnections > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     // MARK: Engagements
 
     func createEngagement(id: String?) -> String {

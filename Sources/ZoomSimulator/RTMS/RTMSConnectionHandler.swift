@@ -21,12 +21,16 @@ struct RTMSConnectionHandler: Sendable {
         let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
         if path == "/signaling" {
             return .upgrade([:]) { inbound, outbound, _ in
+                await registry.connectionOpened()
                 await self.runSignaling(inbound: inbound, outbound: outbound, channel: channel)
+                await registry.connectionClosed()
             }
         }
         if path.hasPrefix("/media/"), let kind = MediaURLKind(rawValue: String(path.dropFirst("/media/".count))) {
             return .upgrade([:]) { inbound, outbound, _ in
+                await registry.connectionOpened()
                 await self.runMedia(kind: kind, inbound: inbound, outbound: outbound, channel: channel)
+                await registry.connectionClosed()
             }
         }
         return .dontUpgrade
