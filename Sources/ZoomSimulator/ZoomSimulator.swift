@@ -22,6 +22,7 @@ public final class ZoomSimulator: Service, Sendable {
     private let oauth: OAuthAuthority
     private let webhooks: WebhookDispatcher
     private let registry: EngagementRegistry
+    private let pacer: MediaPacer
     private let endpointBox: EndpointBox
     private let certificates: GeneratedCertificates?
 
@@ -41,6 +42,7 @@ public final class ZoomSimulator: Service, Sendable {
             signalingReconnectWindow: configuration.signalingReconnectWindow, transcriptInterval: configuration.transcriptInterval,
             frameMilliseconds: frame, bufferFrames: Int(configuration.audioBufferLimit.milliseconds) / frame)
         self.registry = EngagementRegistry(settings: settings, webhooks: webhooks)
+        self.pacer = MediaPacer(frameMilliseconds: configuration.audioFrameMilliseconds)
         guard configuration.audioSampleRate == 16_000, frame == 20 else {
             throw SimulatorError.unsupportedAudioFormat("only 16 kHz audio in 20 ms frames is simulated")
         }
@@ -73,6 +75,7 @@ public final class ZoomSimulator: Service, Sendable {
                 group.addTask { try await Self.shieldedFromGracefulShutdown { try await primary.run() } }
                 group.addTask { try await Self.shieldedFromGracefulShutdown { try await secondary.run() } }
                 group.addTask { await self.webhooks.run(client: http) }
+                group.addTask { await self.pacer.run() }
                 group.addTask {
                     // Reconnect windows are enforced by one sweep rather than a timer per stream.
                     while (try? await Task.sleep(for: .milliseconds(200))) != nil { await self.registry.expireWindows() }
@@ -278,7 +281,7 @@ public final class ZoomSimulator: Service, Sendable {
 
     private func makeRTMSApplication(listener: Int, port: Int, tls: TLSConfiguration?) throws -> some ApplicationProtocol {
         let box = endpointBox
-        let handler = RTMSConnectionHandler(registry: registry, listener: listener, configuration: configuration,
+        let handler = RTMSConnectionHandler(registry: registry, pacer: pacer, listener: listener, configuration: configuration,
             mediaURLs: { await box.mediaURLs(listener: listener) }, logger: logger)
         let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(
             configuration: .init(http1: .init(), ws: .init(maxFrameSize: 1 << 20))

@@ -5,10 +5,12 @@ import NIOCore
 import NIOWebSocket
 
 /// Serves one RTMS listener: routes `/signaling` and `/media/<kind>` upgrades, validates handshakes in the
-/// documented order, and runs each accepted connection (mailbox writer, keep-alive timer, media pacer, reader)
-/// as child tasks of the connection's own handler.
+/// documented order, and runs each accepted connection (mailbox writer, keep-alive timer, reader) as child tasks
+/// of the connection's own handler; media frames go out through the shared `MediaPacer`.
 struct RTMSConnectionHandler: Sendable {
     let registry: EngagementRegistry
+    /// Sends every media connection's frames.
+    let pacer: MediaPacer
     let listener: Int
     let configuration: SimulatorConfiguration
     let mediaURLs: @Sendable () async -> [String: String]
@@ -58,7 +60,7 @@ struct RTMSConnectionHandler: Sendable {
         response.mediaServer = .init(serverURLs: await mediaURLs())
         await write(response, outbound)
         await stream.signalingEstablished()
-        await serve(link: link, mailbox: mailbox, stream: stream, outbound: outbound, channel: channel, messages: &messages, pacer: nil) {
+        await serve(link: link, mailbox: mailbox, stream: stream, outbound: outbound, channel: channel, messages: &messages, paced: false) {
             message in
             guard let message, let type = message.msgType.flatMap(RTMSMessageType.init(rawValue:)) else { return }
             switch type {
@@ -107,7 +109,7 @@ struct RTMSConnectionHandler: Sendable {
         response.mediaParams = confirmed
         await write(response, outbound)
         await serve(link: link, mailbox: mailbox, stream: stream, outbound: outbound, channel: channel, messages: &messages,
-            pacer: framesPerMessage) { message in
+            paced: true) { message in
             if message?.msgType == RTMSMessageType.keepAliveResponse.rawValue {
                 await stream.keepAliveAnswered(linkID: link.id, timestamp: message?.timestamp)
             }
@@ -140,20 +142,25 @@ struct RTMSConnectionHandler: Sendable {
     }
 
     /// Runs an accepted connection until its socket closes: the reader runs here, the mailbox writer, the
-    /// keep-alive timer and (for media) the pacer run as child tasks.
+    /// keep-alive timer run as child tasks; a media connection is paced by the shared `MediaPacer` meanwhile.
     private func serve(
         link: ConnectionLink, mailbox: AsyncStream<ConnectionCommand>, stream: SimulatedStream,
         outbound: WebSocketOutboundWriter, channel: any Channel,
-        messages: inout WebSocketInboundMessageStream.AsyncIterator, pacer: Int?,
+        messages: inout WebSocketInboundMessageStream.AsyncIterator, paced: Bool,
         handle: (RTMSClientMessage?) async -> Void
     ) async {
         let encoding = configuration.frameEncoding
         let interval = configuration.keepAliveInterval
-        let frameMilliseconds = configuration.audioFrameMilliseconds
         // The pacer writes media straight to the channel; a close must go after its last frames, or frames the
         // stream counted as sent would follow the close frame and never be read.
-        let (pacerDone, pacerFinished) = AsyncStream.makeStream(of: Void.self)
-        if pacer == nil { pacerFinished.finish() }
+        let pacerDone: AsyncStream<Void>
+        if paced {
+            pacerDone = self.pacer.add(link: link, stream: stream, channel: channel, encoding: encoding)
+        } else {
+            let (done, finished) = AsyncStream.makeStream(of: Void.self)
+            finished.finish()
+            pacerDone = done
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await command in mailbox {
@@ -183,64 +190,12 @@ struct RTMSConnectionHandler: Sendable {
                     }
                 }
             }
-            if pacer != nil {
-                group.addTask {
-                    await Self.pace(link: link, stream: stream, channel: channel, encoding: encoding, frameMilliseconds: frameMilliseconds)
-                    pacerFinished.finish()
-                }
-            }
             while let message = try? await messages.next() {
                 await handle(RTMSClientMessage.parse(Self.bytes(message)))
             }
+            if paced { pacer.remove(linkID: link.id) }
             link.mailbox.finish()
             group.cancelAll()
-        }
-    }
-
-    /// Sends due media every frame period; audio comes from the pre-encoded templates.
-    ///
-    /// The frames of one tick are written straight to the channel in one event-loop task with a single flush,
-    /// instead of one async write each through the WebSocket writer: this is the hot path of a thousand calls.
-    /// (The async-channel handler in the pipeline passes outbound writes through unchanged.) When the socket stops
-    /// being writable the pacer waits for the last flush, so a stalled client cannot grow memory without bound.
-    private static func pace(link: ConnectionLink, stream: SimulatedStream, channel: any Channel,
-        encoding: SimulatorConfiguration.FrameEncoding, frameMilliseconds: Int) async {
-        let templates = AudioFrameTemplates.shared
-        let allocator = channel.allocator
-        let period = Duration.milliseconds(frameMilliseconds)
-        let opcode: WebSocketOpcode = encoding == .text ? .text : .binary
-        // Ticks fall on the stream's frame grid, so a frame leaves when its timestamp says (what the relay's
-        // latency figures are measured from), whenever the media connection was opened.
-        let origin = stream.clockStart
-        var next = origin.advanced(by: period * Int(((ContinuousClock.now - origin) / period).rounded(.down)))
-        var lastFlush: EventLoopFuture<Void>?
-        while !Task.isCancelled {
-            next = next.advanced(by: period)
-            let now = ContinuousClock.now
-            if next < now.advanced(by: .milliseconds(-200)) { next = origin.advanced(by: period * Int(((now - origin) / period).rounded(.up))) }
-            guard (try? await Task.sleep(until: next)) != nil else { return }
-            guard let batch = await stream.takeMedia(linkID: link.id, now: .now) else { return }
-            guard !batch.audio.isEmpty || !batch.transcripts.isEmpty else { continue }
-            var frames: [WebSocketFrame] = []
-            frames.reserveCapacity(batch.audio.count + batch.transcripts.count)
-            for item in batch.audio {
-                let buffer = item.indices.count == 1
-                    ? templates.message(channel: item.channel, index: item.indices.lowerBound, timestamp: item.timestamp, allocator: allocator)
-                    : templates.message(channel: item.channel, indices: item.indices, timestamp: item.timestamp, allocator: allocator)
-                frames.append(WebSocketFrame(fin: true, opcode: opcode, data: buffer))
-            }
-            for buffer in batch.transcripts { frames.append(WebSocketFrame(fin: true, opcode: opcode, data: buffer)) }
-            if !channel.isWritable, let lastFlush {
-                guard (try? await lastFlush.get()) != nil else { return }
-            }
-            guard channel.isActive else { return }
-            let promise = channel.eventLoop.makePromise(of: Void.self)
-            let toWrite = frames
-            channel.eventLoop.execute {
-                for frame in toWrite.dropLast() { channel.write(frame, promise: nil) }
-                channel.writeAndFlush(toWrite[toWrite.count - 1], promise: promise)
-            }
-            lastFlush = promise.futureResult
         }
     }
 
