@@ -16,6 +16,7 @@ sustains. Prints a table and writes everything to --out as JSON.
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,8 +69,13 @@ def run_relay(args, calls):
                "--warmup", str(args.warmup), "--sinks", "wav", "--json"]
     load = load_average()
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + args.warmup + 300)
-    result = {"side": "relay", "calls": calls, "load_before": load, "wall_seconds": time.monotonic() - started}
+    result = {"side": "relay", "calls": calls, "load_before": load}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + args.warmup + 300)
+    except subprocess.TimeoutExpired:
+        result.update(ok=False, error="rtms-relay bench did not finish in time", wall_seconds=time.monotonic() - started)
+        return result
+    result["wall_seconds"] = time.monotonic() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         result.update(ok=False, error=(done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1])
@@ -121,6 +127,8 @@ def run_sdk(args, calls):
             simulator.wait(timeout=120)
             lines += client.stdout.readlines()
             client.wait(timeout=60)
+        except subprocess.TimeoutExpired as error:
+            lines.append(json.dumps({"error": f"{error.cmd[1] if len(error.cmd) > 1 else error.cmd[0]} did not exit in time; see {folder}"}))
         finally:
             for process in (client, simulator):
                 if process.poll() is None:
@@ -139,20 +147,20 @@ def run_sdk(args, calls):
         result.update(ok=False, error=f"the simulator wrote no summary; see {folder}")
         return result
     fps, offered = final["frames_per_second"], final["offered_frames_per_second"]
-    lost = max(0, sent - final["frames_received"]) + final["gap_frames"]
     hangup_lost = max(0, sent - final["frames_received"])
     sim_cpu = sim_cpu_stop - sim_cpu_start if sim_cpu_start is not None and sim_cpu_stop is not None else None
     result.update({
         "window_seconds": final["window_seconds"], "frames_per_second": fps, "offered_frames_per_second": offered,
         "cpu_seconds": final["cpu_seconds"], "cpu_seconds_per_million_frames": final["cpu_seconds_per_million_frames"],
         "simulator_cpu_seconds": sim_cpu, "frames_sent": sent, "frames_received": final["frames_received"],
-        "frames_lost": lost, "gap_frames": final["gap_frames"], "latency_ms": final["latency_ms"],
+        "frames_lost": hangup_lost + final["gap_frames"], "latency_ms": final["latency_ms"],
         "peak_rss_bytes": final["peak_rss_bytes"], "threads": final["threads"], "hangup_lost": hangup_lost,
         "stream_lost": final["gap_frames"], "client": final,
     })
     result["ok"] = verdict(args, result)
     if not args.keep:
-        subprocess.run(["rm", "-rf", os.path.join(folder, "recordings")])
+        shutil.rmtree(folder, ignore_errors=True)
+        del result["folder"]
     return result
 
 
@@ -206,7 +214,8 @@ def main():
     parser.add_argument("--no-search", action="store_true", help="only the listed call counts")
     parser.add_argument("--sdk-threads", type=int, default=0, help="SDK EventLoopPool threads (default: one per 25 calls)")
     parser.add_argument("--python", default=sys.executable, help="Python with rtms==1.1.0 installed, for sdk_client.py")
-    parser.add_argument("--keep", action="store_true", help="keep the SDK client's WAV files (in the printed folders)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep every SDK run's folder (WAV files, logs); a failed run's folder is always kept")
     parser.add_argument("--out", default="bench-compare.json", help="JSON result file")
     args = parser.parse_args()
     try:
