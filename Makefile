@@ -8,7 +8,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 APT_PACKAGES := libsqlite3-dev libhiredis-dev redis-server pkg-config chromium chromium-driver
 BIN := .build/debug/rtms-relay
 
-.PHONY: all deps build run serve test browser-test clean
+.PHONY: all deps build run serve test browser-test bench-compare clean
 
 all: build
 
@@ -52,6 +52,14 @@ test: build
 	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build --no-parallel
 	bash Tests/Conformance/run.sh $(BIN)
 	$(MAKE) browser-test
+
+## bench-compare: rtms-relay against Zoom's official RTMS SDK (rtms==1.1.0, in .venv), same simulated calls,
+## same run (release build; about 15 minutes; not part of `make test`). BENCH_ARGS passes options, e.g.
+## BENCH_ARGS="--calls 10,50 --seconds 10 --no-search". Table on stdout, everything in bench-compare.json.
+bench-compare: deps
+	swift build -c release --product rtms-relay
+	@.venv/bin/python -c "import rtms" 2>/dev/null || { python3 -m venv .venv && .venv/bin/pip install -q rtms==1.1.0; }
+	.venv/bin/python bench/compare.py --relay-binary .build/release/rtms-relay --out bench-compare.json $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .venv
