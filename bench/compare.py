@@ -43,24 +43,24 @@ def process_cpu(pid):
         return None
 
 
-def verdict(args, result):
-    """Real time: frames/s >= 99% of offered, p99 latency at most --max-p99-ms, and nothing lost but what a
-    receiver that keeps up loses at hang-up.
+def verdict(args, result, hangup_allowance_per_call=0):
+    """Real time: frames/s >= 99% of offered, p99 latency at most --max-p99-ms, and nothing lost (the SDK side:
+    nothing but what it drops at hang-up).
 
-    The simulator counts a frame as sent when it takes it for sending. When it hangs up, what the receiver has
-    not read yet is lost: on the SDK side the client leaves on the stop message, and on the relay side the
-    pacer can find the socket just closed. Both sides show this, 1 to 4 frames per call even with a p99 latency
-    of 10 ms. So sent-minus-received up to 5 frames a call (50 ms of audio per party) passes. Loss inside a
-    stream never passes (relay: a sink dropped or failed events; SDK: a gap in a party's timestamps). The
-    latency bound catches a receiver that keeps pace but seconds behind (its frames/s look fine).
+    The official SDK client leaves on the stop message, so whatever it has not read by then is lost: 1 to 4
+    frames per call here even with a p99 latency of 10 ms. Its check lets sent-minus-received reach
+    HANGUP_ALLOWANCE_PER_CALL frames a call (50 ms of audio per party). The relay reads every socket until Zoom
+    closes it, so it gets no allowance. Loss inside a stream never passes (relay: a sink dropped or failed
+    events; SDK: a gap in a party's timestamps). The latency bound catches a receiver that keeps pace but
+    seconds behind (its frames/s look fine).
     """
     p99 = result["latency_ms"].get("p99")
     return (result["frames_per_second"] >= 0.99 * result["offered_frames_per_second"]
-            and result["hangup_lost"] <= HANGUP_ALLOWANCE_PER_CALL * result["calls"] and result["stream_lost"] == 0
+            and result["hangup_lost"] <= hangup_allowance_per_call * result["calls"] and result["stream_lost"] == 0
             and p99 is not None and p99 <= args.max_p99_ms)
 
 
-HANGUP_ALLOWANCE_PER_CALL = 5  # frames: 50 ms per party, the relay's latency target (SPEC: p99 < 50 ms)
+HANGUP_ALLOWANCE_PER_CALL = 5  # SDK side only: frames a call at hang-up (50 ms per party, the p99 target)
 
 
 def run_relay(args, calls):
@@ -157,7 +157,7 @@ def run_sdk(args, calls):
         "peak_rss_bytes": final["peak_rss_bytes"], "threads": final["threads"], "hangup_lost": hangup_lost,
         "stream_lost": final["gap_frames"], "client": final,
     })
-    result["ok"] = verdict(args, result)
+    result["ok"] = verdict(args, result, HANGUP_ALLOWANCE_PER_CALL)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
         del result["folder"]
@@ -252,7 +252,7 @@ def main():
     print(f"rtms-relay vs Zoom RTMS SDK (rtms==1.1.0): {args.seconds:g} s window, {args.warmup:g} s warm-up, "
           f"wav recordings; {os.cpu_count()} CPUs; load {load_average()}\n"
           f"real time = frames/s >= 99% of offered, p99 <= {args.max_p99_ms} ms, no loss in a stream, "
-          f"<= {HANGUP_ALLOWANCE_PER_CALL} frames a call lost at hang-up", flush=True)
+          f"no loss at hang-up (SDK: <= {HANGUP_ALLOWANCE_PER_CALL} frames a call)", flush=True)
     print(HEADER, flush=True)
     for calls in counts:
         for side in ("relay", "sdk"):

@@ -37,7 +37,7 @@ extension SinkRegistry {
             for option in factory.documentation {
                 lines.append("    \(option.key) (\(option.type)\(option.defaultValue.map { ", default \($0)" } ?? "")): \(option.help)")
             }
-            lines.append("    queue: {capacity: N, overflow: block | drop_oldest | drop_newest} (default 10000, drop_newest)")
+            lines.append("    queue: {capacity: N, overflow: block | drop_oldest | drop_newest} (default 50000, drop_newest)")
         }
         return lines.joined(separator: "\n")
     }

@@ -13,7 +13,7 @@ public struct QueuePolicy: Sendable, Hashable {
     public var capacity: Int
     public var overflow: Overflow
 
-    public init(capacity: Int = 10_000, overflow: Overflow = .dropNewest) {
+    public init(capacity: Int = 50_000, overflow: Overflow = .dropNewest) {
         self.capacity = capacity
         self.overflow = overflow
     }
