@@ -97,8 +97,16 @@ final class ChannelTrack {
 
     /// Writes what the batch gathered. On failure the gathered audio is dropped (its time reads as silence)
     /// and writing pauses for a second; the error stays in `retry.failure` for `/health`.
-    func flush(now: ContinuousClock.Instant) {
+    ///
+    /// `minimumBytes`: after a batch, contiguous audio waits until there is this much (one system call per
+    /// half second of a party instead of one per batch: with a thousand calls, batches are small); the
+    /// once-a-second tick and close write whatever there is.
+    func flush(now: ContinuousClock.Instant, minimumBytes: Int = 0) {
         guard !pending.isEmpty || !patches.isEmpty else { return }
+        guard patches.isEmpty, pending.count < minimumBytes else { return write(now: now) }
+    }
+
+    private func write(now: ContinuousClock.Instant) {
         defer {
             pending.removeAll(keepingCapacity: true)
             patches.removeAll()
@@ -113,8 +121,9 @@ final class ChannelTrack {
         }
     }
 
-    /// Rewrites the header sizes (once a second while recording).
+    /// Writes what is pending and rewrites the header sizes (once a second while recording).
     func patchHeader(now: ContinuousClock.Instant) {
+        flush(now: now)
         guard let file else { return }
         do {
             try file.patchHeader()

@@ -97,9 +97,12 @@ final class StereoMixer {
     }
 
     /// Writes the part of the window both parties have reached (or that the leading one is `lag` past).
-    func flush(now: ContinuousClock.Instant) {
+    /// Writes the mixed samples every party has reached (or that are `lag` old); after a batch only once there
+    /// are `minimumBytes` of them (see `ChannelTrack.flush`).
+    func flush(now: ContinuousClock.Instant, minimumBytes: Int = 0) {
         let ends = timelines.map(\.end)
         let target = max(ends.min()!, ends.max()! - lag)
+        guard (target - flushed) * 4 >= Int64(minimumBytes) else { return }
         flush(to: target, now: now)
     }
 
@@ -128,6 +131,7 @@ final class StereoMixer {
     }
 
     func patchHeader(now: ContinuousClock.Instant) {
+        flush(now: now)
         guard let file else { return }
         do {
             try file.patchHeader()

@@ -87,10 +87,17 @@ final class StreamRecording {
         return track
     }
 
-    /// Writes what the last batch gathered.
+    /// After a batch: writes what the batch gathered once a party has half a second of it (the tick writes
+    /// the rest every second, so a crash loses at most a second of what reached the sink).
     func flush(now: ContinuousClock.Instant) {
-        for channel in order { tracks[channel]!.flush(now: now) }
-        mixer?.flush(now: now)
+        let halfSecond = sampleRate * channels   // bytes of 16-bit samples in 0.5 s
+        for channel in order { tracks[channel]!.flush(now: now, minimumBytes: halfSecond) }
+        mixer?.flush(now: now, minimumBytes: sampleRate * 2)
+    }
+
+    /// Whether any file of the recording is failing to write (cheap; `failures` says which).
+    var hasFailures: Bool {
+        manifestRetry.failure != nil || mixer?.retry.failure != nil || tracks.values.contains { $0.retry.failure != nil }
     }
 
     /// Once a second: header sizes, and the manifest if something changed (durations: every 10 s; with a
