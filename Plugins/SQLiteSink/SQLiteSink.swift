@@ -17,6 +17,13 @@ public actor SQLiteSink: SinkPlugin {
     private var pool: DatabasePool?
     private var statistics = AudioStatisticsTracker()
     private let encoder: JSONEncoder
+    /// What could not be written yet (disk full, read-only, database locked): written before the next batch.
+    private var unwritten: ArchiveBatch?
+    /// No write is tried before this after a failure, so a full disk costs one failed transaction a second.
+    private var retryAt: ContinuousClock.Instant?
+    /// Rows kept while the archive cannot be written; beyond this the backlog is given up (and reported).
+    static let maxUnwrittenRows = 500_000
+    static let retryInterval = Duration.seconds(1)
 
     public init(options: SQLiteSinkOptions, context: SinkContext) {
         self.options = options
@@ -36,22 +43,69 @@ public actor SQLiteSink: SinkPlugin {
         }
     }
 
+    /// Writes the batch in one transaction. When that fails (disk full, read-only, locked) the rows are kept and
+    /// written, together with later batches, on the first write that works: retried once a second, from here or
+    /// from `tick()`. The sink reports degraded meanwhile and does not throw, so the hub's queue keeps moving.
     public func consume(_ events: [StreamEvent]) async throws {
-        guard let pool else { throw ArchiveError.noArchive(options.path) }
-        let batch = try prepare(events)
-        guard !batch.isEmpty else { return }
-        do {
-            try await pool.write { db in try batch.write(db) }
-            if context.health != .ok { context.reportHealth(.ok) }
-        } catch {
-            report(error, doing: "write to")
-            throw error
+        guard pool != nil else { throw ArchiveError.noArchive(options.path) }
+        var batch = try prepare(events)
+        if var earlier = unwritten.take() {
+            earlier.append(batch)
+            batch = earlier
         }
+        guard !batch.isEmpty else { return }
+        if let retryAt, ContinuousClock.now < retryAt {
+            try keep(batch)
+            return
+        }
+        try await write(batch)
+    }
+
+    /// Retries what could not be written, when the retry is due (no need to wait for the next event).
+    public nonisolated var tickInterval: Duration? { Self.retryInterval }
+
+    public func tick() async throws {
+        guard let batch = unwritten, retryAt.map({ ContinuousClock.now >= $0 }) ?? true else { return }
+        unwritten = nil
+        try await write(batch)
     }
 
     public func finish() async throws {
+        // One last attempt for a backlog (the disk may have room again); what still fails is reported.
+        if let batch = unwritten.take() {
+            retryAt = nil
+            try await write(batch)
+            if let lost = unwritten.take() {
+                context.logger.error("archive closed with events it could not write", metadata: ["events": "\(lost.events.count)", "path": "\(options.path)"])
+            }
+        }
         try pool?.close()
         pool = nil
+    }
+
+    private func write(_ batch: ArchiveBatch) async throws {
+        guard let pool else { throw ArchiveError.noArchive(options.path) }
+        do {
+            try await pool.write { db in try batch.write(db) }
+            retryAt = nil
+            if context.health != .ok { context.reportHealth(.ok) }
+        } catch {
+            report(error, doing: "write to")
+            retryAt = .now + Self.retryInterval
+            try keep(batch)
+        }
+    }
+
+    /// Holds a batch for the next attempt; a backlog beyond `maxUnwrittenRows` is given up with an error (the hub
+    /// counts those events as failed) rather than growing memory without bound.
+    private func keep(_ batch: ArchiveBatch) throws {
+        guard batch.rowCount <= Self.maxUnwrittenRows else {
+            let message = "gave up \(batch.events.count) events that could not be written to \(options.path) (backlog over \(Self.maxUnwrittenRows) rows)"
+            context.logger.error("archive backlog dropped", metadata: ["error": "\(message)"])
+            context.reportHealth(.degraded(message))
+            throw ArchiveError.backlogDropped(message)
+        }
+        unwritten = batch
     }
 
     private func report(_ error: any Error, doing: String) {

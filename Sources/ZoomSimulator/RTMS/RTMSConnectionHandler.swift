@@ -152,6 +152,8 @@ struct RTMSConnectionHandler: Sendable {
                     switch command {
                     case .send(let buffer):
                         try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: encoding == .text ? .text : .binary, data: buffer)))
+                    case .raw(let opcode, let buffer):
+                        try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: opcode, data: buffer)))
                     case .close(let code, let reason):
                         try? await outbound.close(code, reason: reason)
                         // Give the client a moment to answer the close frame, then drop the socket.
@@ -168,6 +170,8 @@ struct RTMSConnectionHandler: Sendable {
                     switch await stream.keepAliveTick(linkID: link.id) {
                     case .send(let request):
                         if let buffer = JSONWire.encode(request) { link.send(buffer) }
+                    case .skip:
+                        continue
                     case .expired, .gone:
                         return
                     }
