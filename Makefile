@@ -8,7 +8,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 APT_PACKAGES := libsqlite3-dev libhiredis-dev redis-server pkg-config chromium chromium-driver
 BIN := .build/debug/rtms-relay
 
-.PHONY: all deps build run serve test browser-test clean
+.PHONY: all deps build run serve test browser-test soak clean
 
 all: build
 
@@ -52,6 +52,12 @@ test: build
 	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build --no-parallel
 	bash Tests/Conformance/run.sh $(BIN)
 	$(MAKE) browser-test
+
+## soak: 100 calls for 30 minutes through the real (release) binary, not part of `test`; RSS and descriptors must
+## stay flat and no frame may be dropped. SOAK_CALLS / SOAK_MINUTES / SOAK_SAMPLE_SECONDS … (Tests/Soak/soak.py)
+soak: deps
+	swift build -c release --product rtms-relay
+	python3 Tests/Soak/soak.py .build/release/rtms-relay
 
 clean:
 	rm -rf .build .venv

@@ -12,6 +12,7 @@ struct SocketFaultTests {
         try await RelayHarness.run { h in
             let calls = try await h.startCalls(2, framesEach: 25)
             let (engagement, stream) = calls[0]
+            let descriptors = openFileDescriptors()
             for round in 0..<12 {
                 let resumed = h.events(.streamResumed, stream: stream).count
                 switch round % 3 {
@@ -24,6 +25,11 @@ struct SocketFaultTests {
                 if round % 2 == 0 { try await h.waitForAudio(stream: stream, perChannel: (h.audio(stream: stream)["1"]?.count ?? 0) + 10) }
             }
             try await h.waitForAudio(stream: stream, perChannel: (h.audio(stream: stream)["1"]?.count ?? 0) + 25)
+            // Every dropped socket was closed on both sides: relay and simulator share this process, so its
+            // descriptor count is back where it was (slack 2 for a pooled webhook connection).
+            try await waitUntil(timeout: .seconds(15), "descriptors back to \(descriptors) (now \(openFileDescriptors()))") {
+                openFileDescriptors() <= descriptors + 2
+            }
             let problems = try await h.stopCallsAndCheckAudio(calls)
             #expect(problems.isEmpty, "\(problems)")
             #expect(h.events(.streamFailed).isEmpty, "\(h.summary())")
