@@ -143,17 +143,18 @@ sinks:
         start = time.monotonic()
         with open(os.path.join(folder, "samples.csv"), "w", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(["seconds", "rss_kib", "fds", "streams", "audio_frames", "dropped", "failed", "degraded"])
+            writer.writerow(["seconds", "rss_kib", "fds", "streams", "audio_frames", "dropped", "failed", "degraded", "queue_depth"])
             while True:
                 elapsed = time.monotonic() - start
                 totals = metrics(port)
                 row = [round(elapsed), rss_kib(relay.pid), open_fds(relay.pid), int(totals.get("rtms_relay_streams_active", 0)),
                        int(totals.get("rtms_relay_audio_frames_total", 0)), int(totals.get("rtms_relay_sink_dropped_total", 0)),
-                       int(totals.get("rtms_relay_sink_failed_total", 0)), int(totals.get("rtms_relay_sink_degraded", 0))]
+                       int(totals.get("rtms_relay_sink_failed_total", 0)), int(totals.get("rtms_relay_sink_degraded", 0)),
+                       int(totals.get("rtms_relay_sink_queue_depth", 0))]
                 samples.append(row)
                 writer.writerow(row)
                 out.flush()
-                print("soak: t=%4ds rss=%6.1f MB fds=%4d streams=%d frames=%d dropped=%d failed=%d degraded=%d"
+                print("soak: t=%4ds rss=%6.1f MB fds=%4d streams=%d frames=%d dropped=%d failed=%d degraded=%d queued=%d"
                       % (row[0], row[1] / 1024, *row[2:]), flush=True)
                 if elapsed >= duration or relay.poll() is not None:
                     break
