@@ -8,7 +8,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 APT_PACKAGES := libsqlite3-dev libhiredis-dev redis-server pkg-config chromium chromium-driver
 BIN := .build/debug/rtms-relay
 
-.PHONY: all deps build run serve test browser-test bench-compare clean
+.PHONY: all deps build run serve test browser-test bench-compare soak clean
 
 all: build
 
@@ -60,6 +60,12 @@ bench-compare: deps
 	swift build -c release --product rtms-relay
 	@.venv/bin/python -c "import rtms" 2>/dev/null || { python3 -m venv .venv && .venv/bin/pip install -q rtms==1.1.0; }
 	.venv/bin/python bench/compare.py --relay-binary .build/release/rtms-relay --out bench-compare.json $(BENCH_ARGS)
+
+## soak: 100 calls for 30 minutes through the real (release) binary, not part of `test`; RSS and descriptors must
+## stay flat and no frame may be dropped. SOAK_CALLS / SOAK_MINUTES / SOAK_SAMPLE_SECONDS … (Tests/Soak/soak.py)
+soak: deps
+	swift build -c release --product rtms-relay
+	python3 Tests/Soak/soak.py .build/release/rtms-relay
 
 clean:
 	rm -rf .build .venv

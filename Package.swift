@@ -115,6 +115,7 @@ var targets: [Target] = [
         dependencies: [
             "RelayCore", "ZoomAPI", "RTMSIngest", "RelayCluster",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -199,6 +200,18 @@ var targets: [Target] = [
     .testTarget(
         name: "EndToEndTests",
         dependencies: ["RelayCore", "RelayTesting", "SQLiteSink"],
+        swiftSettings: swiftSettings
+    ),
+    /// Issue 11's fault tests: the relay with real sinks against the simulator while storage, sockets, browsers,
+    /// Zoom's REST API and the webhook endpoint misbehave.
+    .testTarget(
+        name: "FaultTests",
+        dependencies: [
+            "RelayCore", "RelayServer", "RelayTesting", "RTMSIngest", "ZoomAPI", "ZoomSimulator", "BuiltInSinks", "SQLiteSink", "WebSink",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ] + nio,
         swiftSettings: swiftSettings
     ),
 ]

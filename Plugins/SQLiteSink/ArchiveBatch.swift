@@ -41,6 +41,54 @@ struct ArchiveBatch: Sendable {
 
     var isEmpty: Bool { engagements.isEmpty && channels.isEmpty }
 
+    /// Rows this batch would write, to bound what is kept while the archive cannot be written.
+    var rowCount: Int { events.count + channels.count + levels.count }
+
+    /// Adds a later batch to this one, so both go in one transaction. Every write is an insert or an additive
+    /// upsert, so writing the two together equals writing them one after the other.
+    mutating func append(_ later: ArchiveBatch) {
+        for (id, seen) in later.engagements {
+            let mine = engagements[id]
+            engagements[id] = min(mine?.lowerBound ?? seen.lowerBound, seen.lowerBound)...max(mine?.upperBound ?? seen.upperBound, seen.upperBound)
+        }
+        for (id, seen) in later.streams where streams[id] == nil { streams[id] = seen }
+        events += later.events
+        // Statistics are coalesced per party (and per party and second for levels), so a long outage keeps one
+        // row per party rather than one per batch.
+        if channels.isEmpty {
+            channels = later.channels
+        } else {
+            appendChannels(later.channels)
+        }
+        if levels.isEmpty {
+            levels = later.levels
+        } else if !later.levels.isEmpty {
+            var peaks = Dictionary(levels, uniquingKeysWith: max)
+            for (key, peak) in later.levels { peaks[key] = max(peaks[key] ?? peak, peak) }
+            levels = peaks.map { ($0.key, $0.value) }
+        }
+    }
+
+    private mutating func appendChannels(_ deltas: [AudioStatisticsTracker.ChannelDelta]) {
+        var positions: [String: Int] = [:]
+        for (position, channel) in channels.enumerated() { positions[channel.streamID + "\u{0}" + channel.channel] = position }
+        for delta in deltas {
+            let key = delta.streamID + "\u{0}" + delta.channel
+            guard let index = positions[key] else {
+                positions[key] = channels.count
+                channels.append(delta)
+                continue
+            }
+            channels[index].userName = delta.userName ?? channels[index].userName
+            channels[index].frames += delta.frames
+            channels[index].bytes += delta.bytes
+            channels[index].gaps += delta.gaps
+            channels[index].gapMs += delta.gapMs
+            channels[index].firstTimestamp = min(channels[index].firstTimestamp, delta.firstTimestamp)
+            channels[index].lastTimestamp = max(channels[index].lastTimestamp, delta.lastTimestamp)
+        }
+    }
+
     mutating func saw(engagementID: String, streamID: String?, at time: Int64) {
         let seen = engagements[engagementID]
         engagements[engagementID] = min(seen?.lowerBound ?? time, time)...max(seen?.upperBound ?? time, time)

@@ -52,12 +52,15 @@ public enum ArchiveError: Error, CustomStringConvertible {
     case noArchive(String)
     case unknownEngagement(String, String)
     case damagedEvent(id: Int64, String)
+    /// The archive could not be written for so long that the rows kept for it were given up.
+    case backlogDropped(String)
 
     public var description: String {
         switch self {
         case .noArchive(let path): "\(path): no such archive"
         case .unknownEngagement(let id, let path): "engagement '\(id)' is not in \(path)"
         case .damagedEvent(let id, let reason): "archived event \(id) cannot be read: \(reason)"
+        case .backlogDropped(let message): message
         }
     }
 }

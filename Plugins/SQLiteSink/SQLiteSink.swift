@@ -19,6 +19,11 @@ public actor SQLiteSink: SinkPlugin {
     private var pool: DatabasePool?
     private var statistics = AudioStatisticsTracker()
     private let encoder: JSONEncoder
+    /// No write is tried before this after a failure, so a full disk costs one failed transaction a second.
+    private var retryAt: ContinuousClock.Instant?
+    /// Rows kept while the archive cannot be written; beyond this the backlog is given up (and reported).
+    static let maxUnwrittenRows = 500_000
+    static let retryInterval = Duration.seconds(1)
 
     public init(options: SQLiteSinkOptions, context: SinkContext) {
         self.options = options
@@ -38,45 +43,70 @@ public actor SQLiteSink: SinkPlugin {
         }
     }
 
-    /// Audio statistics and "last seen" times wait here for the next tick (or the next batch with rows to
-    /// write): with a thousand calls, upserting them for every batch cost several statements per frame.
+    /// Rows waiting to be written: audio statistics and "last seen" times until the next tick or the next batch
+    /// with rows (upserting them per batch cost several statements per frame with a thousand calls), and
+    /// everything a failed write left (disk full, read-only, locked) until a write works again.
     private var pending = ArchiveBatch()
 
-    public nonisolated var tickInterval: Duration? { .seconds(1) }
+    /// Writes the tick's statistics, and retries a failed write once a second without waiting for an event.
+    public nonisolated var tickInterval: Duration? { Self.retryInterval }
 
+    /// Writes the batch's rows in one transaction (with whatever is pending). When that fails the rows are kept
+    /// and written, together with later batches, on the first write that works, retried once a second; the sink
+    /// reports degraded meanwhile and does not throw, so the hub's queue keeps moving.
     public func consume(_ events: [StreamEvent]) async throws {
         guard pool != nil else { throw ArchiveError.noArchive(options.path) }
         try prepare(events, into: &pending)
         // Only audio without `store_audio`: nothing a reader needs at once; the tick writes the statistics.
         guard !pending.events.isEmpty else { return }
+        if let retryAt, ContinuousClock.now < retryAt { return try checkBacklog() }
         try await flush()
     }
 
     public func tick() async throws {
+        if let retryAt, ContinuousClock.now < retryAt { return }
         if !pending.isEmpty || statistics.hasPending { try await flush() }
     }
 
     public func finish() async throws {
+        // One last attempt for a backlog (the disk may have room again); what still fails is reported.
+        retryAt = nil
         if pool != nil { try await flush() }
+        if !pending.events.isEmpty {
+            context.logger.error("archive closed with events it could not write", metadata: ["events": "\(pending.events.count)", "path": "\(options.path)"])
+        }
         try pool?.close()
         pool = nil
     }
 
-    /// Writes what is pending as one transaction.
+    /// Writes what is pending as one transaction; on failure keeps it for the retry.
     private func flush() async throws {
         guard let pool else { throw ArchiveError.noArchive(options.path) }
-        var taken = pending
-        pending = ArchiveBatch()
-        (taken.channels, taken.levels) = statistics.take()
-        guard !taken.isEmpty else { return }
-        let batch = taken
+        let (channels, levels) = statistics.take()
+        pending.append(ArchiveBatch(channels: channels, levels: levels))
+        guard !pending.isEmpty else { return }
+        let batch = pending
         do {
             try await pool.write { db in try batch.write(db) }
+            pending = ArchiveBatch()
+            retryAt = nil
             if context.health != .ok { context.reportHealth(.ok) }
         } catch {
             report(error, doing: "write to")
-            throw error
+            retryAt = .now + Self.retryInterval
+            try checkBacklog()
         }
+    }
+
+    /// A backlog beyond `maxUnwrittenRows` is given up with an error (the hub counts those events as failed)
+    /// rather than growing memory without bound.
+    private func checkBacklog() throws {
+        guard pending.rowCount > Self.maxUnwrittenRows else { return }
+        let message = "gave up \(pending.events.count) events that could not be written to \(options.path) (backlog over \(Self.maxUnwrittenRows) rows)"
+        pending = ArchiveBatch()
+        context.logger.error("archive backlog dropped", metadata: ["error": "\(message)"])
+        context.reportHealth(.degraded(message))
+        throw ArchiveError.backlogDropped(message)
     }
 
     private func report(_ error: any Error, doing: String) {

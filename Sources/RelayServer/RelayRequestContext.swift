@@ -1,12 +1,16 @@
 import Hummingbird
+import NIOCore
 
 /// The per-request context of the relay's routes: who is calling, once access control has run.
 public struct RelayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `AccessControlMiddleware` on protected routes.
     public var caller: Caller?
+    /// The connection the request came on (the event stream closes it when a browser stops reading).
+    public let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 }

@@ -138,3 +138,17 @@ actor EndpointBox {
         return urls
     }
 }
+
+/// One WebSocket frame to inject as it is (`ZoomSimulator.sendRawFrames`).
+public enum RawFrame: Sendable {
+    case text(String)
+    case binary([UInt8])
+}
+
+/// How the simulated REST API misbehaves (`ZoomSimulator.setRESTFault`).
+public enum RESTFault: Sendable {
+    /// Answer every RTMS status request with this HTTP status and a plain-text body (e.g. 500, 503).
+    case status(Int)
+    /// Wait this long before handling each request (a slow or hung Zoom).
+    case delay(Duration)
+}

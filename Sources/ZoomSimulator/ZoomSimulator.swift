@@ -5,8 +5,10 @@ import HummingbirdTLS
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
+import NIOWebSocket
 import ServiceLifecycle
 
 /// A fake of Zoom's side of Contact Center RTMS: OAuth, the REST control API, signed webhooks, and the RTMS
@@ -25,6 +27,7 @@ public final class ZoomSimulator: Service, Sendable {
     private let pacer: MediaPacer
     private let endpointBox: EndpointBox
     private let certificates: GeneratedCertificates?
+    private let restFault = NIOLockedValueBox<RESTFault?>(nil)
 
     /// Creates a simulator; nothing listens until `run()`.
     public init(configuration: SimulatorConfiguration, logger: Logger = Logger(label: "zoom-simulator")) throws {
@@ -201,6 +204,30 @@ public final class ZoomSimulator: Service, Sendable {
         await try stream(engagementID).abruptClose()
     }
 
+    /// Stops sending keep-alive requests on the stream's current sockets without closing them (a half-dead Zoom
+    /// server): signaling falls silent while media keeps flowing. Missing answers are not counted against the
+    /// client for those sockets, and sockets opened later get keep-alives again.
+    public func stallKeepAlives(engagementID: String) async throws {
+        await try stream(engagementID).stallKeepAlives()
+    }
+
+    /// Sends arbitrary WebSocket frames (garbage: not JSON, wrong types, unknown messages, binary junk) on the
+    /// stream's signaling socket and/or each of its media sockets, between the regular messages. Returns how many
+    /// sockets they went to.
+    @discardableResult
+    public func sendRawFrames(engagementID: String, _ frames: [RawFrame], signaling: Bool = true, media: Bool = true) async throws -> Int {
+        let encoded = frames.map { frame -> (WebSocketOpcode, ByteBuffer) in
+            switch frame {
+            case .text(let text): (.text, ByteBuffer(string: text))
+            case .binary(let bytes): (.binary, ByteBuffer(bytes: bytes))
+            }
+        }
+        return await try stream(engagementID).sendRaw(encoded, signaling: signaling, media: media)
+    }
+
+    /// Makes `PUT …/rtms_app/status` fail (an HTTP status, e.g. 503) or answer late, until set back to nil.
+    public func setRESTFault(_ fault: RESTFault?) { restFault.withLockedValue { $0 = fault } }
+
     /// Pushes a ZCC voice event (hold, unhold, …) for a party if the client subscribed to it.
     @discardableResult
     public func sendVoiceEvent(engagementID: String, _ type: ZCCVoiceEventType, channel: Int) async throws -> Bool {
@@ -271,7 +298,7 @@ public final class ZoomSimulator: Service, Sendable {
         let router = Router()
         let routes = ZoomHTTPRoutes(oauth: oauth, registry: registry, control: { [self] engagementID, action throws(EngagementRegistry.ControlError) in
             try await self.applyControl(engagementID, action)
-        }, clientID: configuration.clientID)
+        }, clientID: configuration.clientID, fault: { [restFault] in restFault.withLockedValue { $0 } })
         routes.register(on: router)
         let box = endpointBox
         return Application(

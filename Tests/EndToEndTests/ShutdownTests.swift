@@ -92,6 +92,7 @@ struct ShutdownTests {
         _ = try await setup.simulator.waitForExit(timeout: .seconds(15))
         #expect(status == 0, "relay log: \(setup.relay.stderr.suffix(2000))")
         #expect(elapsed < .seconds(5), "shutdown took \(elapsed)")
+        print("SIGTERM during \(Self.calls) calls: exit \(status.map(String.init) ?? "none") after \(elapsed)")
         let files = try wavFiles(in: setup.directory)
         #expect(files.count == Self.calls * 2)
         for file in files {

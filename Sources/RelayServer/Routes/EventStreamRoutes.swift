@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
 import RelayCore
 import ServiceLifecycle
 
@@ -16,9 +18,12 @@ struct EventStreamRoutes {
 
     /// Browsers reconnect this long after the stream ends.
     static let retryMilliseconds = 2000
+    /// A write that has not completed after this long means the browser stopped reading and the socket buffers
+    /// are full: the connection is closed, so that no task or descriptor stays behind for it.
+    static let stalledWriteTimeout = Duration.seconds(10)
 
     func add(to group: RouterGroup<RelayRequestContext>) {
-        group.get("/api/events") { request, _ -> Response in
+        group.get("/api/events") { request, context -> Response in
             guard let source else {
                 throw HTTPError(.serviceUnavailable, message: "no web sink is configured (add a sink with type: web to the config)")
             }
@@ -35,6 +40,7 @@ struct EventStreamRoutes {
                 lastEventID = id
             }
             let subscription = source.subscribe(engagement: engagement, lastEventID: lastEventID)
+            let channel = context.channel
             return Response(
                 status: .ok,
                 headers: [
@@ -42,15 +48,37 @@ struct EventStreamRoutes {
                     .init("X-Accel-Buffering")!: "no",
                 ],
                 body: ResponseBody { writer in
-                    try await writer.write(ByteBuffer(string: "retry: \(Self.retryMilliseconds)\n: connected\n\n"))
-                    try await withTaskCancellationOrGracefulShutdownHandler {
-                        for await message in subscription.messages {
-                            try await writer.write(ByteBuffer(string: message.encoded))
+                    // When the write started that has not completed yet; nil between writes.
+                    let pendingSince = NIOLockedValueBox<ContinuousClock.Instant?>(.now)
+                    defer { subscription.cancel() }
+                    try await withThrowingTaskGroup(of: Void.self) { watchdog in
+                        // A browser that stops reading leaves a write suspended for good once the socket buffers
+                        // are full (the source has already dropped it by then): close the connection, which
+                        // fails that write and ends this response.
+                        watchdog.addTask {
+                            while true {
+                                try await Task.sleep(for: .seconds(1))
+                                if let since = pendingSince.withLockedValue({ $0 }), ContinuousClock.now - since > Self.stalledWriteTimeout {
+                                    channel.close(promise: nil)
+                                    return
+                                }
+                            }
                         }
-                    } onCancelOrGracefulShutdown: {
-                        subscription.cancel()
+                        try await writer.write(ByteBuffer(string: "retry: \(Self.retryMilliseconds)\n: connected\n\n"))
+                        pendingSince.withLockedValue { $0 = nil }
+                        try await withTaskCancellationOrGracefulShutdownHandler {
+                            for await message in subscription.messages {
+                                pendingSince.withLockedValue { $0 = .now }
+                                try await writer.write(ByteBuffer(string: message.encoded))
+                                pendingSince.withLockedValue { $0 = nil }
+                            }
+                        } onCancelOrGracefulShutdown: {
+                            subscription.cancel()
+                            // Shutting down: a write stuck on a stalled browser must not hold the relay up.
+                            if pendingSince.withLockedValue({ $0 }) != nil { channel.close(promise: nil) }
+                        }
+                        watchdog.cancelAll()
                     }
-                    subscription.cancel()
                     try await writer.finish(nil)
                 }
             )

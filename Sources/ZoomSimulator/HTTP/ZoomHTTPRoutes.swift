@@ -8,6 +8,8 @@ struct ZoomHTTPRoutes: Sendable {
     let registry: EngagementRegistry
     let control: @Sendable (String, StreamAction) async throws(EngagementRegistry.ControlError) -> Void
     let clientID: String
+    /// The injected REST fault, read on every request.
+    let fault: @Sendable () -> RESTFault?
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/oauth/authorize") { request, _ in try await self.authorize(request) }
@@ -77,6 +79,15 @@ struct ZoomHTTPRoutes: Sendable {
     }
 
     private func rtmsStatus(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        switch fault() {
+        case .status(let code):
+            return Response(status: .init(code: code), headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "simulated upstream failure")))
+        case .delay(let delay):
+            try await Task.sleep(for: delay)
+        case nil:
+            break
+        }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
             await oauth.isValid(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else { return Self.json(status: 401, ["code": 124, "message": "Invalid access token."] as [String: any Sendable]) }

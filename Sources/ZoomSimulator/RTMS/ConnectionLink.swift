@@ -6,6 +6,8 @@ import NIOWebSocket
 enum ConnectionCommand: Sendable {
     /// Send one JSON message.
     case send(ByteBuffer)
+    /// Send one frame as given, whatever it holds (fault injection: garbage frames).
+    case raw(WebSocketOpcode, ByteBuffer)
     /// Close with a WebSocket close frame.
     case close(WebSocketErrorCode, String)
     /// Drop the TCP connection without a close frame (the client sees 1006).
@@ -23,6 +25,8 @@ struct ConnectionLink: Sendable {
 /// What a keep-alive timer tick should do for one connection.
 enum KeepAliveAction: Sendable {
     case send(KeepAliveRequest)
+    /// The socket is stalled (fault injection): send nothing this tick, count nothing.
+    case skip
     case expired
     case gone
 }

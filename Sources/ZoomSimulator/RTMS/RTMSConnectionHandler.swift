@@ -167,6 +167,8 @@ struct RTMSConnectionHandler: Sendable {
                     switch command {
                     case .send(let buffer):
                         try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: encoding == .text ? .text : .binary, data: buffer)))
+                    case .raw(let opcode, let buffer):
+                        try? await outbound.write(.custom(WebSocketFrame(fin: true, opcode: opcode, data: buffer)))
                     case .close(let code, let reason):
                         // A stopped stream detaches the link, so the pacer ends within a frame period.
                         for await _ in pacerDone {}
@@ -185,6 +187,8 @@ struct RTMSConnectionHandler: Sendable {
                     switch await stream.keepAliveTick(linkID: link.id) {
                     case .send(let request):
                         if let buffer = JSONWire.encode(request) { link.send(buffer) }
+                    case .skip:
+                        continue
                     case .expired, .gone:
                         return
                     }

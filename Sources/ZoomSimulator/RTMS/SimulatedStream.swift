@@ -60,6 +60,8 @@ actor SimulatedStream {
     private var everReady = false
     private var deadline: ContinuousClock.Instant?
     private(set) var framesSent: [Int]
+    /// Sockets whose keep-alive requests are withheld (fault injection); connections made later are not.
+    private var stalledLinks: Set<Int> = []
     private(set) var signalingAccepted = 0
     private(set) var mediaAccepted = 0
 
@@ -207,6 +209,7 @@ actor SimulatedStream {
     // MARK: Keep-alive
 
     func keepAliveTick(linkID: Int) async -> KeepAliveAction {
+        if stalledLinks.contains(linkID) { return signaling?.id == linkID || media[linkID] != nil ? .skip : .gone }
         let now = epochMilliseconds()
         if signaling?.id == linkID {
             if signalingKeepAlive.outstanding >= settings.keepAliveMisses {
@@ -312,6 +315,24 @@ actor SimulatedStream {
     func silence(channel: Int, frames: Int) {
         let from = max(dueIndex(.now) + 1, nextIndex[channel])
         silence[channel] = from..<(from + frames)
+    }
+
+    /// Stops keep-alive requests on every socket the stream has now (they stay open; media keeps flowing).
+    /// A client that watches its sockets sees signaling fall silent; sockets it opens afterwards are served normally.
+    func stallKeepAlives() {
+        stalledLinks.formUnion(media.keys)
+        if let signaling { stalledLinks.insert(signaling.id) }
+    }
+
+    /// Sends raw frames on the signaling socket and/or every media socket, in order, between the regular messages.
+    func sendRaw(_ frames: [(WebSocketOpcode, ByteBuffer)], signaling toSignaling: Bool, media toMedia: Bool) -> Int {
+        var links: [ConnectionLink] = []
+        if toSignaling, let signaling { links.append(signaling) }
+        if toMedia { links += media.values.map(\.link) }
+        for link in links {
+            for (opcode, buffer) in frames { link.mailbox.yield(.raw(opcode, buffer)) }
+        }
+        return links.count
     }
 
     /// Drops every media connection: event 7 and stream state 2 (reason 14) on signaling, then waits for a media
