@@ -84,6 +84,21 @@ struct RTMSMessageParserTests {
         let text = #"{"msg_type":14,"content":{"x":\#(junk)}}"#
         #expect(throws: RTMSParseError.self) { try parse(text) }
     }
+
+    /// The input `fuzz-rtms-frame` found (docs/reliability.md, Fuzzing): an official-SDK audio frame whose
+    /// `user_name` holds bytes that are not UTF-8. The fast path used to repair them into U+FFFD while
+    /// `JSONDecoder` refused the name, so one frame read two ways depending on the path.
+    static let invalidUTF8NameFrame = "eyJtc2dfdHlwZSI6IDE0LCAiY29udGVudCI6IHsidXNlcl9pZCI6IDE2Nzc4MjQwLCAidXNlcl9uYW1lIjogIkFsaWPv7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+9lIiwgImRhdGEiOiAiQUFjT0ZSd2pLakU0UDBaTlZGdGlhWEIzZm9XTWs1cWhxSysydGNUTDB0bmc1KzcxL0FNS0VSZ2ZKaTAwTzBKSlVGZGVaV3h6ZW9HSWo1YXl6dXNISXo5YmQ1T3Z5K1FBSERoVWNJeW94T0QwR1RWUmJZbWx3ZEVJRHhZZEpDc3lPVUJIVGxWY1kycHhlSCtHalpTYm9xbXd0NzdGek5QYTRlanY5djBFQ3hJWklDY3VOVHhEU2xGWVgyWnRkSHVDaVpDWG5xV3NzN3JCeU0vVzNlVHI4dmtBQnc0VkhDTXFNVGcvUmsxVVcySnBjSGQraFl5VG1xR29yN2E5eE12UzJlRG43dlg4QXdvUkdCOG1MVFE3UWtsUVYxNWxiSE42Z1lpUGxwMmtxN0s1d01mTzFkemo2dkg0L3dZTkZCc2lLVEEzUGtWTVUxcGhhRzkyZllTTGtwbWdwNjYxdk1QSzBkamY1dTMwK3dJSkVCY2VKU3d6T2tGSVQxWmRaR3R5ZVE9PSIsICJ0aW1lc3RhbXAiOiAxNzk1NTU3MzA4Nzk2fX0="
+
+    @Test("a name that is not UTF-8 leaves the fast path, and the frame reads the same either way")
+    func invalidUTF8Name() throws {
+        let buffer = ByteBuffer(bytes: try #require(Base64.decode(Self.invalidUTF8NameFrame)))
+        #expect(AudioFrameScanner.scan(buffer) == nil)
+        let parsed = try RTMSMessageParser.parse(buffer)
+        #expect(parsed == (try RTMSMessageParser.decode(buffer)))
+        guard case .audio(let packet) = parsed else { Issue.record("not audio: \(parsed)"); return }
+        #expect(packet.channel == "16778240" && packet.userName == nil && packet.timestamp == 1_795_557_308_796 && packet.pcm.readableBytes == 289)
+    }
 }
 
 @Suite("rtms_allowed_hosts (SPEC §5.2)")

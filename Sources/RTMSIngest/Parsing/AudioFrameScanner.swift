@@ -59,8 +59,8 @@ enum AudioFrameScanner {
                                 userID = text
                             } else if equals(field, "user_name") {
                                 if peekNull() { index += 4; continue }
-                                guard let range = string() else { return nil }
-                                userName = text(range)
+                                guard let range = string(), let name = text(range) else { return nil }
+                                userName = name
                             } else {
                                 guard skipValue() else { return nil }
                             }
@@ -143,7 +143,7 @@ enum AudioFrameScanner {
         }
 
         mutating func stringOrNumberText() -> String? {
-            if peek(UInt8(ascii: "\"")) { return string().map(text) }
+            if peek(UInt8(ascii: "\"")) { return string().flatMap(text) }
             return integer().map { String($0) }
         }
 
@@ -193,8 +193,10 @@ enum AudioFrameScanner {
             return true
         }
 
-        func text(_ range: Range<Int>) -> String {
-            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        /// The string's text; nil when it is not valid UTF-8, which `JSONDecoder` then judges (the fuzzer found
+        /// the two paths disagreeing when this repaired bad bytes into U+FFFD instead).
+        func text(_ range: Range<Int>) -> String? {
+            String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
         }
 
         func decodeBase64(_ range: Range<Int>) -> ByteBuffer? {
