@@ -62,7 +62,7 @@ fuzz: deps
 # Tests left out under ThreadSanitizer (--skip patterns), with the reasons in docs/reliability.md (## Sanitizers):
 # real-time calls that TSan slows below Zoom's pace, so they time out or stop with audio still in flight.
 TSAN_SKIP ?= EndToEndTests.ShutdownTests tlsWithCAFile
-# Suites left out under AddressSanitizer, likewise.
+# Tests left out under AddressSanitizer, likewise (none).
 ASAN_SKIP ?=
 
 ## sanitize: the Swift test suite under ThreadSanitizer, then under AddressSanitizer (full rebuilds in
@@ -73,6 +73,7 @@ sanitize: deps
 	  swift test --skip-build --sanitize=thread --build-path .build-tsan --no-parallel $(foreach s,$(TSAN_SKIP),--skip $(s))
 	swift build --build-tests --sanitize=address --build-path .build-asan
 	RTMS_RELAY_BIN=$(CURDIR)/.build-asan/debug/rtms-relay ASAN_OPTIONS="detect_leaks=1 $(ASAN_OPTIONS)" \
+	  LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt $(LSAN_OPTIONS)" \
 	  swift test --skip-build --sanitize=address --build-path .build-asan --no-parallel $(foreach s,$(ASAN_SKIP),--skip $(s))
 
 clean:
