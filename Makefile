@@ -65,16 +65,21 @@ TSAN_SKIP ?= EndToEndTests.ShutdownTests tlsWithCAFile
 # Tests left out under AddressSanitizer, likewise (none).
 ASAN_SKIP ?=
 
-## sanitize: the Swift test suite under ThreadSanitizer, then under AddressSanitizer (full rebuilds in
-## .build-tsan and .build-asan; slow); the end-to-end suites run the sanitized rtms-relay binary
+## sanitize: the Swift test suite under ThreadSanitizer, then under AddressSanitizer, then a LeakSanitizer run of
+## the relay binary (full rebuilds in .build-tsan and .build-asan; slow); the end-to-end suites run the sanitized binary
 sanitize: deps
 	swift build --build-tests --sanitize=thread --build-path .build-tsan
 	RTMS_RELAY_BIN=$(CURDIR)/.build-tsan/debug/rtms-relay TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/tsan-suppressions.txt $(TSAN_OPTIONS)" \
 	  swift test --skip-build --sanitize=thread --build-path .build-tsan --no-parallel $(foreach s,$(TSAN_SKIP),--skip $(s))
 	swift build --build-tests --sanitize=address --build-path .build-asan
-	RTMS_RELAY_BIN=$(CURDIR)/.build-asan/debug/rtms-relay ASAN_OPTIONS="detect_leaks=1 $(ASAN_OPTIONS)" \
-	  LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt $(LSAN_OPTIONS)" \
+	# Memory errors in the whole suite; leaks are checked on the relay binary below (see docs/reliability.md).
+	RTMS_RELAY_BIN=$(CURDIR)/.build-asan/debug/rtms-relay ASAN_OPTIONS="detect_leaks=0 $(ASAN_OPTIONS)" \
 	  swift test --skip-build --sanitize=address --build-path .build-asan --no-parallel $(foreach s,$(ASAN_SKIP),--skip $(s))
+	# Leaks: the real binary runs relay + simulator with three live calls, ends them, and must exit 0.
+	rm -rf .build-asan/leak-check && mkdir -p .build-asan/leak-check
+	cd .build-asan/leak-check && ASAN_OPTIONS="detect_leaks=1 $(ASAN_OPTIONS)" \
+	  LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt $(LSAN_OPTIONS)" \
+	  $(CURDIR)/.build-asan/debug/rtms-relay demo --port 3996 --engagements 3 --seconds 5 --web-root $(CURDIR)/web
 
 clean:
 	rm -rf .build .venv

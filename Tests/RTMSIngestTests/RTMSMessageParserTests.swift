@@ -122,6 +122,21 @@ struct RTMSMessageParserTests {
         }
         #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"msg_type":14,"content":{"data":"AAAA","timestamp":1}}"#)) == nil)
     }
+
+    /// A simulator audio frame with `"timestamp":0869196016849`: the fast path read 869196016849, `JSONDecoder`
+    /// refuses a number with a leading zero (and the lenient reader then gives 0).
+    @Test("a number with a leading zero leaves the fast path, and the frame reads the same either way")
+    func leadingZero() throws {
+        let buffer = try Self.fuzzerInput("crash-9d50027d40da0115cdb6a009a07361b83d38beeb")
+        #expect(AudioFrameScanner.scan(buffer) == nil)
+        #expect(try RTMSMessageParser.parse(buffer) == RTMSMessageParser.decode(buffer))
+        for number in ["0", "-0", "7", "-12"] {
+            #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"content":{"data":"AAAA","timestamp":\#(number),"user_id":\#(number)}}"#))?.timestamp == Int64(number))
+        }
+        for number in ["00", "01", "-05"] {
+            #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"content":{"data":"AAAA","timestamp":\#(number)}}"#)) == nil)
+        }
+    }
 }
 
 @Suite("rtms_allowed_hosts (SPEC §5.2)")

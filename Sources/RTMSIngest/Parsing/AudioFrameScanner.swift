@@ -148,6 +148,8 @@ enum AudioFrameScanner {
                 index += 1
             }
             guard index > start else { return nil }
+            // JSON has no leading zeros; `JSONDecoder` refuses `0869…` as a number (found by the fuzzer): fall back.
+            guard bytes[start] != UInt8(ascii: "0") || index == start + 1 else { return nil }
             // A fraction or exponent is not an integer: fall back.
             if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
             return negative ? -value : value
