@@ -18,7 +18,8 @@ build=.build-fuzz
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(webhook rtms-frame config app-context)
 
-# Largest input per target: above the receiver's 64 KiB body limit for webhooks; a 100+ ms batch of 48 kHz stereo audio (the 100 KB seed frame still runs whole).
+# Largest input per target: above the receiver's 64 KiB body limit for webhooks; for RTMS frames a 100+ ms batch of
+# 48 kHz stereo audio (libFuzzer truncates longer seeds, such as the 100 KB frame, to this length).
 declare -A max_len=([webhook]=70000 [rtms-frame]=32768 [config]=16384 [app-context]=8192)
 
 for target in "${targets[@]}"; do
