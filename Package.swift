@@ -222,6 +222,22 @@ targets.append(.executableTarget(name: "wav-crash-probe", dependencies: ["WAVSin
 /// Measures the storage sinks' cost per frame (`swift build -c release --product sink-bench`).
 targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "SQLiteSink", "RedisSink", "RelayTesting", .product(name: "Logging", package: "swift-log")], path: "Tests/Support/sink-bench", swiftSettings: swiftSettings))
 
+/// libFuzzer harnesses (`make fuzz`, docs/reliability.md), one executable per input surface. They exist in the
+/// manifest only when RTMS_RELAY_FUZZ is set: they link only with `-sanitize=fuzzer` (libFuzzer supplies the
+/// input loop), so the normal build and CI never compile them.
+if Context.environment["RTMS_RELAY_FUZZ"] != nil {
+    targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings + [.enableExperimentalFeature("Extern")]))
+    let fuzzers: [(name: String, folder: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-webhook", "Webhook", ["ZoomAPI", "RelayCore", .product(name: "Logging", package: "swift-log")]),
+        ("fuzz-rtms-frame", "RTMSFrame", ["RTMSIngest", "RelayCore", .product(name: "NIOCore", package: "swift-nio")]),
+        ("fuzz-config", "Config", ["RelayCore", "BuiltInSinks"]),
+        ("fuzz-app-context", "AppContext", ["ZoomAPI", "RelayCore"]),
+    ]
+    for fuzzer in fuzzers {
+        targets.append(.executableTarget(name: fuzzer.name, dependencies: ["FuzzSupport"] + fuzzer.dependencies, path: "Fuzz/\(fuzzer.folder)", swiftSettings: swiftSettings))
+    }
+}
+
 let package = Package(
     name: "rtms-relay",
     platforms: [.macOS(.v15)],

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RelayCore
 import Testing
@@ -83,6 +84,58 @@ struct RTMSMessageParserTests {
         let junk = String(repeating: "[", count: 10_000)
         let text = #"{"msg_type":14,"content":{"x":\#(junk)}}"#
         #expect(throws: RTMSParseError.self) { try parse(text) }
+    }
+
+    /// An input `fuzz-rtms-frame` found, as committed in its seed corpus (docs/reliability.md, Fuzzing).
+    static func fuzzerInput(_ name: String) throws -> ByteBuffer {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/Corpus/rtms-frame")
+        return ByteBuffer(bytes: try Data(contentsOf: corpus.appendingPathComponent(name)))
+    }
+
+    /// An official-SDK audio frame whose `user_name` holds bytes that are not UTF-8: the fast path used to repair
+    /// them into U+FFFD while `JSONDecoder` dropped the name, so one frame read two ways depending on the path.
+    @Test("a name that is not UTF-8 leaves the fast path, and the frame reads the same either way")
+    func invalidUTF8Name() throws {
+        let buffer = try Self.fuzzerInput("crash-385d614b5ca8f962a71ce2197815958d3f2cced8")
+        #expect(AudioFrameScanner.scan(buffer) == nil)
+        let parsed = try RTMSMessageParser.parse(buffer)
+        #expect(parsed == (try RTMSMessageParser.decode(buffer)))
+        guard case .audio(let packet) = parsed else { Issue.record("not audio: \(parsed)"); return }
+        #expect(packet.channel == "16778240" && packet.userName == nil && packet.timestamp == 1_795_557_308_796 && packet.pcm.readableBytes == 289)
+    }
+
+    /// A simulator audio frame with `data` twice: the fast path used to keep the last value, `JSONDecoder` keeps the first.
+    @Test("a repeated key leaves the fast path, and the first value counts either way")
+    func repeatedKey() throws {
+        let buffer = try Self.fuzzerInput("crash-d700d28b2848764ddc41d565bfb0d0baaa4d88f3")
+        #expect(AudioFrameScanner.scan(buffer) == nil)
+        guard case .audio(let packet) = try RTMSMessageParser.parse(buffer) else { Issue.record("not audio"); return }
+        #expect(packet.channel == "1" && packet.pcm.readableBytes == 156)
+
+        // Each key the fast path reads, given twice with different values.
+        let fields = [(#""data":"AAAA""#, #""data":"BBBB""#), (#""timestamp":5"#, #""timestamp":6"#), (#""channel_id":"2""#, #""channel_id":"7""#),
+                      (#""user_id":3"#, #""user_id":8"#), (#""user_name":"A""#, #""user_name":null"#)]
+        #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"content":{"# + fields.map(\.0).joined(separator: ",") + "}}")) != nil)
+        for (first, second) in fields {
+            let text = #"{"msg_type":14,"content":{"# + ([first] + fields.map(\.0).filter { $0 != first } + [second]).joined(separator: ",") + "}}"
+            #expect(AudioFrameScanner.scan(ByteBuffer(string: text)) == nil, "\(text)")
+        }
+        #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"msg_type":14,"content":{"data":"AAAA","timestamp":1}}"#)) == nil)
+    }
+
+    /// A simulator audio frame with `"timestamp":0869196016849`: the fast path read 869196016849, `JSONDecoder`
+    /// refuses a number with a leading zero (and the lenient reader then gives 0).
+    @Test("a number with a leading zero leaves the fast path, and the frame reads the same either way")
+    func leadingZero() throws {
+        let buffer = try Self.fuzzerInput("crash-9d50027d40da0115cdb6a009a07361b83d38beeb")
+        #expect(AudioFrameScanner.scan(buffer) == nil)
+        #expect(try RTMSMessageParser.parse(buffer) == RTMSMessageParser.decode(buffer))
+        for number in ["0", "-0", "7", "-12"] {
+            #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"content":{"data":"AAAA","timestamp":\#(number),"user_id":\#(number)}}"#))?.timestamp == Int64(number))
+        }
+        for number in ["00", "01", "-05"] {
+            #expect(AudioFrameScanner.scan(ByteBuffer(string: #"{"msg_type":14,"content":{"data":"AAAA","timestamp":\#(number)}}"#)) == nil)
+        }
     }
 }
 

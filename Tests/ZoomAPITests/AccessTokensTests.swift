@@ -42,6 +42,12 @@ struct AccessTokensTests {
         #expect(throws: AppContext.Failure.stale) { try AppContext.decrypt(header: header(#"{"uid":"u","ts":\#(now),"exp":\#(now - 1)}"#), clientSecret: secret, now: now) }
     }
 
+    /// `now - ts` used to trap on overflow for a `ts` near Int64.min (docs/reliability.md, Fuzzing).
+    @Test("a context sealed with an extreme ts is refused as stale, without overflowing", arguments: [Int64.min, Int64.min + 1, -1, Int64.max])
+    func extremeTimestamps(ts: Int64) throws {
+        #expect(throws: AppContext.Failure.stale) { try AppContext.decrypt(header: header(#"{"uid":"u","ts":\#(ts)}"#), clientSecret: secret, now: now) }
+    }
+
     @Test("garbage headers are refused with a clear reason", arguments: ["", "!!!", "AAAA", Data(repeating: 0xFF, count: 64).base64EncodedString()])
     func garbage(text: String) {
         #expect(throws: AppContext.Failure.self) { try AppContext.decrypt(header: text, clientSecret: secret, now: now) }

@@ -24,6 +24,16 @@ enum AudioFrameScanner {
     private struct Cursor {
         let bytes: UnsafeRawBufferPointer
         var index = 0
+        /// The keys read so far. A repeated one sends the frame to `JSONDecoder`, which keeps the first value (the
+        /// fuzzer found this path keeping the last `data` instead).
+        var seen: Keys = []
+
+        struct Keys: OptionSet {
+            let rawValue: UInt8
+            static let msgType = Keys(rawValue: 1 << 0), content = Keys(rawValue: 1 << 1), data = Keys(rawValue: 1 << 2)
+            static let timestamp = Keys(rawValue: 1 << 3), channelID = Keys(rawValue: 1 << 4), userID = Keys(rawValue: 1 << 5)
+            static let userName = Keys(rawValue: 1 << 6)
+        }
 
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -40,32 +50,33 @@ enum AudioFrameScanner {
                 guard let key = string() else { return nil }
                 guard consume(UInt8(ascii: ":")) else { return nil }
                 if equals(key, "msg_type") {
-                    guard let value = integer() else { return nil }
+                    guard seen.insert(.msgType).inserted, let value = integer() else { return nil }
                     // Bail out early: everything else goes through JSONDecoder.
                     guard value == 14 else { return nil }
                     msgType = value
                 } else if equals(key, "content") {
-                    guard consume(UInt8(ascii: "{")) else { return nil }
+                    guard seen.insert(.content).inserted, consume(UInt8(ascii: "{")) else { return nil }
                     if !peek(UInt8(ascii: "}")) {
                         repeat {
                             guard let field = string() else { return nil }
                             guard consume(UInt8(ascii: ":")) else { return nil }
                             if equals(field, "data") {
-                                guard let range = base64String() else { return nil }
+                                guard seen.insert(.data).inserted, let range = base64String() else { return nil }
                                 data = range
                             } else if equals(field, "timestamp") {
-                                guard let value = integer() else { return nil }
+                                guard seen.insert(.timestamp).inserted, let value = integer() else { return nil }
                                 timestamp = value
                             } else if equals(field, "channel_id") {
-                                guard let text = stringOrNumberText() else { return nil }
+                                guard seen.insert(.channelID).inserted, let text = stringOrNumberText() else { return nil }
                                 channelID = text
                             } else if equals(field, "user_id") {
-                                guard let text = stringOrNumberText() else { return nil }
+                                guard seen.insert(.userID).inserted, let text = stringOrNumberText() else { return nil }
                                 userID = text
                             } else if equals(field, "user_name") {
+                                guard seen.insert(.userName).inserted else { return nil }
                                 if peekNull() { index += 4; continue }
-                                guard let range = string() else { return nil }
-                                userName = text(range)
+                                guard let range = string(), let name = text(range) else { return nil }
+                                userName = name
                             } else {
                                 guard skipValue() else { return nil }
                             }
@@ -153,13 +164,15 @@ enum AudioFrameScanner {
                 index += 1
             }
             guard index > start else { return nil }
+            // JSON has no leading zeros; `JSONDecoder` refuses `0869…` as a number (found by the fuzzer): fall back.
+            guard bytes[start] != UInt8(ascii: "0") || index == start + 1 else { return nil }
             // A fraction or exponent is not an integer: fall back.
             if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
             return negative ? -value : value
         }
 
         mutating func stringOrNumberText() -> String? {
-            if peek(UInt8(ascii: "\"")) { return string().map(text) }
+            if peek(UInt8(ascii: "\"")) { return string().flatMap(text) }
             return integer().map { String($0) }
         }
 
@@ -209,8 +222,10 @@ enum AudioFrameScanner {
             return true
         }
 
-        func text(_ range: Range<Int>) -> String {
-            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        /// The string's text; nil when it is not valid UTF-8, which `JSONDecoder` then judges (the fuzzer found
+        /// the two paths disagreeing when this repaired bad bytes into U+FFFD instead).
+        func text(_ range: Range<Int>) -> String? {
+            String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
         }
 
         func decodeBase64(_ range: Range<Int>) -> ByteBuffer? {

@@ -40,6 +40,11 @@ public enum RTMSMessageParser {
     /// Parses one frame's bytes.
     public static func parse(_ buffer: ByteBuffer) throws(RTMSParseError) -> RTMSInboundMessage {
         if let packet = AudioFrameScanner.scan(buffer) { return .audio(packet) }
+        return try decode(buffer)
+    }
+
+    /// The `JSONDecoder` path alone (the fuzzer checks the fast path against it).
+    static func decode(_ buffer: ByteBuffer) throws(RTMSParseError) -> RTMSInboundMessage {
         let data = Data(buffer.readableBytesView)
         let decoder = JSONDecoder()
         do {

@@ -63,8 +63,10 @@ public struct AppContext: Sendable, Hashable, Decodable {
         guard let context = try? JSONDecoder().decode(AppContext.self, from: plaintext) else {
             throw Failure.malformed("unexpected content")
         }
-        let maxAgeMillis = maxAge.components.seconds * 1000
-        if now - context.ts > maxAgeMillis || context.ts - now > maxAgeMillis { throw Failure.stale }
+        // `ts` is any Int64 the sender sealed: subtracting it from `now` can overflow, and that counts as stale.
+        let maxAgeMillis = UInt64(clamping: maxAge.components.seconds * 1000)
+        let age = now.subtractingReportingOverflow(context.ts)
+        if age.overflow || age.partialValue.magnitude > maxAgeMillis { throw Failure.stale }
         if let exp = context.exp, exp < now { throw Failure.stale }
         return context
     }
