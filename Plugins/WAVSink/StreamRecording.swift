@@ -31,7 +31,12 @@ final class StreamRecording {
     private(set) var manifestRetry = DiskRetry()
     private let tolerance: Int64
 
-    init(engagementID: String, streamID: String?, directory: String, format: AudioFormat, frameMilliseconds: Int, mix: WAVSinkOptions.Mix, startedAt: Int64) {
+    /// Which of the sink's quarter-second ticks looks after this recording.
+    let tickSlot: Int
+
+    init(engagementID: String, streamID: String?, directory: String, format: AudioFormat, frameMilliseconds: Int, mix: WAVSinkOptions.Mix,
+         startedAt: Int64, tickSlot: Int = 0) {
+        self.tickSlot = tickSlot
         self.engagementID = engagementID
         self.streamID = streamID
         self.directory = directory

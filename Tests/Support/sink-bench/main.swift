@@ -43,13 +43,14 @@ func measure(_ name: String, _ sink: @autoclosure () throws -> any Sink, _ input
     try await sink.start()
     let frames = input.reduce(0) { $0 + $1.count }
     let clock = ContinuousClock()
-    var nextTick = clock.now + .seconds(1)
+    let tickInterval = sink.tickInterval ?? .seconds(1)
+    var nextTick = clock.now + tickInterval
     let elapsed = try await clock.measure {
         for batch in input {
             try await sink.consume(batch)
             if sink.tickInterval != nil, clock.now >= nextTick {
                 try await sink.tick()
-                nextTick = clock.now + .seconds(1)
+                nextTick = clock.now + tickInterval
             }
         }
         try await sink.finish()
