@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import RelayCore
+import Synchronization
 
 /// Archives engagements, streams, events, transcripts and per-party audio statistics in SQLite (SPEC §7),
 /// for integrators to query and for `rtms-relay replay`.
@@ -51,6 +52,16 @@ public actor SQLiteSink: SinkPlugin {
     /// Writes the tick's statistics, and retries a failed write once a second without waiting for an event.
     public nonisolated var tickInterval: Duration? { Self.retryInterval }
 
+    /// Set when a background write ends; its outcome is read by `settle()`.
+    private final class WriteDone: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+
+    /// The tick's write, running in the background so the sink goes on taking events meanwhile: with a
+    /// thousand parties a statistics transaction (or a WAL checkpoint behind it) can take long enough to
+    /// overflow the queue if the sink waited.
+    private var inFlight: (task: Task<Void, any Error>, batch: ArchiveBatch, done: WriteDone)?
+
     /// Writes the batch's rows in one transaction (with whatever is pending). When that fails the rows are kept
     /// and written, together with later batches, on the first write that works, retried once a second; the sink
     /// reports degraded meanwhile and does not throw, so the hub's queue keeps moving.
@@ -59,17 +70,31 @@ public actor SQLiteSink: SinkPlugin {
         try prepare(events, into: &pending)
         // Only audio without `store_audio`: nothing a reader needs at once; the tick writes the statistics.
         guard !pending.events.isEmpty else { return }
+        try await settle()
         if let retryAt, ContinuousClock.now < retryAt { return try checkBacklog() }
         try await flush()
     }
 
     public func tick() async throws {
+        if let inFlight, !inFlight.done.flag.load(ordering: .acquiring) { return }
+        try await settle()
         if let retryAt, ContinuousClock.now < retryAt { return }
-        if !pending.isEmpty || statistics.hasPending { try await flush() }
+        guard let pool, !pending.isEmpty || statistics.hasPending else { return }
+        takeStatistics()
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending = ArchiveBatch()
+        let done = WriteDone()
+        let task = Task {
+            defer { done.flag.store(true, ordering: .releasing) }
+            try await pool.write { db in try batch.write(db) }
+        }
+        inFlight = (task, batch, done)
     }
 
     public func finish() async throws {
         // One last attempt for a backlog (the disk may have room again); what still fails is reported.
+        try await settle()
         retryAt = nil
         if pool != nil { try await flush() }
         if !pending.events.isEmpty {
@@ -82,20 +107,49 @@ public actor SQLiteSink: SinkPlugin {
     /// Writes what is pending as one transaction; on failure keeps it for the retry.
     private func flush() async throws {
         guard let pool else { throw ArchiveError.noArchive(options.path) }
-        let (channels, levels) = statistics.take()
-        pending.append(ArchiveBatch(channels: channels, levels: levels))
+        takeStatistics()
         guard !pending.isEmpty else { return }
         let batch = pending
         do {
             try await pool.write { db in try batch.write(db) }
             pending = ArchiveBatch()
-            retryAt = nil
-            if context.health != .ok { context.reportHealth(.ok) }
+            written()
         } catch {
-            report(error, doing: "write to")
-            retryAt = .now + Self.retryInterval
+            failed(error)
             try checkBacklog()
         }
+    }
+
+    /// Waits for the background write, if any, and takes its outcome: on failure its rows go back in front of
+    /// what gathered since.
+    private func settle() async throws {
+        guard let (task, batch, _) = inFlight else { return }
+        inFlight = nil
+        do {
+            try await task.value
+            written()
+        } catch {
+            failed(error)
+            var kept = batch
+            kept.append(pending)
+            pending = kept
+            try checkBacklog()
+        }
+    }
+
+    private func takeStatistics() {
+        let (channels, levels) = statistics.take()
+        pending.append(ArchiveBatch(channels: channels, levels: levels))
+    }
+
+    private func written() {
+        retryAt = nil
+        if context.health != .ok { context.reportHealth(.ok) }
+    }
+
+    private func failed(_ error: any Error) {
+        report(error, doing: "write to")
+        retryAt = .now + Self.retryInterval
     }
 
     /// A backlog beyond `maxUnwrittenRows` is given up with an error (the hub counts those events as failed)
