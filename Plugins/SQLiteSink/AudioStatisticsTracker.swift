@@ -62,9 +62,6 @@ struct AudioStatisticsTracker {
         levels[level] = max(levels[level] ?? 0, Self.peak(frame.pcm))
     }
 
-    /// Whether statistics wait to be written.
-    var hasPending: Bool { !deltas.isEmpty }
-
     /// Forgets a stream's parties once it stopped.
     mutating func forget(streamID: String?) {
         lastFrameEnd = lastFrameEnd.filter { $0.key.streamID != (streamID ?? "") }

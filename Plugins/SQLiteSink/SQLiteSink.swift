@@ -79,10 +79,7 @@ public actor SQLiteSink: SinkPlugin {
         if let inFlight, !inFlight.done.flag.load(ordering: .acquiring) { return }
         try await settle()
         if let retryAt, ContinuousClock.now < retryAt { return }
-        guard let pool, !pending.isEmpty || statistics.hasPending else { return }
-        takeStatistics()
-        guard !pending.isEmpty else { return }
-        let batch = pending
+        guard let pool, let batch = takePending() else { return }
         pending = ArchiveBatch()
         let done = WriteDone()
         let task = Task {
@@ -107,9 +104,7 @@ public actor SQLiteSink: SinkPlugin {
     /// Writes what is pending as one transaction; on failure keeps it for the retry.
     private func flush() async throws {
         guard let pool else { throw ArchiveError.noArchive(options.path) }
-        takeStatistics()
-        guard !pending.isEmpty else { return }
-        let batch = pending
+        guard let batch = takePending() else { return }
         do {
             try await pool.write { db in try batch.write(db) }
             pending = ArchiveBatch()
@@ -137,9 +132,11 @@ public actor SQLiteSink: SinkPlugin {
         }
     }
 
-    private func takeStatistics() {
+    /// Everything to write now: what is pending plus the statistics gathered since; nil when there is nothing.
+    private func takePending() -> ArchiveBatch? {
         let (channels, levels) = statistics.take()
         pending.append(ArchiveBatch(channels: channels, levels: levels))
+        return pending.isEmpty ? nil : pending
     }
 
     private func written() {
