@@ -197,6 +197,17 @@ var targets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
+    /// The access model and OAuth connect, tried as an attacker would: the real relay over HTTP against the simulator.
+    .testTarget(
+        name: "SecurityTests",
+        dependencies: [
+            "RelayCore", "RelayServer", "RelayTesting", "ZoomAPI", "ZoomSimulator", "BuiltInSinks",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ],
+        swiftSettings: swiftSettings
+    ),
     .testTarget(
         name: "EndToEndTests",
         dependencies: ["RelayCore", "RelayTesting", "SQLiteSink"],

@@ -9,7 +9,15 @@
     live: $("live"), message: $("message"), auth: $("auth"), authText: $("auth-text"),
     picker: $("picker"), select: $("engagement-select"), bound: $("bound"), boundId: $("bound-id"),
     boundState: $("bound-state"), streamState: $("stream-state"), channels: $("channels"), log: $("log"),
-    buttons: Array.from(document.querySelectorAll(".controls button")),
+    buttons: Array.from(document.querySelectorAll(".controls button")), connect: $("connect"),
+  };
+  // What a failed Connect to Zoom means, by the relay's fixed reason code (nothing from the URL is shown).
+  const CONNECT_FAILURES = {
+    declined: "Zoom authorization was declined",
+    expired: "the login expired or was already used; start again",
+    no_code: "Zoom sent no authorization code; start again",
+    not_admin: "only an owner or admin of this Zoom account can connect it",
+    zoom_failed: "Zoom could not be reached or refused the login; ask the operator to check the relay's log",
   };
   const MAX_LOG_LINES = 500;
   const POLL_MS = 3000;
@@ -223,6 +231,16 @@
     ui.select.value = active.some((e) => e.engagementId === previous) ? previous : (active[0] ? active[0].engagementId : "");
   }
 
+  // Connecting needs a caller (this page's session, or the operator): the relay answers with Zoom's consent URL.
+  async function connectToZoom() {
+    try {
+      const started = await api("/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+      location.href = started.authorize_url;
+    } catch (error) {
+      showMessage("error", `Could not start Connect to Zoom: ${error.message}`);
+    }
+  }
+
   async function control(action) {
     if (!state.engagement) return;
     state.busy = true;
@@ -377,12 +395,13 @@
   function start() {
     const query = new URLSearchParams(location.search);
     if (query.get("auth") === "success") showMessage("success", "Connected to Zoom");
-    if (query.get("auth") === "error") showMessage("error", `Connecting to Zoom failed: ${query.get("reason") || "please try again"}`);
+    if (query.get("auth") === "error") showMessage("error", `Connecting to Zoom failed: ${CONNECT_FAILURES[query.get("reason")] || "please try again"}`);
     if (query.has("auth")) history.replaceState(null, "", location.pathname);
     const authError = meta("rtms-relay-auth-error");
     if (authError) showMessage("error", `This Zoom session could not be verified: ${authError}`);
 
     for (const button of ui.buttons) button.addEventListener("click", () => control(button.dataset.action));
+    ui.connect.addEventListener("click", connectToZoom);
     ui.select.addEventListener("change", () => { bind(ui.select.value || null); refreshEngagements(); });
 
     refreshAuth();

@@ -16,7 +16,7 @@ public final class EventBroadcaster: EventStreamSource {
     }
 
     private struct Subscriber {
-        var engagement: String?
+        var scope: EventScope
         var continuation: AsyncStream<ServerSentEvent>.Continuation
     }
 
@@ -63,7 +63,7 @@ public final class EventBroadcaster: EventStreamSource {
                     state.evictedThrough = evicted.message.id ?? state.evictedThrough
                 }
             }
-            for (key, subscriber) in state.subscribers where subscriber.engagement == nil || subscriber.engagement == engagement {
+            for (key, subscriber) in state.subscribers where subscriber.scope.includes(engagement) {
                 if case .dropped = subscriber.continuation.yield(message) {
                     state.subscribers[key] = nil
                     state.disconnected += 1
@@ -92,16 +92,16 @@ public final class EventBroadcaster: EventStreamSource {
         for continuation in overflowing { continuation.finish() }
     }
 
-    public func subscribe(engagement: String?, lastEventID: UInt64?) -> EventSubscription {
+    public func subscribe(scope: EventScope, lastEventID: UInt64?) -> EventSubscription {
         let (stream, continuation) = AsyncStream.makeStream(of: ServerSentEvent.self, bufferingPolicy: .bufferingOldest(clientBuffer))
         let key: Int? = state.withLockedValue { state in
             guard !state.closed else { return nil }
-            let mine = state.ring.filter { engagement == nil || $0.engagement == engagement }
+            let mine = state.ring.filter { scope.includes($0.engagement) }
             var replay: [ServerSentEvent]
             if let lastEventID, lastEventID <= state.lastID {
                 replay = mine.filter { ($0.message.id ?? 0) > lastEventID }.map(\.message)
                 if lastEventID < state.evictedThrough {
-                    replay.insert(Self.missedNotice(engagement: engagement), at: 0)
+                    replay.insert(Self.missedNotice(engagement: scope.engagement), at: 0)
                 }
             } else {
                 // A new page, or an id from before a restart: the recent history of the engagement.
@@ -109,7 +109,7 @@ public final class EventBroadcaster: EventStreamSource {
             }
             for message in replay.suffix(clientBuffer - 1) { continuation.yield(message) }
             state.nextSubscriber += 1
-            state.subscribers[state.nextSubscriber] = Subscriber(engagement: engagement, continuation: continuation)
+            state.subscribers[state.nextSubscriber] = Subscriber(scope: scope, continuation: continuation)
             return state.nextSubscriber
         }
         guard let key else {

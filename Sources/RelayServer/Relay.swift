@@ -33,6 +33,10 @@ public final class Relay: Sendable {
     /// Cluster mode's shared Redis state; nil for a single instance (no Redis connection at all).
     public let cluster: RedisCluster?
     let logger: Logger
+    /// Asks Zoom who is on an engagement the webhooks did not bind (nil without Zoom credentials).
+    let engagementLookups: EngagementLookups?
+    /// Open live feeds, capped per caller and in all.
+    let eventStreamLimits: EventStreamLimits
 
     /// Builds every configured sink and the Zoom connection. Throws `ConfigError` (naming the sink) when a
     /// sink cannot be built.
@@ -88,6 +92,8 @@ public final class Relay: Sendable {
             throw ConfigError(file: configuration.source, line: 0, message: "zoom.ca_file: \(error)")
         }
         publisher = IngestPublisher(hub: hub, registry: registry, log: cluster?.engagementLog)
+        engagementLookups = zoom.map { EngagementLookups(rest: $0.rest, logger: logger) }
+        eventStreamLimits = EventStreamLimits(perCaller: configuration.server.maxEventStreamsPerCaller, total: configuration.server.maxEventStreams)
         ingest = IngestService(configuration: client, webhooks: webhooks, publisher: publisher, cluster: cluster, logger: logger)
     }
 
@@ -108,13 +114,16 @@ public final class Relay: Sendable {
             ),
             metrics: metrics
         )
-        router.addAuthRoutes(zoom: zoom, logger: logger)
+        let authRoutes = AuthRoutes(zoom: zoom, logger: logger)
+        authRoutes.addCallback(to: router)
         let ingestRoutes = IngestRoutes(webhooks: webhooks, publisher: publisher, maxBodyBytes: configuration.server.maxBodyBytes)
         ingestRoutes.addWebhookRoute(to: router)
         let protected = router.group().add(middleware: AccessControlMiddleware(policy: accessPolicy))
-        ControlRoutes(zoom: zoom, hub: hub, logger: logger).add(to: protected)
-        ingestRoutes.addEngagementRoutes(to: protected)
-        EventStreamRoutes(source: eventStreamSource).add(to: protected)
+        let access = engagementAccess
+        authRoutes.addProtected(to: protected)
+        ControlRoutes(zoom: zoom, hub: hub, access: access, logger: logger).add(to: protected)
+        ingestRoutes.addEngagementRoutes(to: protected, access: access)
+        EventStreamRoutes(source: eventStreamSource, access: access, limits: eventStreamLimits).add(to: protected)
         PageRoutes(webRoot: webRoot, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
             .add(to: router)
         return router
@@ -127,7 +136,13 @@ public final class Relay: Sendable {
 
     /// Who may call the browser API.
     public var accessPolicy: AccessPolicy {
-        AccessPolicy(allowAnonymous: configuration.server.allowAnonymous, operatorToken: configuration.server.accessToken, signer: zoom?.signer)
+        AccessPolicy(allowAnonymous: configuration.server.allowAnonymous, operatorToken: configuration.server.accessToken,
+                     signer: zoom?.signer, access: configuration.access)
+    }
+
+    /// What each caller may see and control.
+    var engagementAccess: EngagementAccess {
+        EngagementAccess(bindings: registry.bindings, lookups: engagementLookups)
     }
 
     /// The HTTP application on `server.host:server.port`. `onServerRunning` receives the bound port (useful

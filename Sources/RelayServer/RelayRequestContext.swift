@@ -9,6 +9,12 @@ public struct RelayRequestContext: RequestContext {
     /// The connection the request came on (the event stream closes it when a browser stops reading).
     public let channel: any Channel
 
+    /// The caller on a protected route; a 401 if the route was mounted without access control by mistake.
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw HTTPError(.unauthorized, message: "authentication required") }
+        return caller
+    }
+
     public init(source: Source) {
         coreContext = .init(source: source)
         channel = source.channel

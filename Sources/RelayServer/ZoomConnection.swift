@@ -12,7 +12,10 @@ public struct ZoomConnection: Sendable {
     public let refresher: TokenRefresher
     public let rest: ZoomRESTClient
     public let logins: PendingLogins
+    /// Signs the agents' session tokens.
     public let signer: SessionToken.Signer
+    /// Signs who started a login into its OAuth `state`, so that the callback knows whom to check.
+    let loginStarters: SessionToken.Signer
     /// `{public_url}/api/auth/callback`, registered as the app's redirect URL.
     public let redirectURI: String
 
@@ -33,22 +36,15 @@ public struct ZoomConnection: Sendable {
         refresher = TokenRefresher(store: store, oauth: oauth, logger: logger)
         rest = ZoomRESTClient(apiURL: zoom.apiURL, clientID: zoom.clientID, refresher: refresher, httpClient: httpClient)
         self.logins = logins
-        signer = SessionToken.Signer(clientSecret: zoom.clientSecret.value)
+        signer = SessionToken.Signer(clientSecret: zoom.clientSecret.value, lifetime: .seconds(Int64(configuration.access.sessionMinutes) * 60))
+        loginStarters = SessionToken.Signer(clientSecret: zoom.clientSecret.value, lifetime: .seconds(600), purpose: "rtms-relay oauth login starter v1")
         let base = configuration.server.publicURL.hasSuffix("/") ? String(configuration.server.publicURL.dropLast()) : configuration.server.publicURL
         redirectURI = base + "/api/auth/callback"
-    }
-
-    /// The account a caller acts for: theirs when the session says, else the single connected account.
-    func account(for caller: Caller?) async throws -> String {
-        if let account = caller?.account { return account }
-        return try await store.accounts().first ?? TokenRefreshService.defaultAccount
     }
 }
 
 /// Refreshes tokens before they expire, every `interval`, until shutdown.
 struct TokenRefreshService: Service {
-    /// The key used when Zoom does not tell the relay which account a token belongs to.
-    static let defaultAccount = "default"
     let refresher: TokenRefresher
     let interval: Duration
 

@@ -31,9 +31,14 @@ public struct RelayHarness: Sendable {
     /// service group does in production).
     /// - Parameters:
     ///   - sinks: sink types the relay knows besides `recording` (e.g. `BuiltInSinks.registry` plus a custom one);
-    ///   - sinksYAML: more entries under `sinks:` (each id indented by two spaces), using those types.
+    ///   - sinksYAML: more entries under `sinks:` (each id indented by two spaces), using those types;
+    ///   - server: the `server:` section (anonymous access on loopback by default);
+    ///   - extraYAML: more top-level sections (e.g. `access:`);
+    ///   - adjustSimulator: changes to the simulator's configuration (its users, whether webhooks name agents).
     public static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1), tls: Bool = false,
                            accessTokenLifetime: Duration = .seconds(3600), sinks: SinkRegistry = SinkRegistry(), sinksYAML: String = "",
+                           server: String = "{host: 127.0.0.1, port: 0, allow_anonymous: true}", extraYAML: String = "",
+                           adjustSimulator: @Sendable (inout SimulatorConfiguration) -> Void = { _ in },
                            _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
         // Everything is logged at trace level into the capture, so tests can check no secret leaks.
         let logs = LogCapture()
@@ -44,7 +49,8 @@ public struct RelayHarness: Sendable {
         let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("rtms-ca-\(UUID().uuidString).pem").path
         defer { try? FileManager.default.removeItem(atPath: caFile) }
         let yaml = """
-            server: {host: 127.0.0.1, port: 0, allow_anonymous: true}
+            server: \(server)
+            \(extraYAML)
             zoom:
               client_id: SIMCLIENTID
               client_secret: SIMCLIENTSECRET
@@ -92,6 +98,7 @@ public struct RelayHarness: Sendable {
             }
             simConfiguration.mediaReconnectWindow = .seconds(20)
             simConfiguration.signalingReconnectWindow = .seconds(20)
+            adjustSimulator(&simConfiguration)
             let simulator = try ZoomSimulator(configuration: simConfiguration, logger: logger)
             group.addTask { try await simulator.run() }
             _ = try await simulator.endpoints()

@@ -38,6 +38,13 @@ public struct SimulatorConfiguration: Sendable {
     public var webhookURL: String?
     /// Account id reported in webhooks and voice events.
     public var accountID: String = "simAccount01"
+    /// The agent an engagement is routed to when `createEngagement` names none (a Zoom user id).
+    public var agentUserID: String = "simAgent01"
+    /// Whether `contact_center.engagement_started/ended` name the agent (`object.agents[].user_id`). When false,
+    /// only `GET /v2/contact_center/engagements/{id}` says who is on the call.
+    public var webhooksNameAgents = true
+    /// The Zoom user who consents on `/oauth/authorize`, as `GET /v2/users/me` reports them.
+    public var authorizingUser = SimulatedUser(id: "simAdmin01", roleName: "Admin")
 
     /// Keep-alive request period on every socket; three unanswered requests end the stream with reason 24.
     public var keepAliveInterval: Duration = .seconds(10)
@@ -64,6 +71,17 @@ public struct SimulatorConfiguration: Sendable {
     public var webhookTimeout: Duration = .seconds(3)
 
     public init() {}
+
+    /// A Zoom user of the simulated account.
+    public struct SimulatedUser: Sendable {
+        public var id: String
+        /// `Owner`, `Admin` or `Member`.
+        public var roleName: String
+        public init(id: String, roleName: String) {
+            self.id = id
+            self.roleName = roleName
+        }
+    }
 
     var scheme: String {
         if case .none = tls { return "ws" }

@@ -41,6 +41,7 @@ public final class ZoomSimulator: Service, Sendable {
         let frame = configuration.audioFrameMilliseconds
         let settings = StreamSettings(
             clientID: configuration.clientID, clientSecret: configuration.clientSecret, accountID: configuration.accountID,
+            agentUserID: configuration.agentUserID, webhooksNameAgents: configuration.webhooksNameAgents,
             keepAliveMisses: configuration.keepAliveMisses, mediaReconnectWindow: configuration.mediaReconnectWindow,
             signalingReconnectWindow: configuration.signalingReconnectWindow, transcriptInterval: configuration.transcriptInterval,
             frameMilliseconds: frame, bufferFrames: Int(configuration.audioBufferLimit.milliseconds) / frame)
@@ -127,10 +128,11 @@ public final class ZoomSimulator: Service, Sendable {
 
     // MARK: Engagements and streams
 
-    /// Creates an active engagement (a call an agent answered) and sends `contact_center.engagement_started`.
+    /// Creates an active engagement (a call `agent` answered; the configured agent by default) and sends
+    /// `contact_center.engagement_started`.
     @discardableResult
-    public func createEngagement(id: String? = nil) async -> String {
-        await registry.createEngagement(id: id)
+    public func createEngagement(id: String? = nil, agent: String? = nil) async -> String {
+        await registry.createEngagement(id: id, agent: agent)
     }
 
     /// Ends an engagement: its stream stops (reason 21) and `contact_center.engagement_ended` is sent.
@@ -298,7 +300,7 @@ public final class ZoomSimulator: Service, Sendable {
         let router = Router()
         let routes = ZoomHTTPRoutes(oauth: oauth, registry: registry, control: { [self] engagementID, action throws(EngagementRegistry.ControlError) in
             try await self.applyControl(engagementID, action)
-        }, clientID: configuration.clientID, fault: { [restFault] in restFault.withLockedValue { $0 } })
+        }, clientID: configuration.clientID, accountID: configuration.accountID, authorizingUser: configuration.authorizingUser, fault: { [restFault] in restFault.withLockedValue { $0 } })
         routes.register(on: router)
         let box = endpointBox
         return Application(

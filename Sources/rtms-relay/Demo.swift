@@ -119,11 +119,20 @@ struct Demo: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(1))
     }
 
-    /// The real authorization-code flow against the simulator, followed through its redirects.
+    /// The real authorization-code flow against the simulator (anonymous on loopback has the operator's
+    /// rights): start the login, then follow Zoom's consent and the callback's redirects.
     private func authorize(base: String) async throws {
-        let login = HTTPClientRequest(url: base + "/api/auth/login")
-        let response = try await HTTPClient.shared.execute(login, timeout: .seconds(10))
-        _ = try await response.body.collect(upTo: 1 << 20)
+        var login = HTTPClientRequest(url: base + "/api/auth/login")
+        login.method = .POST
+        login.headers.add(name: "Content-Type", value: "application/json")
+        let started = try await HTTPClient.shared.execute(login, timeout: .seconds(10))
+        let answer = try await started.body.collect(upTo: 1 << 16)
+        struct Started: Decodable { var authorize_url: String }
+        guard started.status == .ok, let url = try? JSONDecoder().decode(Started.self, from: answer).authorize_url else {
+            throw CommandFailure.runtime("could not start the login with the relay: HTTP \(started.status.code) \(String(buffer: answer))")
+        }
+        let consent = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        _ = try await consent.body.collect(upTo: 1 << 20)
         let status = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/api/auth/status"), timeout: .seconds(10))
         let body = String(buffer: try await status.body.collect(upTo: 1 << 16))
         guard body.contains(#""authenticated":true"#) else {

@@ -182,7 +182,7 @@ struct ClusterTests {
             return try #require(response.headers.first(name: "location"))
         }
         // Login on instance 0; Zoom (the simulator) answers with a redirect carrying code and state.
-        let authorize = try await location("http://127.0.0.1:\(instances[0].port)/api/auth/login")
+        let authorize = try await OAuthLogin.start(base: "http://127.0.0.1:\(instances[0].port)", client: client)
         let callback = try #require(URLComponents(string: try await location(authorize)))
         #expect(callback.path == "/api/auth/callback")
         // The load balancer sends the callback to instance 1.

@@ -18,11 +18,12 @@ struct ZoomRESTFaultTests {
         try await RelayHarness.run { h in
             // An account connected: a token the simulator accepts, as after the OAuth flow.
             let zoom = try #require(h.relay.zoom)
-            try await zoom.store.save(account: "default", tokens: OAuthTokens(
+            try await zoom.store.save(account: "simAccount01", tokens: OAuthTokens(
                 accessToken: await h.simulator.mintAccessToken(), refreshToken: "unused",
                 expiresAtMillis: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000))
             let live = try await h.startCalls(1, framesEach: 10)
             let engagement = await h.simulator.createEngagement()
+            try await h.waitFor(.engagementStarted, count: 2)
 
             for code in [500, 502, 503, 504] {
                 h.simulator.setRESTFault(.status(code))

@@ -20,6 +20,8 @@ struct ZoomControlTests {
         var status: Int
         var location: String?
         var body: String
+        /// For a login: the callback's query (Zoom's `code` and the relay's `state`) and the PKCE challenge.
+        var loginSecrets: [String] = []
     }
 
     static func send(_ url: String, method: HTTPMethod = .GET, json: String? = nil) async throws -> Reply {
@@ -37,16 +39,17 @@ struct ZoomControlTests {
     /// Runs the browser's part of the OAuth flow: login → Zoom authorize → callback.
     static func connect(_ harness: RelayHarness, replay: Bool = false) async throws -> Reply {
         let base = "http://127.0.0.1:\(harness.relayPort)"
-        let login = try await send(base + "/api/auth/login")
-        #expect(login.status == 302)
-        let authorize = try #require(login.location)
+        let authorize = try await OAuthLogin.start(base: base, client: client)
         let zoom = try await send(authorize)
         #expect(zoom.status == 302)
         let callback = try #require(zoom.location)
         #expect(callback.hasPrefix("http://localhost:3001/api/auth/callback?") || callback.contains("/api/auth/callback?"))
         // The redirect URI is public_url-based; send it to the relay's real port.
         let query = try #require(callback.split(separator: "?", maxSplits: 1).last)
-        let first = try await send(base + "/api/auth/callback?" + query)
+        var first = try await send(base + "/api/auth/callback?" + query)
+        let items = (URLComponents(string: authorize)?.queryItems ?? []) + (URLComponents(string: callback)?.queryItems ?? [])
+        first.loginSecrets = items.filter { ["code", "state", "code_challenge"].contains($0.name) }.compactMap(\.value)
+        #expect(first.loginSecrets.count == 4, "state, challenge, code and state again")
         return replay ? try await send(base + "/api/auth/callback?" + query) : first
     }
 
@@ -67,7 +70,9 @@ struct ZoomControlTests {
             #expect(status.body.contains(#""authenticated":true"#))
             #expect(status.body.contains(#""expires_at":"#))
             let zoom = try #require(harness.relay.zoom)
-            #expect(try await zoom.store.load(account: "default")?.isAuthenticated == true)
+            // Stored under the account Zoom names for the token (`/users/me`), never a default.
+            #expect(try await zoom.store.accounts() == ["simAccount01"])
+            #expect(try await zoom.store.load(account: "simAccount01")?.isAuthenticated == true)
             let done = try await Self.connect(harness)
             #expect(done.location == "/?auth=success")
         }
@@ -78,6 +83,7 @@ struct ZoomControlTests {
         try await RelayHarness.run { harness in
             _ = try await Self.connect(harness)
             let engagement = await harness.simulator.createEngagement()
+            try await harness.waitFor(.engagementStarted)
             let start = try await Self.control(harness, engagement, "start")
             #expect(start.status == 200, "\(start.body)")
             #expect(start.body == #"{"action":"start","engagementId":"\#(engagement)","ok":true}"#)
@@ -99,9 +105,10 @@ struct ZoomControlTests {
             let again = try await Self.control(harness, engagement, "resume")
             #expect(again.status == 400)
             #expect(again.body.contains("Zoom answered 400"))
+            // The relay acts on an engagement only with its own account's token, so one it never heard of is 404.
             let unknown = try await Self.control(harness, "no-such-engagement", "start")
             #expect(unknown.status == 404)
-            #expect(unknown.body.contains("Zoom answered 404"))
+            #expect(unknown.body.contains("no engagement webhook has named it"))
         }
     }
 
@@ -110,20 +117,21 @@ struct ZoomControlTests {
         try await RelayHarness.run { harness in
             _ = try await Self.connect(harness)
             let zoom = try #require(harness.relay.zoom)
-            let stored = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let stored = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
             // The access token has expired by the clock (Zoom would refuse it too).
             let before = OAuthTokens(accessToken: stored.accessToken, refreshToken: stored.refreshToken, expiresAtMillis: EventClock.nowMillis() - 1_000)
-            try await zoom.store.save(account: "default", tokens: before)
+            try await zoom.store.save(account: "simAccount01", tokens: before)
             #expect(await zoom.refresher.refreshCount == 0)
             var engagements: [String] = []
             for _ in 0..<5 { engagements.append(await harness.simulator.createEngagement()) }
+            try await harness.waitFor(.engagementStarted, count: 5)
             let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
                 for engagement in engagements { group.addTask { try await Self.control(harness, engagement, "start") } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(replies.map(\.status) == [200, 200, 200, 200, 200], "\(replies.map(\.body))")
             #expect(await zoom.refresher.refreshCount == 1)
-            let after = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let after = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
             #expect(after.accessToken != before.accessToken)
             #expect(after.refreshToken != before.refreshToken)
             #expect(after.expiresAtMillis > EventClock.nowMillis() + 3_000_000)
@@ -139,15 +147,16 @@ struct ZoomControlTests {
         try await RelayHarness.run { harness in
             _ = try await Self.connect(harness)
             let zoom = try #require(harness.relay.zoom)
-            let stored = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let stored = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
             // Zoom no longer accepts the access token, though it has not expired by the clock.
-            try await zoom.store.save(account: "default", tokens: OAuthTokens(accessToken: "revoked", refreshToken: stored.refreshToken, expiresAtMillis: stored.expiresAtMillis))
+            try await zoom.store.save(account: "simAccount01", tokens: OAuthTokens(accessToken: "revoked", refreshToken: stored.refreshToken, expiresAtMillis: stored.expiresAtMillis))
             let engagement = await harness.simulator.createEngagement()
+            try await harness.waitFor(.engagementStarted)
             let start = try await Self.control(harness, engagement, "start")
             #expect(start.status == 200, "\(start.body)")
             #expect(await zoom.refresher.refreshCount == 1)
             // Now the refresh token is dead too (rotated away): the next 401 cannot be healed.
-            try await zoom.store.save(account: "default", tokens: OAuthTokens(accessToken: "revoked-again", refreshToken: stored.refreshToken, expiresAtMillis: stored.expiresAtMillis))
+            try await zoom.store.save(account: "simAccount01", tokens: OAuthTokens(accessToken: "revoked-again", refreshToken: stored.refreshToken, expiresAtMillis: stored.expiresAtMillis))
             let stop = try await Self.control(harness, engagement, "stop")
             #expect(stop.status == 401)
             #expect(stop.body.contains("connect to Zoom again"))
@@ -161,17 +170,22 @@ struct ZoomControlTests {
     func noSecretsInLogs() async throws {
         // Tokens live 60 s, inside the refresher's 5-minute margin, so the flow includes a refresh.
         try await RelayHarness.run(accessTokenLifetime: .seconds(60)) { harness in
-            _ = try await Self.connect(harness)
+            let login = try await Self.connect(harness)
             let zoom = try #require(harness.relay.zoom)
-            let first = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let first = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
             let engagement = await harness.simulator.createEngagement()
+            try await harness.waitFor(.engagementStarted)
             _ = try await Self.control(harness, engagement, "start")
             try await harness.waitFor(.streamConnected)
-            let second = try #require(try await zoom.store.load(account: "default")?.tokens)
+            let second = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
             let badReply = try await Self.control(harness, "missing", "start")
             _ = try await Self.control(harness, engagement, "stop")
             try await harness.waitFor(.streamStopped)
+            // The 60 s tokens fall inside the refresh margin: the refresh path (and its logging) really ran.
+            #expect(await zoom.refresher.refreshCount >= 1)
+            #expect(first.refreshToken != second.refreshToken)
             let secrets = ["SIMCLIENTSECRET", RelayHarness.webhookSecret, first.accessToken, first.refreshToken, second.accessToken, second.refreshToken]
+                + login.loginSecrets
             let logs = harness.logs.all
             #expect(logs.count > 20)
             for secret in secrets {

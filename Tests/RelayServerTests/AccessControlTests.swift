@@ -58,7 +58,7 @@ struct AccessControlTests {
         }
     }
 
-    @Test("the operator token and a session token pass, by header or ?access_token=")
+    @Test("the operator token and a session token pass by header; ?access_token= does not authorize a POST")
     func acceptsCredentials() async throws {
         let (relay, _) = try makeRelay()
         let session = SessionToken.Signer(clientSecret: Self.secret).issue(uid: "agent-1", aid: "acc")
@@ -67,7 +67,7 @@ struct AccessControlTests {
             let bad = #"{"error":"unknown action 'dance' (use start, stop, pause or resume)"}"#
             try await control(client, headers: [.authorization: "Bearer operator-token-123"], expect: .badRequest, bad)
             try await control(client, headers: [.authorization: "Bearer \(session)"], expect: .badRequest, bad)
-            try await control(client, query: "?access_token=\(session)", expect: .badRequest, bad)
+            try await control(client, query: "?access_token=\(session)", expect: .unauthorized)
         }
     }
 
@@ -159,22 +159,23 @@ struct AccessControlTests {
         }
     }
 
-    @Test("login redirects to Zoom with state and PKCE; a callback with an unknown state changes nothing")
+    @Test("login (with a caller) answers Zoom's authorize URL with state and PKCE; a callback with an unknown state changes nothing")
     func loginAndForgedCallback() async throws {
         let (relay, _) = try makeRelay()
         try await relay.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/api/auth/login", method: .get) { response in
-                #expect(response.status == .found)
-                let location = try #require(response.headers[.location])
-                #expect(location.hasPrefix("http://127.0.0.1:9/oauth/authorize?response_type=code&client_id=cid&redirect_uri=http://localhost:3001/api/auth/callback&state="))
-                #expect(location.contains("code_challenge_method=S256"))
+            let headers: HTTPFields = [.authorization: "Bearer operator-token-123", .contentType: "application/json"]
+            try await client.execute(uri: "/api/auth/login", method: .post, headers: headers, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .ok)
+                let body = String(buffer: response.body)
+                #expect(body.hasPrefix(#"{"authorize_url":"http://127.0.0.1:9/oauth/authorize?response_type=code&client_id=cid&redirect_uri=http://localhost:3001/api/auth/callback&state="#), "\(body)")
+                #expect(body.contains("code_challenge_method=S256"))
             }
             try await client.execute(uri: "/api/auth/callback?code=abc&state=forged", method: .get) { response in
                 #expect(response.status == .found)
-                #expect(response.headers[.location]?.hasPrefix("/?auth=error") == true)
+                #expect(response.headers[.location] == "/?auth=error&reason=expired")
             }
-            try await client.execute(uri: "/api/auth/status", method: .get) { response in
-                #expect(String(buffer: response.body) == #"{"authenticated":false,"configured":true}"#)
+            try await client.execute(uri: "/api/auth/status", method: .get, headers: headers) { response in
+                #expect(String(buffer: response.body) == #"{"accounts":[],"authenticated":false,"configured":true,"problem":"no Zoom account is connected"}"#)
             }
         }
     }

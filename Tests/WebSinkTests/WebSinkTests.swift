@@ -80,7 +80,7 @@ struct WebSinkTests {
     @Test("status lines say Starting, Received 50/100 audio chunks per channel, RTMS stopped, in order")
     func statusLinesAtTheRightCounts() async throws {
         let (sink, _) = try makeSink()
-        let subscription = sink.broadcaster.subscribe(engagement: "eng-1", lastEventID: nil)
+        let subscription = sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil)
         try await sink.consume(call(frames: 120))
         let messages = await collect(subscription, count: 100, timeout: .milliseconds(300))
         let lines = messages.compactMap(statusText)
@@ -95,7 +95,7 @@ struct WebSinkTests {
     @Test("status_every_chunks sets the counter step")
     func statusEveryChunks() async throws {
         let (sink, _) = try makeSink { $0.statusEveryChunks = 10 }
-        let subscription = sink.broadcaster.subscribe(engagement: nil, lastEventID: nil)
+        let subscription = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume(call(frames: 25))
         let lines = await collect(subscription, count: 100, timeout: .milliseconds(300)).compactMap(statusText)
         #expect(lines.filter { $0.hasPrefix("Received") } == [
@@ -106,7 +106,7 @@ struct WebSinkTests {
     @Test("every message has an increasing id; stream events carry the JSON form; no PCM ever reaches a browser")
     func idsAndNoPCM() async throws {
         let (sink, _) = try makeSink()
-        let subscription = sink.broadcaster.subscribe(engagement: "eng-1", lastEventID: nil)
+        let subscription = sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil)
         let events = call(frames: 60)
         try await sink.consume(Array(events.dropLast(3)))
         try await sink.tick()
@@ -132,7 +132,7 @@ struct WebSinkTests {
     func levelsAreThrottled() async throws {
         let (sink, _) = try makeSink()
         #expect(sink.tickInterval == .milliseconds(250))
-        let subscription = sink.broadcaster.subscribe(engagement: nil, lastEventID: nil)
+        let subscription = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume(Array(call(frames: 100).dropLast()))
         try await sink.tick()
         try await sink.tick()
@@ -144,12 +144,12 @@ struct WebSinkTests {
     func lastEventIDResume() async throws {
         let (sink, _) = try makeSink()
         try await sink.consume(call(frames: 60))
-        let all = await collect(sink.broadcaster.subscribe(engagement: "eng-1", lastEventID: nil), count: 1000, timeout: .milliseconds(300))
+        let all = await collect(sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil), count: 1000, timeout: .milliseconds(300))
         #expect(all.compactMap(statusText).first == "Starting RTMS connection")
         let cut = try #require(all[3].id)
-        let resumed = await collect(sink.broadcaster.subscribe(engagement: "eng-1", lastEventID: cut), count: 1000, timeout: .milliseconds(300))
+        let resumed = await collect(sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: cut), count: 1000, timeout: .milliseconds(300))
         #expect(resumed.map(\.id) == all.dropFirst(4).map(\.id))
-        let upToDate = await collect(sink.broadcaster.subscribe(engagement: "eng-1", lastEventID: all.last!.id), count: 1, timeout: .milliseconds(200))
+        let upToDate = await collect(sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: all.last!.id), count: 1, timeout: .milliseconds(200))
         #expect(upToDate.isEmpty)
     }
 
@@ -158,7 +158,7 @@ struct WebSinkTests {
         let (sink, _) = try makeSink { $0.replayBuffer = 3 }
         try await sink.consume(call(frames: 0))
         try await sink.consume(call(stream: "s-2", frames: 0))
-        let resumed = await collect(sink.broadcaster.subscribe(engagement: "eng-1", lastEventID: 1), count: 100, timeout: .milliseconds(300))
+        let resumed = await collect(sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: 1), count: 100, timeout: .milliseconds(300))
         #expect(resumed.first.flatMap(statusText)?.hasPrefix("Some earlier messages") == true)
         #expect(resumed.count == 4)
     }
@@ -166,8 +166,8 @@ struct WebSinkTests {
     @Test("?engagement= filters: a page sees only its engagement; without it, all")
     func filterByEngagement() async throws {
         let (sink, _) = try makeSink()
-        let mine = sink.broadcaster.subscribe(engagement: "eng-A", lastEventID: nil)
-        let everything = sink.broadcaster.subscribe(engagement: nil, lastEventID: nil)
+        let mine = sink.broadcaster.subscribe(scope: .engagement("eng-A"), lastEventID: nil)
+        let everything = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume(call(engagement: "eng-A", stream: "a", frames: 0) + call(engagement: "eng-B", stream: "b", frames: 0))
         let a = await collect(mine, count: 1000, timeout: .milliseconds(300))
         let all = await collect(everything, count: 1000, timeout: .milliseconds(300))
@@ -178,8 +178,8 @@ struct WebSinkTests {
     @Test("a stalled browser is dropped when its queue is full, while another keeps receiving everything")
     func stalledClientDropped() async throws {
         let broadcaster = EventBroadcaster(replayCapacity: 100, clientBuffer: 10)
-        let stalled = broadcaster.subscribe(engagement: nil, lastEventID: nil)
-        let reader = broadcaster.subscribe(engagement: nil, lastEventID: nil)
+        let stalled = broadcaster.subscribe(scope: .all, lastEventID: nil)
+        let reader = broadcaster.subscribe(scope: .all, lastEventID: nil)
         let received = Counter()
         let readerTask = Task {
             for await _ in reader.messages { received.value.withLock { $0 += 1 } }
@@ -204,8 +204,8 @@ struct WebSinkTests {
     @Test("heartbeats go to every open stream; a closed browser is forgotten; close() ends every stream")
     func heartbeatAndClose() async throws {
         let (sink, _) = try makeSink { $0.heartbeatSeconds = 0.01 }
-        let one = sink.broadcaster.subscribe(engagement: "x", lastEventID: nil)
-        let two = sink.broadcaster.subscribe(engagement: nil, lastEventID: nil)
+        let one = sink.broadcaster.subscribe(scope: .engagement("x"), lastEventID: nil)
+        let two = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await Task.sleep(for: .milliseconds(20))
         try await sink.tick()
         #expect(await collect(one, count: 1).map(\.encoded) == [": heartbeat\n\n"])
@@ -213,7 +213,7 @@ struct WebSinkTests {
         #expect(sink.broadcaster.subscriberCount == 1)
         try await sink.finish()
         #expect(sink.broadcaster.subscriberCount == 0)
-        #expect(await collect(sink.broadcaster.subscribe(engagement: nil, lastEventID: nil), count: 1, timeout: .milliseconds(100)).isEmpty)
+        #expect(await collect(sink.broadcaster.subscribe(scope: .all, lastEventID: nil), count: 1, timeout: .milliseconds(100)).isEmpty)
     }
 
     @Test("options: defaults, and values out of range are refused with the key")

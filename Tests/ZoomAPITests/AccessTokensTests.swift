@@ -18,6 +18,21 @@ struct AccessTokensTests {
         #expect(context.uid == "u-1" && context.aid == "acc-9" && context.typ == "panel")
     }
 
+    /// The fuzz seeds hold a header sealed by an independent implementation (Python's `cryptography`, in Zoom's
+    /// layout; see Fuzz/make-seeds.py): it must decrypt here, or a layout mistake made in both `encrypt` and
+    /// `decrypt` would pass every other test while refusing every real Zoom header.
+    @Test("security: an app context sealed by an independent implementation decrypts (standard and URL-safe base64)")
+    func independentlySealed() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/Corpus/app-context")
+        for name in ["bd3c3423241598d853b2a92eede1446c63805bb5", "8dd91f7afd1102a14835adb3ad56963d37e148a2"] {
+            let seed = try Data(contentsOf: corpus.appendingPathComponent(name))
+            let header = String(decoding: seed.dropFirst(), as: UTF8.self)
+            let context = try AppContext.decrypt(header: header, clientSecret: "client-secret-for-fuzzing", now: 1_764_090_286_000)
+            #expect(context.uid == "u-1" && context.aid == "acc-9", "\(name)")
+            #expect(throws: AppContext.Failure.decryptionFailed) { try AppContext.decrypt(header: header, clientSecret: secret, now: now) }
+        }
+    }
+
     @Test("a context sealed with another app's secret is refused")
     func wrongSecret() throws {
         let other = try header(#"{"uid":"u","ts":\#(now)}"#, secret: "another-secret")

@@ -11,6 +11,8 @@ public actor EngagementRegistry {
     private var streamOwner: [String: String] = [:]
     private var order = 0
     private let retainedEngagements: Int
+    /// Account and agents of each engagement, for access control (readable without awaiting the actor).
+    public nonisolated let bindings = EngagementBindings()
 
     public init(retainedEngagements: Int = 1000) {
         self.retainedEngagements = retainedEngagements
@@ -29,13 +31,15 @@ public actor EngagementRegistry {
     public func record(_ event: StreamEvent) {
         let at = event.timeMillis
         switch event.kind {
-        case .engagementStarted:
+        case .engagementStarted(let payload):
+            bindings.learn(event.engagementID, EngagementBinding(webhookPayload: payload))
             var engagement = engagementEntry(event.engagementID, at: at)
             engagement.isActive = true
             engagement.endedAt = nil
             if engagement.streams.isEmpty { engagement.startedAt = at }
             engagements[event.engagementID] = engagement
-        case .engagementEnded:
+        case .engagementEnded(let payload):
+            bindings.learn(event.engagementID, EngagementBinding(webhookPayload: payload))
             var engagement = engagementEntry(event.engagementID, at: at)
             engagement.isActive = false
             engagement.endedAt = at
@@ -93,18 +97,18 @@ public actor EngagementRegistry {
         }
     }
 
-    /// Every engagement, newest first, each with its streams newest first.
-    public func snapshot() -> [EngagementSnapshot] {
-        engagements.values.sorted { ($0.startedAt, $0.order) > ($1.startedAt, $1.order) }.map { engagement in
+    /// Every engagement `visible` lets through, newest first, each with its streams newest first.
+    public func snapshot(visible: (String) -> Bool = { _ in true }) -> [EngagementSnapshot] {
+        engagements.values.filter { visible($0.id) }.sorted { ($0.startedAt, $0.order) > ($1.startedAt, $1.order) }.map { engagement in
             EngagementSnapshot(engagementId: engagement.id, isActive: engagement.isActive,
                                startedAt: EventClock.iso8601(millis: engagement.startedAt),
                                endedAt: engagement.endedAt.map(EventClock.iso8601(millis:)), streams: engagement.streams.reversed())
         }
     }
 
-    /// The active engagement started last, in the original app's shape.
-    public func active() -> ActiveEngagement {
-        guard let latest = engagements.values.filter(\.isActive).max(by: { ($0.startedAt, $0.order) < ($1.startedAt, $1.order) }) else {
+    /// The active engagement started last among those `visible` lets through, in the original app's shape.
+    public func active(visible: (String) -> Bool = { _ in true }) -> ActiveEngagement {
+        guard let latest = engagements.values.filter({ $0.isActive && visible($0.id) }).max(by: { ($0.startedAt, $0.order) < ($1.startedAt, $1.order) }) else {
             return ActiveEngagement(isActive: false, engagementId: nil, startedAt: nil)
         }
         return ActiveEngagement(isActive: true, engagementId: latest.id, startedAt: EventClock.iso8601(millis: latest.startedAt))
@@ -148,6 +152,7 @@ public actor EngagementRegistry {
         guard ended.count > retainedEngagements else { return }
         for engagement in ended.sorted(by: { ($0.endedAt ?? 0) < ($1.endedAt ?? 0) }).prefix(ended.count - retainedEngagements) {
             engagements[engagement.id] = nil
+            bindings.forget([engagement.id])
             for stream in engagement.streams { streamOwner[stream.streamId] = nil }
         }
     }

@@ -79,7 +79,7 @@ public struct ConfigLoader: Sendable {
         let sinks = try decodeSinks(root["sinks"], decoder: decoder)
         return RelayConfiguration(
             source: file, server: top.server, zoom: top.zoom, tokenStore: top.tokenStore,
-            cluster: top.cluster, sinks: sinks
+            cluster: top.cluster, access: top.access, sinks: sinks
         )
     }
 
@@ -118,11 +118,12 @@ public struct ConfigLoader: Sendable {
         var zoom = ZoomSettings()
         var tokenStore = TokenStoreSettings()
         var cluster = ClusterSettings()
+        var access = AccessSettings()
 
         enum CodingKeys: String, CodingKey {
             case server, zoom
             case tokenStore = "token_store"
-            case cluster, sinks
+            case cluster, sinks, access
         }
 
         init(from decoder: any Decoder) throws {
@@ -131,6 +132,7 @@ public struct ConfigLoader: Sendable {
             zoom = try c.decodeIfPresent(ZoomSettings.self, forKey: .zoom) ?? zoom
             tokenStore = try c.decodeIfPresent(TokenStoreSettings.self, forKey: .tokenStore) ?? tokenStore
             cluster = try c.decodeIfPresent(ClusterSettings.self, forKey: .cluster) ?? cluster
+            access = try c.decodeIfPresent(AccessSettings.self, forKey: .access) ?? access
             _ = c.contains(.sinks)
         }
     }

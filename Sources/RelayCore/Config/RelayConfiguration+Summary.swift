@@ -9,6 +9,7 @@ extension RelayConfiguration {
         lines.append("      oauth \(zoom.oauthURL), api \(zoom.apiURL), rtms hosts \(zoom.rtmsAllowedHosts.joined(separator: ", ")), webhook tolerance \(zoom.webhookToleranceSeconds)s\(zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)")")
         lines.append("token_store: \(tokenStore.kind.rawValue) \(tokenStore.kind == .sqlite ? tokenStore.path : "\(tokenStore.url)")")
         lines.append("cluster: \(cluster.isEnabled ? "redis \(cluster.redisURL), key_prefix \(cluster.keyPrefix), lease \(cluster.leaseMilliseconds) ms, relay_audio \(cluster.relayAudio)" : "off (single instance)")")
+        lines.append("access: supervisors \(access.supervisors.isEmpty ? "none" : access.supervisors.joined(separator: ", "))\(access.supervisors.isEmpty ? "" : access.supervisorsControl ? " (may control)" : " (read-only)"), session \(access.sessionMinutes) min")
         lines.append("sinks:\(sinks.isEmpty ? " none" : "")")
         for sink in sinks {
             lines.append("  \(sink.id): type \(sink.typeName), queue \(sink.queue.capacity) \(sink.queue.overflow.rawValue)")

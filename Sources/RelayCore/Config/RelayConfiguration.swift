@@ -6,6 +6,7 @@ public struct RelayConfiguration: Sendable {
     public var zoom: ZoomSettings
     public var tokenStore: TokenStoreSettings
     public var cluster: ClusterSettings
+    public var access: AccessSettings
     /// The sinks, in config order.
     public var sinks: [SinkSettings]
 }
@@ -18,6 +19,9 @@ public struct ServerSettings: Sendable, Decodable {
     public var accessToken = Secret("")
     public var allowAnonymous = false
     public var maxBodyBytes = 262_144
+    /// Open `GET /api/events` streams allowed in all, and per caller (one session, the operator token).
+    public var maxEventStreams = 1000
+    public var maxEventStreamsPerCaller = 10
 
     public init() {}
 
@@ -27,6 +31,8 @@ public struct ServerSettings: Sendable, Decodable {
         case accessToken = "access_token"
         case allowAnonymous = "allow_anonymous"
         case maxBodyBytes = "max_body_bytes"
+        case maxEventStreams = "max_event_streams"
+        case maxEventStreamsPerCaller = "max_event_streams_per_caller"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +43,11 @@ public struct ServerSettings: Sendable, Decodable {
         accessToken = try c.decodeIfPresent(Secret.self, forKey: .accessToken) ?? accessToken
         allowAnonymous = try c.decodeIfPresent(Bool.self, forKey: .allowAnonymous) ?? allowAnonymous
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
+        maxEventStreams = try c.decodeIfPresent(Int.self, forKey: .maxEventStreams) ?? maxEventStreams
+        maxEventStreamsPerCaller = try c.decodeIfPresent(Int.self, forKey: .maxEventStreamsPerCaller) ?? maxEventStreamsPerCaller
+        guard maxEventStreams > 0, maxEventStreamsPerCaller > 0 else {
+            throw SinkConfigurationError(key: maxEventStreams > 0 ? "max_event_streams_per_caller" : "max_event_streams", "must be at least 1")
+        }
         guard (0...65535).contains(port) else { throw SinkConfigurationError(key: "port", "must be between 0 and 65535, not \(port)") }
         guard !host.isEmpty else { throw SinkConfigurationError(key: "host", "must not be empty") }
         guard maxBodyBytes > 0 else { throw SinkConfigurationError(key: "max_body_bytes", "must be positive") }

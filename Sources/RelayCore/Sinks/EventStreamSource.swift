@@ -48,16 +48,42 @@ extension String {
     }
 }
 
+/// Which engagements one browser's feed carries.
+public enum EventScope: Sendable {
+    /// One engagement (the agent page).
+    case engagement(String)
+    /// Every engagement (the operator's firehose).
+    case all
+    /// Every engagement `includes` lets through (a supervisor's account). Called for each message while the
+    /// source holds its lock, so it must be quick and must not call back into the source.
+    case filtered(@Sendable (String) -> Bool)
+
+    /// Whether a message of `engagement` belongs in the feed.
+    public func includes(_ engagement: String) -> Bool {
+        switch self {
+        case .engagement(let id): id == engagement
+        case .all: true
+        case .filtered(let includes): includes(engagement)
+        }
+    }
+
+    /// The one engagement, for a single-engagement feed.
+    public var engagement: String? {
+        if case .engagement(let id) = self { return id }
+        return nil
+    }
+}
+
 /// Something the HTTP server can stream to browsers as Server-Sent Events (`GET /api/events`).
 ///
 /// The web sink publishes one through `SinkServices`; RelayServer finds it by this protocol, so neither side
 /// imports the other.
 public protocol EventStreamSource: Sendable {
-    /// A live feed of messages for one engagement (nil: all engagements). With `lastEventID`, messages after
-    /// that id still held in the replay buffer come first; without it, the recent history of the engagement.
-    /// The stream finishes when the subscriber falls too far behind (a slow or stalled browser) or the relay
-    /// shuts down; the browser then reconnects with `Last-Event-ID`.
-    func subscribe(engagement: String?, lastEventID: UInt64?) -> EventSubscription
+    /// A live feed of the messages `scope` lets through. With `lastEventID`, messages after that id still held
+    /// in the replay buffer come first; without it, the recent history. The stream finishes when the subscriber
+    /// falls too far behind (a slow or stalled browser) or the relay shuts down; the browser then reconnects
+    /// with `Last-Event-ID`.
+    func subscribe(scope: EventScope, lastEventID: UInt64?) -> EventSubscription
 }
 
 /// A browser's feed: the messages, and a way to end it early (the connection closed, the relay is stopping).

@@ -9,6 +9,7 @@ import ZoomAPI
 struct ControlRoutes {
     let zoom: ZoomConnection?
     let hub: EventHub
+    let access: EngagementAccess
     let logger: Logger
 
     struct Body: Decodable {
@@ -24,7 +25,7 @@ struct ControlRoutes {
 
     func add(to group: RouterGroup<RelayRequestContext>) {
         group.post("/api/zoom/rtms/control") { request, context -> Response in
-            guard let zoom else { throw Router<RelayRequestContext>.notConfigured }
+            guard let zoom else { throw AuthRoutes.notConfigured }
             var request = request
             let data = Data(try await request.collectBody(upTo: .max).readableBytesView)
             guard let body = try? JSONDecoder().decode(Body.self, from: data) else {
@@ -36,9 +37,13 @@ struct ControlRoutes {
             guard let action = StreamAction(rawValue: body.action) else {
                 throw HTTPError(.badRequest, message: "unknown action '\(body.action)' (use start, stop, pause or resume)")
             }
-            let caller = context.caller ?? .anonymous
+            let caller = try context.requireCaller()
+            try await access.check(caller, engagement: body.engagementId, need: .control)
+            // Zoom is called with the token of the engagement's own account, never another one.
+            guard let account = access.bindings.binding(of: body.engagementId)?.account ?? caller.account else {
+                throw HTTPError(.notFound, message: "no engagement '\(body.engagementId)' with a known Zoom account: no engagement webhook has named it yet")
+            }
             do {
-                let account = try await zoom.account(for: caller)
                 try await zoom.rest.setRTMSStatus(engagementID: body.engagementId, action: action, account: account)
             } catch let error as ZoomAPIError {
                 logger.warning("RTMS control refused", metadata: ["engagement": "\(body.engagementId)", "action": "\(action)", "error": "\(error)"])

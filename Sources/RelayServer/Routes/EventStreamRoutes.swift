@@ -15,6 +15,12 @@ import ServiceLifecycle
 struct EventStreamRoutes {
     /// The web sink's broadcaster, when a `type: web` sink is configured.
     let source: (any EventStreamSource)?
+    let access: EngagementAccess
+    /// Caps the open streams, per caller and in all.
+    let limits: EventStreamLimits
+
+    /// The route's path: the only one that accepts `?access_token=`.
+    static let path = "/api/events"
 
     /// Browsers reconnect this long after the stream ends.
     static let retryMilliseconds = 2000
@@ -23,7 +29,7 @@ struct EventStreamRoutes {
     static let stalledWriteTimeout = Duration.seconds(10)
 
     func add(to group: RouterGroup<RelayRequestContext>) {
-        group.get("/api/events") { request, context -> Response in
+        group.get(RouterPath(Self.path)) { request, context -> Response in
             guard let source else {
                 throw HTTPError(.serviceUnavailable, message: "no web sink is configured (add a sink with type: web to the config)")
             }
@@ -39,7 +45,21 @@ struct EventStreamRoutes {
                 }
                 lastEventID = id
             }
-            let subscription = source.subscribe(engagement: engagement, lastEventID: lastEventID)
+            let caller = try context.requireCaller()
+            let scope: EventScope
+            if let engagement {
+                try await access.check(caller, engagement: engagement, need: .see)
+                scope = .engagement(engagement)
+            } else {
+                guard let firehose = access.firehose(for: caller) else {
+                    throw HTTPError(.forbidden, message: "engagement= is required: agents see the engagements they are on, one at a time")
+                }
+                scope = firehose
+            }
+            guard let slot = limits.open(for: caller.limitKey) else {
+                throw HTTPError(.tooManyRequests, message: "too many open event streams (at most \(limits.perCaller) per caller and \(limits.total) in all); close other tabs and retry")
+            }
+            let subscription = source.subscribe(scope: scope, lastEventID: lastEventID)
             let channel = context.channel
             return Response(
                 status: .ok,
@@ -50,7 +70,10 @@ struct EventStreamRoutes {
                 body: ResponseBody { writer in
                     // When the write started that has not completed yet; nil between writes.
                     let pendingSince = NIOLockedValueBox<ContinuousClock.Instant?>(.now)
-                    defer { subscription.cancel() }
+                    defer {
+                        subscription.cancel()
+                        slot.release()
+                    }
                     try await withThrowingTaskGroup(of: Void.self) { watchdog in
                         // A browser that stops reading leaves a write suspended for good once the socket buffers
                         // are full (the source has already dropped it by then): close the connection, which

@@ -34,13 +34,16 @@ struct IngestRoutes {
 
     /// `GET /api/engagements` (`{"engagements":[…]}`, newest first, with each stream's state) and
     /// `GET /api/engagement/active` (the original app's `{"isActive","engagementId","startedAt"}`), behind
-    /// the browser-API access control.
-    func addEngagementRoutes(to group: RouterGroup<RelayRequestContext>) {
-        group.get("/api/engagements") { _, _ -> Response in
-            try Response.json(EngagementList(engagements: await publisher.currentRegistry().snapshot()))
+    /// the browser-API access control. Both hold only what the caller may see.
+    func addEngagementRoutes(to group: RouterGroup<RelayRequestContext>, access: EngagementAccess) {
+        group.get("/api/engagements") { _, context -> Response in
+            let caller = try context.requireCaller()
+            let registry = await publisher.currentRegistry()
+            return try Response.json(EngagementList(engagements: await registry.snapshot(visible: { access.canSee(caller, $0) })))
         }
-        group.get("/api/engagement/active") { _, _ -> Response in
-            try Response.json(await publisher.currentRegistry().active())
+        group.get("/api/engagement/active") { _, context -> Response in
+            let caller = try context.requireCaller()
+            return try Response.json(await publisher.currentRegistry().active(visible: { access.canSee(caller, $0) }))
         }
     }
 }

@@ -24,10 +24,12 @@ public struct SessionToken: Sendable, Hashable, Codable {
         private let key: SymmetricKey
         public let lifetime: Duration
 
-        public init(clientSecret: String, lifetime: Duration = .seconds(3600)) {
+        /// - Parameter purpose: keeps tokens of one use from being accepted for another (a login's `state` is not a
+        ///   session): each purpose derives its own key.
+        public init(clientSecret: String, lifetime: Duration = .seconds(3600), purpose: String = "rtms-relay session token v1") {
             key = HKDF<SHA256>.deriveKey(
                 inputKeyMaterial: SymmetricKey(data: Data(clientSecret.utf8)),
-                info: Data("rtms-relay session token v1".utf8),
+                info: Data(purpose.utf8),
                 outputByteCount: 32
             )
             self.lifetime = lifetime

@@ -18,10 +18,11 @@ public actor PendingLogins {
         self.shared = shared
     }
 
-    /// A new random state with its PKCE pair.
-    public func begin() async -> (state: String, pkce: PKCE) {
+    /// A new random state with its PKCE pair. `prefix` goes in front of the random part (the relay puts a signed
+    /// note of who started the login there).
+    public func begin(prefix: String = "") async -> (state: String, pkce: PKCE) {
         prune()
-        let state = Base64URL.encode(randomBytes(24))
+        let state = prefix + Base64URL.encode(randomBytes(24))
         let pkce = PKCE()
         if let shared,
            (try? await shared.connection.send("SET", shared.keyPrefix + state, pkce.verifier, "PX", "\(lifetimeMillis)")) == .status("OK") {

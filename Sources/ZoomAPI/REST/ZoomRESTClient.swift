@@ -20,9 +20,7 @@ public struct ZoomRESTClient: Sendable {
 
     /// `PUT {api_url}/contact_center/{engagementId}/rtms_app/status` with `{"action", "settings":{"client_id"}}`.
     public func setRTMSStatus(engagementID: String, action: StreamAction, account: String) async throws {
-        guard let encoded = engagementID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) else {
-            throw ZoomAPIError.zoom(status: 400, message: "invalid engagement id")
-        }
+        let encoded = try Self.pathSegment(engagementID)
         struct Body: Encodable {
             struct Settings: Encodable { var client_id: String }
             var action: String
@@ -32,12 +30,47 @@ public struct ZoomRESTClient: Sendable {
         _ = try await authorized(.PUT, "\(apiURL)/contact_center/\(encoded)/rtms_app/status", body: body, account: account)
     }
 
-    /// The account id of the user a token belongs to (`GET /users/me`), to key the token store.
-    public func accountID(accessToken: String) async throws -> String? {
-        let reply = try await http.send(.GET, "\(apiURL)/users/me", headers: [("Authorization", "Bearer \(accessToken)")], body: nil)
-        guard reply.status == 200 else { return nil }
-        struct Me: Decodable { var account_id: String? }
-        return try? JSONDecoder().decode(Me.self, from: reply.body).account_id
+    /// The agents Zoom lists on an engagement of `account` (`GET {api_url}/contact_center/engagements/{id}`,
+    /// `agents[].user_id`); nil when Zoom does not know the engagement in that account (404). See
+    /// docs/security.md for how the relay uses it.
+    public func engagementAgents(engagementID: String, account: String) async throws -> Set<String>? {
+        let encoded = try Self.pathSegment(engagementID)
+        do {
+            let body = try await authorized(.GET, "\(apiURL)/contact_center/engagements/\(encoded)", body: nil, account: account)
+            struct Engagement: Decodable {
+                struct Agent: Decodable { var user_id: String? }
+                var agents: [Agent]?
+            }
+            let agents = try JSONDecoder().decode(Engagement.self, from: body).agents ?? []
+            return Set(agents.compactMap(\.user_id).filter { !$0.isEmpty })
+        } catch ZoomAPIError.zoom(status: 404, _) {
+            return nil
+        }
+    }
+
+    /// Who a freshly authorized token belongs to (`GET {api_url}/users/me`): the user, the account, and whether
+    /// the user is an owner or admin of that account.
+    public func tokenOwner(accessToken: String) async throws -> TokenOwner {
+        let reply = try await http.send(.GET, "\(apiURL)/users/me", headers: [("Authorization", "Bearer \(accessToken)"), ("Accept", "application/json")], body: nil)
+        guard reply.status == 200 else {
+            throw ZoomAPIError.zoom(status: reply.status, message: ZoomErrorBody.message(from: reply.body) ?? Self.defaultMessage(reply.status))
+        }
+        struct Me: Decodable { var id: String?; var account_id: String?; var role_name: String?; var role_id: String? }
+        guard let me = try? JSONDecoder().decode(Me.self, from: reply.body), let user = me.id, !user.isEmpty,
+              let account = me.account_id, !account.isEmpty else {
+            throw ZoomAPIError.zoom(status: 502, message: "Zoom did not say which user and account the token belongs to")
+        }
+        let role = me.role_name?.lowercased()
+        return TokenOwner(user: user, account: account, isAdmin: role == "owner" || role == "admin" || me.role_id == "0" || me.role_id == "1")
+    }
+
+    /// An id as one URL path segment: percent-encoded, never `.` or `..`, at most 256 characters.
+    static func pathSegment(_ id: String) throws -> String {
+        guard !id.isEmpty, id.utf8.count <= 256, id != ".", id != "..",
+              let encoded = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) else {
+            throw ZoomAPIError.zoom(status: 400, message: "invalid engagement id")
+        }
+        return encoded
     }
 
     /// Sends a request with the account's token; on 401 refreshes once and retries.
@@ -56,6 +89,14 @@ public struct ZoomRESTClient: Sendable {
             throw ZoomAPIError.zoom(status: reply.status, message: message)
         }
         throw ZoomAPIError.notAuthenticated("Zoom rejected the refreshed token; connect to Zoom again")
+    }
+
+    /// The user behind an OAuth token, from `GET /users/me`.
+    public struct TokenOwner: Sendable, Equatable {
+        public var user: String
+        public var account: String
+        /// An owner or admin of the account (Zoom's `role_name` `Owner`/`Admin`, or `role_id` 0/1).
+        public var isAdmin: Bool
     }
 
     static func defaultMessage(_ status: Int) -> String {

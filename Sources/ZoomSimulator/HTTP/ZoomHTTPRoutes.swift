@@ -8,6 +8,8 @@ struct ZoomHTTPRoutes: Sendable {
     let registry: EngagementRegistry
     let control: @Sendable (String, StreamAction) async throws(EngagementRegistry.ControlError) -> Void
     let clientID: String
+    let accountID: String
+    let authorizingUser: SimulatorConfiguration.SimulatedUser
     /// The injected REST fault, read on every request.
     let fault: @Sendable () -> RESTFault?
 
@@ -17,7 +19,26 @@ struct ZoomHTTPRoutes: Sendable {
         router.put("/v2/contact_center/:engagementId/rtms_app/status") { request, context in
             try await self.rtmsStatus(request, context: context)
         }
+        router.get("/v2/contact_center/engagements/:engagementId") { request, context in
+            guard await self.authorized(request) else { return Self.invalidToken }
+            guard let engagement = await registry.engagementResource(context.parameters.get("engagementId") ?? "") else {
+                return Self.json(status: 404, ["code": 1001, "message": "Engagement does not exist."] as [String: any Sendable])
+            }
+            return Self.json(status: 200, engagement)
+        }
+        router.get("/v2/users/me") { request, _ in
+            guard await self.authorized(request) else { return Self.invalidToken }
+            return Self.json(status: 200, ["id": authorizingUser.id, "account_id": accountID, "role_name": authorizingUser.roleName] as [String: any Sendable])
+        }
     }
+
+    /// Whether the request carries a live access token.
+    private func authorized(_ request: Request) async -> Bool {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return false }
+        return await oauth.isValid(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+    }
+
+    static var invalidToken: Response { json(status: 401, ["code": 124, "message": "Invalid access token."] as [String: any Sendable]) }
 
     // MARK: OAuth
 
@@ -88,9 +109,7 @@ struct ZoomHTTPRoutes: Sendable {
         case nil:
             break
         }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            await oauth.isValid(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-        else { return Self.json(status: 401, ["code": 124, "message": "Invalid access token."] as [String: any Sendable]) }
+        guard await authorized(request) else { return Self.invalidToken }
         let engagementID = context.parameters.get("engagementId") ?? ""
         let body = try await request.body.collect(upTo: 64 * 1024)
         guard let decoded = try? JSONDecoder().decode(StatusBody.self, from: Data(body.readableBytesView)),

@@ -12,6 +12,8 @@ actor EngagementRegistry {
     private struct Engagement {
         var active = true
         var streamID: String?
+        var agent: String
+        var startTime: String
     }
 
     private let settings: StreamSettings
@@ -49,12 +51,21 @@ actor EngagementRegistry {
 
     // MARK: Engagements
 
-    func createEngagement(id: String?) -> String {
+    func createEngagement(id: String?, agent: String?) -> String {
         let id = id ?? Self.engagementID()
-        engagements[id] = Engagement()
+        let engagement = Engagement(agent: agent ?? settings.agentUserID, startTime: Self.isoNow())
+        engagements[id] = engagement
         webhooks.enqueue(.make(.engagementStarted, payload: EngagementPayload(accountID: settings.accountID, object: .init(
-            engagementID: id, channel: "voice", direction: "inbound", startTime: Self.isoNow())), lane: id))
+            engagementID: id, channel: "voice", direction: "inbound", startTime: engagement.startTime,
+            agents: settings.webhooksNameAgents ? [.init(userID: engagement.agent, displayName: SimulatedAudio.participantNames[0])] : nil)), lane: id))
         return id
+    }
+
+    /// What `GET /v2/contact_center/engagements/{id}` returns; nil for an unknown engagement.
+    func engagementResource(_ id: String) -> EngagementPayload.Object? {
+        guard let engagement = engagements[id] else { return nil }
+        return .init(engagementID: id, channel: "voice", direction: "inbound", startTime: engagement.startTime,
+                     agents: [.init(userID: engagement.agent, displayName: SimulatedAudio.participantNames[0])])
     }
 
     func endEngagement(_ id: String) async throws(ControlError) {
@@ -67,7 +78,8 @@ actor EngagementRegistry {
         engagement.streamID = nil
         engagements[id] = engagement
         webhooks.enqueue(.make(.engagementEnded, payload: EngagementPayload(accountID: settings.accountID, object: .init(
-            engagementID: id, channel: "voice", direction: "inbound", endTime: Self.isoNow())), lane: id))
+            engagementID: id, channel: "voice", direction: "inbound", endTime: Self.isoNow(),
+            agents: settings.webhooksNameAgents ? [.init(userID: engagement.agent, displayName: SimulatedAudio.participantNames[0])] : nil)), lane: id))
     }
 
     // MARK: Streams

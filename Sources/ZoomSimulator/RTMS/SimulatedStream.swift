@@ -432,6 +432,8 @@ struct StreamSettings: Sendable {
     var clientID: String
     var clientSecret: String
     var accountID: String
+    var agentUserID: String
+    var webhooksNameAgents: Bool
     var keepAliveMisses: Int
     var mediaReconnectWindow: Duration
     var signalingReconnectWindow: Duration

@@ -30,7 +30,7 @@ struct VoiceRTMSPayload: Encodable {
 }
 
 /// Payload of `contact_center.engagement_*`: the usual Zoom `{account_id, object}` shape (the original app reads
-/// `payload.object.engagement_id`).
+/// `payload.object.engagement_id`), naming the agent in `object.agents` like the engagement REST resource does.
 struct EngagementPayload: Encodable {
     var accountID: String
     var object: Object
@@ -40,9 +40,15 @@ struct EngagementPayload: Encodable {
         var direction: String
         var startTime: String?
         var endTime: String?
+        var agents: [Agent]?
         enum CodingKeys: String, CodingKey {
-            case engagementID = "engagement_id", channel, direction, startTime = "start_time", endTime = "end_time"
+            case engagementID = "engagement_id", channel, direction, startTime = "start_time", endTime = "end_time", agents
         }
+    }
+    struct Agent: Encodable {
+        var userID: String
+        var displayName: String
+        enum CodingKeys: String, CodingKey { case userID = "user_id", displayName = "display_name" }
     }
     enum CodingKeys: String, CodingKey { case accountID = "account_id", object }
 }
