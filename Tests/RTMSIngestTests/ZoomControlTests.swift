@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import RelayCore
@@ -192,6 +193,26 @@ struct ZoomControlTests {
                 #expect(harness.logs.lines(containing: secret).isEmpty, "a log line contains a secret: \(harness.logs.lines(containing: secret).first ?? "")")
                 #expect(!badReply.body.contains(secret))
             }
+        }
+    }
+
+    @Test("security #13: a refusal that is not about the grant (the app's own credentials, 401) keeps the refresh token")
+    func refreshTokenSurvivesOtherErrors() async throws {
+        // 60 s tokens: inside the 5-minute margin, so every access-token read refreshes.
+        try await RelayHarness.run(accessTokenLifetime: .seconds(60)) { harness in
+            _ = try await Self.connect(harness)
+            let zoom = try #require(harness.relay.zoom)
+            let stored = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
+            // The same store, refreshed with a wrong client secret (a config mix-up): Zoom answers 401 invalid_client.
+            let misconfigured = ZoomOAuthClient(oauthURL: harness.relay.configuration.zoom.oauthURL, clientID: "SIMCLIENTID", clientSecret: Secret("wrong"))
+            let refresher = TokenRefresher(store: zoom.store, oauth: misconfigured, logger: Logger(label: "test"))
+            await #expect(throws: ZoomAPIError.self) { _ = try await refresher.accessToken(account: "simAccount01") }
+            let after = try await zoom.store.load(account: "simAccount01")
+            #expect(after?.tokens?.refreshToken == stored.refreshToken, "the refresh token was wiped by a 401 for the client credentials")
+            #expect(after?.problem == nil)
+            // Once the secret is right again, the kept refresh token still works: no admin has to reconnect.
+            _ = try await zoom.refresher.accessToken(account: "simAccount01")
+            #expect(await zoom.refresher.refreshCount == 1)
         }
     }
 }

@@ -51,7 +51,10 @@ public struct ZoomOAuthClient: Sendable {
         ], body: Data(body.utf8))
         guard reply.status == 200 else {
             let message = ZoomErrorBody.message(from: reply.body) ?? "HTTP \(reply.status)"
-            if reply.status == 400 || reply.status == 401 { throw ZoomAPIError.invalidGrant(message) }
+            // Only a verdict on the grant itself kills the refresh token: `invalid_grant`, or Zoom's "Invalid
+            // Token" reason. Anything else (a 401 for the app's own credentials, a transient 400) keeps it, so
+            // that fixing the cause or retrying needs no admin to reconnect.
+            if Self.refusesGrant(status: reply.status, body: reply.body) { throw ZoomAPIError.invalidGrant(message) }
             throw ZoomAPIError.zoom(status: reply.status, message: message)
         }
         struct TokenResponse: Decodable {
@@ -69,6 +72,12 @@ public struct ZoomOAuthClient: Sendable {
         // Zoom documents 3600 s; the original app assumed that when expires_in is missing.
         let expiresAt = EventClock.nowMillis() + Int64(decoded.expires_in ?? 3600) * 1000
         return OAuthTokens(accessToken: decoded.access_token, refreshToken: refreshToken, expiresAtMillis: expiresAt, scope: decoded.scope)
+    }
+
+    /// Whether a token endpoint error says the code or refresh token itself is dead.
+    static func refusesGrant(status: Int, body: Data) -> Bool {
+        guard status == 400, let error = try? JSONDecoder().decode(ZoomErrorBody.self, from: body) else { return false }
+        return error.error == "invalid_grant" || error.reason?.lowercased().hasPrefix("invalid token") == true
     }
 
     /// Percent-encodes a form or query value (RFC 3986 unreserved characters pass).
