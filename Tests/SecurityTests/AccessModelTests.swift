@@ -23,8 +23,8 @@ struct AccessModelTests {
         #expect(status == 200)
     }
 
-    static func run(webhooksNameAgents: Bool = true, _ body: @Sendable @escaping (RelayHarness) async throws -> Void) async throws {
-        try await RelayHarness.run(sinks: BuiltInSinks.registry, sinksYAML: webSink, server: server, extraYAML: access,
+    static func run(webhooksNameAgents: Bool = true, server: String = server, webSink: String = webSink, _ body: @Sendable @escaping (RelayHarness) async throws -> Void) async throws {
+        try await RelayHarness.run(sinks: BuiltInSinks.registry, sinksYAML: webSink, server: server, extraYAML: Self.access,
                                    adjustSimulator: { $0.webhooksNameAgents = webhooksNameAgents }) { harness in
             // The operator connects the account, as an admin would.
             #expect(try await SecurityClient(harness, authorization: "Bearer \(operatorToken)").connectZoom() == "/?auth=success")
@@ -130,6 +130,32 @@ struct AccessModelTests {
             #expect(try await anonymous.send("/api/engagements?access_token=\(token)").status == 401)
             #expect(try await anonymous.events("?engagement=\(engagement)&access_token=\(token)", window: .milliseconds(200)).status == 200)
             #expect(harness.events(.streamRequested).isEmpty)
+        }
+    }
+
+    @Test("security #12: one caller cannot open more event streams than its cap; others still can, and closed ones free their slot")
+    func eventStreamCaps() async throws {
+        let capped = "{host: 127.0.0.1, port: 0, access_token: \(Self.operatorToken), max_event_streams_per_caller: 2, max_event_streams: 3}"
+        // A closed tab's slot is freed when the next write to it fails: the heartbeat, every second here.
+        try await Self.run(server: capped, webSink: Self.webSink + "\n    heartbeat_seconds: 1") { harness in
+            let engagement = await harness.simulator.createEngagement(agent: "agent-A")
+            try await harness.waitFor(.engagementStarted)
+            let agentA = try await SecurityClient.agent(harness, uid: "agent-A", account: "simAccount01")
+            let operatorClient = SecurityClient(harness, authorization: "Bearer \(Self.operatorToken)")
+            // Two streams held open by agent-A.
+            async let first = agentA.events("?engagement=\(engagement)", window: .seconds(4))
+            async let second = agentA.events("?engagement=\(engagement)", window: .seconds(4))
+            try await Task.sleep(for: .seconds(1.5))
+            let third = try await agentA.events("?engagement=\(engagement)", window: .milliseconds(200))
+            #expect(third.status == 429)
+            #expect(third.text.contains("too many open event streams"))
+            // Another caller still gets one (the total cap is 3), but not a second.
+            #expect(try await operatorClient.events("", window: .milliseconds(200)).status == 200)
+            #expect(try await [first.status, second.status] == [200, 200])
+            // All closed: agent-A may open one again.
+            try await waitUntil(timeout: .seconds(10), "slots freed") {
+                try await agentA.events("?engagement=\(engagement)", window: .milliseconds(100)).status == 200
+            }
         }
     }
 }
