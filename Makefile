@@ -68,7 +68,7 @@ soak: deps
 	python3 Tests/Soak/soak.py .build/release/rtms-relay
 
 ## fuzz: libFuzzer + AddressSanitizer on webhook bodies and signatures, RTMS frames, config files and
-## x-zoom-app-context, FUZZ_SECONDS (default 60) each from the seeds in Fuzz/Corpus; fails on any crash
+## x-zoom-app-context, and RTMS frames driven through the WAV, SQLite and web sinks, FUZZ_SECONDS (default 60) each from the seeds in Fuzz/Corpus; fails on any crash
 ## (new corpus entries, logs and crash inputs in .build-fuzz/run; see docs/reliability.md)
 fuzz: deps
 	bash Fuzz/run.sh

@@ -210,7 +210,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "EndToEndTests",
-        dependencies: ["RelayCore", "RelayTesting", "SQLiteSink"],
+        dependencies: ["RelayCore", "RelayTesting", "SQLiteSink", "ZoomSimulator", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings
     ),
     /// Issue 11's fault tests: the relay with real sinks against the simulator while storage, sockets, browsers,
@@ -243,6 +243,8 @@ if Context.environment["RTMS_RELAY_FUZZ"] != nil {
         ("fuzz-rtms-frame", "RTMSFrame", ["RTMSIngest", "RelayCore", .product(name: "NIOCore", package: "swift-nio")]),
         ("fuzz-config", "Config", ["RelayCore", "BuiltInSinks"]),
         ("fuzz-app-context", "AppContext", ["ZoomAPI", "RelayCore"]),
+        ("fuzz-sink-path", "SinkPath", ["RTMSIngest", "RelayCore", "WAVSink", "SQLiteSink", "WebSink",
+                                        .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
     ]
     for fuzzer in fuzzers {
         targets.append(.executableTarget(name: fuzzer.name, dependencies: ["FuzzSupport"] + fuzzer.dependencies, path: "Fuzz/\(fuzzer.folder)", swiftSettings: swiftSettings))

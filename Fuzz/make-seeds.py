@@ -89,6 +89,38 @@ FRAMES += [
 for frame in FRAMES:
     write("rtms-frame", frame)
 
+# MARK: sink-path — a flag byte (bit 0: ingest's checks; bit 1: stereo mix; bits 2-4: max_channels - 1; bit 5: two
+# streams), then RTMS messages separated by newlines, driven through the WAV, SQLite and web sinks.
+def handshake(channel=1, sample_rate=1, send_rate=20):
+    return '{"msg_type":4,"status_code":0,"media_params":{"audio":{"channel":%d,"codec":1,"sample_rate":%d,"send_rate":%d}}}' % (channel, sample_rate, send_rate)
+
+
+def audio_frame(channel, timestamp, data=b64):
+    return '{"msg_type":14,"content":{"user_id":0,"user_name":"P%s","channel_id":"%s","data":"%s","timestamp":%d}}' % (channel, channel, data, timestamp)
+
+
+STOP = '{"msg_type":8,"state":4,"reason":6}'
+T0 = 1738392033699
+SINK_PATHS = {
+    # Two parties, 20 ms apart, a gap, a late frame and a duplicate, then the stop.
+    "call": [handshake()] + [audio_frame(c, T0 + 20 * i) for i in [0, 1, 2, 5, 3, 3] for c in ("1", "2")] + [STOP],
+    # security review #3: a huge timestamp after a normal one (trapped in the WAV sink), and after it one more.
+    "huge-timestamp": [handshake(), audio_frame("1", 1000), audio_frame("1", 999999999999999999), audio_frame("1", 1020), STOP],
+    "negative-timestamp": [handshake(), audio_frame("1", T0), audio_frame("1", -5), audio_frame("1", -999999999999999999), audio_frame("1", T0 + 20)],
+    "far-timestamp": [handshake(), audio_frame("1", T0), audio_frame("1", T0 + 90_000_000), audio_frame("2", T0 - 90_000_000), audio_frame("1", T0 + 20)],
+    # A media server confirming absurd parameters (send_rate fed the WAV sink's tolerance).
+    "huge-send-rate": [handshake(send_rate=999999999999999999), audio_frame("1", T0), audio_frame("1", T0 + 20)],
+    "odd-format": [handshake(channel=0, sample_rate=99, send_rate=-1), audio_frame("1", T0), handshake(channel=65535), audio_frame("1", T0 + 20),
+                   handshake(channel=-3, send_rate=0), audio_frame("1", T0 + 40)],
+    # security review #12: a media server inventing channel ids (one WAV file each before the cap).
+    "many-channels": [handshake()] + [audio_frame("c%d" % i, T0 + i) for i in range(50)],
+    "transcript-and-events": [handshake(), FRAMES[7], FRAMES[8], FRAMES[17], audio_frame("1", T0), FRAMES[4], STOP, audio_frame("1", T0 + 20)],
+}
+for name, messages in SINK_PATHS.items():
+    body = "\n".join(messages).encode()
+    for flags in (0x00, 0x01, 0x03 | 0x1C, 0x20 | 0x04):
+        write("sink-path", bytes([flags]) + body)
+
 # MARK: config — config files.
 repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 with open(os.path.join(repo, "config.yaml.example"), "rb") as f:

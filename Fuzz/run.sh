@@ -16,11 +16,12 @@ timeout=${FUZZ_TIMEOUT:-120}
 out=${FUZZ_OUT:-.build-fuzz/run}
 build=.build-fuzz
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(webhook rtms-frame config app-context)
+[ ${#targets[@]} -gt 0 ] || targets=(webhook rtms-frame config app-context sink-path)
 
 # Largest input per target: above the receiver's 64 KiB body limit for webhooks; for RTMS frames a 100+ ms batch of
-# 48 kHz stereo audio (libFuzzer truncates longer seeds, such as the 100 KB frame, to this length).
-declare -A max_len=([webhook]=70000 [rtms-frame]=32768 [config]=16384 [app-context]=8192)
+# 48 kHz stereo audio (libFuzzer truncates longer seeds, such as the 100 KB frame, to this length); for the sink
+# path a handshake and a few dozen small frames.
+declare -A max_len=([webhook]=70000 [rtms-frame]=32768 [config]=16384 [app-context]=8192 [sink-path]=16384)
 
 for target in "${targets[@]}"; do
     [ -n "${max_len[$target]:-}" ] || { echo "unknown fuzz target '$target'" >&2; exit 2; }

@@ -83,7 +83,7 @@ struct ArchiveBatch: Sendable {
             channels[index].frames += delta.frames
             channels[index].bytes += delta.bytes
             channels[index].gaps += delta.gaps
-            channels[index].gapMs += delta.gapMs
+            channels[index].gapMs = channels[index].gapMs.addingSaturated(delta.gapMs)
             channels[index].firstTimestamp = min(channels[index].firstTimestamp, delta.firstTimestamp)
             channels[index].lastTimestamp = max(channels[index].lastTimestamp, delta.lastTimestamp)
         }

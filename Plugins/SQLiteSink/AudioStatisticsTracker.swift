@@ -35,9 +35,15 @@ struct AudioStatisticsTracker {
     private var lastFrameEnd: [Key: (end: Int64, durationMs: Int64)] = [:]
     private var deltas: [Key: ChannelDelta] = [:]
     private var levels: [Level: Int] = [:]
+    /// Which parties of each live stream get statistics: the first `ChannelAdmission.defaultLimit` channel ids, so
+    /// a media server inventing ids gets no row (and no memory) per id.
+    private var admissions: [String: ChannelAdmission] = [:]
 
-    mutating func record(_ frame: AudioFrame, engagementID: String, streamID: String?) {
+    /// Adds one frame to its party's statistics. False when its channel was refused by the per-stream cap.
+    @discardableResult
+    mutating func record(_ frame: AudioFrame, engagementID: String, streamID: String?) -> Bool {
         let key = Key(streamID: streamID ?? "", channel: frame.channel)
+        guard admissions[key.streamID, default: ChannelAdmission()].admit(frame.channel) else { return false }
         let rate = max(frame.format.sampleRate, 1)
         let samples = frame.pcm.readableBytes / 2 / max(frame.format.channels, 1)
         let durationMs = Int64(samples * 1000 / rate)
@@ -50,21 +56,25 @@ struct AudioStatisticsTracker {
         delta.userName = frame.userName ?? delta.userName
         delta.firstTimestamp = min(delta.firstTimestamp, frame.timestamp)
         delta.lastTimestamp = max(delta.lastTimestamp, frame.timestamp)
-        if let last = lastFrameEnd[key], frame.timestamp > last.end + last.durationMs / 2 {
+        // Saturating: ingest keeps timestamps within a day of the stream's first, but replayed events may not.
+        let end = frame.timestamp.addingSaturated(durationMs)
+        if let last = lastFrameEnd[key], frame.timestamp > last.end.addingSaturated(last.durationMs / 2) {
             delta.gaps += 1
-            delta.gapMs += frame.timestamp - last.end
+            delta.gapMs = delta.gapMs.addingSaturated(frame.timestamp.subtractingSaturated(last.end))
         }
-        if frame.timestamp + durationMs > lastFrameEnd[key]?.end ?? .min {
-            lastFrameEnd[key] = (frame.timestamp + durationMs, durationMs)
+        if end > lastFrameEnd[key]?.end ?? .min {
+            lastFrameEnd[key] = (end, durationMs)
         }
         deltas[key] = delta
         let level = Level(streamID: key.streamID, channel: frame.channel, second: frame.timestamp / 1000)
         levels[level] = max(levels[level] ?? 0, Self.peak(frame.pcm))
+        return true
     }
 
     /// Forgets a stream's parties once it stopped.
     mutating func forget(streamID: String?) {
         lastFrameEnd = lastFrameEnd.filter { $0.key.streamID != (streamID ?? "") }
+        admissions[streamID ?? ""] = nil
     }
 
     /// The batch's statistics, and a clean slate for the next batch.

@@ -24,6 +24,8 @@ struct ChannelStatistics: Encodable {
     var droppedFrames = 0
     /// Frames whose rate or channel count differed from the file's.
     var mismatchedFrames = 0
+    /// Frames whose timestamp lay outside what a WAV file can hold (RIFF sizes are 32-bit); dropped.
+    var outOfRangeFrames = 0
 
     static let maximumListedGaps = 1000
 
@@ -35,9 +37,10 @@ struct ChannelStatistics: Encodable {
     }
 
     mutating func recordGap(atSample: Int64, samples: Int64, sampleRate: Int) {
-        let gap = Gap(atMs: atSample * 1000 / Int64(sampleRate), durationMs: samples * 1000 / Int64(sampleRate))
+        let rate = Int64(max(sampleRate, 1))
+        let gap = Gap(atMs: atSample.multipliedSaturated(by: 1000) / rate, durationMs: samples.multipliedSaturated(by: 1000) / rate)
         gapCount += 1
-        silenceMs += gap.durationMs
+        silenceMs = silenceMs.addingSaturated(gap.durationMs)
         if gaps.count < Self.maximumListedGaps { gaps.append(gap) }
     }
 }

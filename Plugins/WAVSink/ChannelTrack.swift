@@ -1,4 +1,5 @@
 import NIOCore
+import RelayCore
 
 /// One party's WAV file in a recording: places each frame with a `TrackTimeline`, gathers a batch's
 /// contiguous samples in memory and writes them with one system call per batch.
@@ -33,7 +34,8 @@ final class ChannelTrack {
         self.directory = directory
         self.sampleRate = sampleRate
         self.channels = channels
-        self.blockAlign = 2 * channels
+        // Saturating: a recording opened with a format from an event is only written once a frame matches it.
+        self.blockAlign = 2.multipliedSaturated(by: max(channels, 1))
         self.timeline = TrackTimeline(tolerance: tolerance)
     }
 
@@ -66,6 +68,11 @@ final class ChannelTrack {
     /// Marks a frame that did not fit the file's format.
     func recordMismatch() {
         statistics.mismatchedFrames += 1
+    }
+
+    /// Marks a frame whose timestamp lies outside what the file can hold.
+    func recordOutOfRange() {
+        statistics.outOfRangeFrames += 1
     }
 
     private var pendingEnd: Int64 { pendingStart + Int64(pending.count / blockAlign) }
@@ -144,7 +151,7 @@ final class ChannelTrack {
     }
 
     /// Audio written so far, in milliseconds (the file's length).
-    var durationMs: Int64 { timeline.end * 1000 / Int64(sampleRate) }
+    var durationMs: Int64 { timeline.end.multipliedSaturated(by: 1000) / Int64(max(sampleRate, 1)) }
 
     private func openFile() throws(WAVWriteError) -> WAVFile {
         if let file { return file }

@@ -38,6 +38,8 @@ struct StreamManifest: Encodable {
     var mixed: Mixed?
     /// Frames with a codec the sink cannot write (only L16 is written).
     var unsupportedFrames: Int
+    /// Frames dropped because their channel id came after the first `max_channels` of the stream.
+    var refusedChannelFrames: Int
 
     func encoded() -> [UInt8] {
         let encoder = JSONEncoder()

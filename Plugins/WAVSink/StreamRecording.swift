@@ -22,6 +22,10 @@ final class StreamRecording {
     private var stopMessage: String?
     private var state = "recording"
     private var unsupportedFrames = 0
+    /// Which parties get a file: the first `max_channels` channel ids of the stream.
+    private var admission: ChannelAdmission
+    /// Frames dropped because their channel came after the first `max_channels`.
+    var refusedChannelFrames: Int { admission.refusedFrames }
     /// Something a reader of `stream.json` must see soon changed (a party, a name, the state).
     private var manifestDirty = true
     /// Only durations and statistics moved on: rewritten every `progressInterval`, not every tick.
@@ -35,7 +39,7 @@ final class StreamRecording {
     let tickSlot: Int
 
     init(engagementID: String, streamID: String?, directory: String, format: AudioFormat, frameMilliseconds: Int, mix: WAVSinkOptions.Mix,
-         startedAt: Int64, tickSlot: Int = 0) {
+         maxChannels: Int = ChannelAdmission.defaultLimit, startedAt: Int64, tickSlot: Int = 0) {
         self.tickSlot = tickSlot
         self.engagementID = engagementID
         self.streamID = streamID
@@ -44,18 +48,27 @@ final class StreamRecording {
         self.channels = format.channels
         self.frameMilliseconds = frameMilliseconds
         self.startedAt = startedAt
-        tolerance = Int64(frameMilliseconds * format.sampleRate / 2000)
+        admission = ChannelAdmission(limit: maxChannels)
+        // Half a frame, and never more than a second whatever `frameMilliseconds` an event claims.
+        tolerance = Int64(min(frameMilliseconds.multipliedSaturated(by: format.sampleRate) / 2000, max(format.sampleRate, 0)))
         mixer = mix == .stereo && format.channels == 1
             ? StereoMixer(path: directory + "/mixed.wav", directory: directory, sampleRate: format.sampleRate, tolerance: tolerance)
             : nil
     }
 
-    /// Places one frame in its party's file (and the mix).
-    func add(_ frame: AudioFrame, now: ContinuousClock.Instant) {
-        guard frame.format.codec.uppercased() == "L16" else {
+    /// Places one frame in its party's file (and the mix). False when the frame was dropped because its channel
+    /// came after the first `max_channels` of the stream.
+    @discardableResult
+    func add(_ frame: AudioFrame, now: ContinuousClock.Instant) -> Bool {
+        guard frame.format.codec.uppercased() == "L16", WAVFile.canWrite(frame.format) else {
             unsupportedFrames += 1
             manifestDirty = true
-            return
+            return true
+        }
+        guard admission.admit(frame.channel) else {
+            manifestDirty = manifestDirty || admission.refusedForTheFirstTime
+            progressDirty = true
+            return false
         }
         let track = track(for: frame.channel)
         if let userName = frame.userName, track.userName != userName {
@@ -64,17 +77,26 @@ final class StreamRecording {
         }
         guard frame.format.sampleRate == sampleRate, frame.format.channels == channels else {
             track.recordMismatch()
-            return
+            return true
         }
         var position: Int64?
         if frame.timestamp > 0 {
             let origin = originTimestamp ?? frame.timestamp
             originTimestamp = origin
-            position = (frame.timestamp - origin) * Int64(sampleRate) / 1000
+            // Saturating: ingest keeps timestamps within a day of the origin, but replayed or custom events may not.
+            let offset = frame.timestamp.subtractingSaturated(origin).multipliedSaturated(by: Int64(sampleRate)) / 1000
+            // A frame the files cannot hold (RIFF sizes are 32-bit; mixed.wav is stereo) is dropped; its time stays silence.
+            guard WAVFile.positions(channels: mixer == nil ? channels : 2).contains(offset) else {
+                track.recordOutOfRange()
+                progressDirty = true
+                return true
+            }
+            position = offset
         }
         track.add(frame.pcm, position: position, timestamp: frame.timestamp, now: now)
         mixer?.add(channel: frame.channel, pcm: frame.pcm, position: position, now: now)
         progressDirty = true
+        return true
     }
 
     private func track(for channel: String) -> ChannelTrack {
@@ -95,9 +117,9 @@ final class StreamRecording {
     /// After a batch: writes what the batch gathered once a party has half a second of it (the tick writes
     /// the rest every second, so a crash loses at most a second of what reached the sink).
     func flush(now: ContinuousClock.Instant) {
-        let halfSecond = sampleRate * channels   // bytes of 16-bit samples in 0.5 s
+        let halfSecond = sampleRate.multipliedSaturated(by: channels)   // bytes of 16-bit samples in 0.5 s
         for channel in order { tracks[channel]!.flush(now: now, minimumBytes: halfSecond) }
-        mixer?.flush(now: now, minimumBytes: sampleRate * 2)
+        mixer?.flush(now: now, minimumBytes: sampleRate.multipliedSaturated(by: 2))
     }
 
     /// Whether any file of the recording is failing to write (cheap; `failures` says which).
@@ -145,7 +167,7 @@ final class StreamRecording {
                 )
             },
             mixed: mixer.map { StreamManifest.Mixed(file: "mixed.wav", left: $0.lanes.first, right: $0.lanes.dropFirst().first) },
-            unsupportedFrames: unsupportedFrames
+            unsupportedFrames: unsupportedFrames, refusedChannelFrames: admission.refusedFrames
         )
         do {
             try RecordingFiles.makeDirectories(directory)

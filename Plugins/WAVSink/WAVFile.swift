@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RelayCore
 
 /// One WAV file being written, addressed by sample position rather than appended to.
 ///
@@ -21,12 +22,26 @@ final class WAVFile {
     private(set) var dataBytes = 0
     private var patchedDataBytes = -1
 
+    /// Whether the sink can write `format` (16-bit PCM): 1–8 channels at 1 Hz–384 kHz. Anything else is counted
+    /// as unsupported rather than trusted, so no rate or channel count an event carries can make a header field
+    /// overflow, a division by zero, or a second of padding take gigabytes.
+    static func canWrite(_ format: AudioFormat) -> Bool {
+        (1...384_000).contains(format.sampleRate) && (1...8).contains(format.channels)
+    }
+
+    /// The sample frames a file of `channels` can address: RIFF sizes are 32-bit, so its data stays below 4 GiB.
+    /// Negative positions (a frame a little before the stream's first) are placed as late frames, as far back.
+    static func positions(channels: Int) -> ClosedRange<Int64> {
+        let frames = (Int64(UInt32.max) - 36 - Int64(WAVHeader.size)) / Int64(2.multipliedSaturated(by: max(channels, 1)))
+        return -frames...frames
+    }
+
     /// Creates (or truncates) `path` and writes a header that declares no data yet.
     init(path: String, sampleRate: Int, channels: Int) throws(WAVWriteError) {
         self.path = path
         self.sampleRate = sampleRate
         self.channels = channels
-        self.blockAlign = 2 * channels
+        self.blockAlign = 2.multipliedSaturated(by: max(channels, 1))
         descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw WAVWriteError("create", path) }
         do {

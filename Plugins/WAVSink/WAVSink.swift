@@ -48,7 +48,10 @@ public actor WAVSink: SinkPlugin {
             switch event.kind {
             case .audio(let frame):
                 guard let recording = openRecording(for: key, frame: frame, time: event.timeMillis) else { continue }
-                recording.add(frame, now: now)
+                if !recording.add(frame, now: now), recording.refusedChannelFrames == 1 {
+                    context.logger.warning("more channels than max_channels in one stream; their frames are dropped (counted in stream.json)",
+                                           metadata: ["path": "\(recording.directory)", "max_channels": "\(options.maxChannels)", "channel": "\(frame.channel)"])
+                }
                 touched[ObjectIdentifier(recording)] = recording
             case .streamConnected(let media):
                 parameters[key] = media
@@ -97,8 +100,8 @@ public actor WAVSink: SinkPlugin {
         let media = parameters[key]
         let recording = StreamRecording(
             engagementID: key.engagementID, streamID: key.streamID, directory: directory,
-            format: media?.audio.codec.uppercased() == "L16" ? media!.audio : frame.format,
-            frameMilliseconds: media?.frameMilliseconds ?? 20, mix: options.mix, startedAt: time,
+            format: media.map { $0.audio.codec.uppercased() == "L16" && WAVFile.canWrite($0.audio) } == true ? media!.audio : frame.format,
+            frameMilliseconds: media?.frameMilliseconds ?? 20, mix: options.mix, maxChannels: options.maxChannels, startedAt: time,
             tickSlot: recordingsOpened % Self.tickSlots
         )
         recordingsOpened += 1

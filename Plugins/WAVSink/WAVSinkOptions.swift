@@ -8,6 +8,7 @@ import RelayCore
 ///     type: wav
 ///     directory: data/recordings   # {directory}/{engagement}/{stream}/{channel}.wav
 ///     mix: stereo                  # none | stereo: also write mixed.wav, aligned by timestamp
+///     max_channels: 8              # parties (files) per stream; frames of further channel ids are dropped
 /// ```
 public struct WAVSinkOptions: SinkOptions {
     /// Whether to write `mixed.wav` beside the per-party files.
@@ -17,25 +18,33 @@ public struct WAVSinkOptions: SinkOptions {
 
     public var directory = "data/recordings"
     public var mix = Mix.none
+    /// At most this many party files per stream: a media server inventing `channel_id`s must not open a file
+    /// each (ZCC sends one channel per party).
+    public var maxChannels = ChannelAdmission.defaultLimit
 
     enum CodingKeys: String, CodingKey {
         case directory, mix
+        case maxChannels = "max_channels"
     }
 
-    public init(directory: String = "data/recordings", mix: Mix = .none) {
+    public init(directory: String = "data/recordings", mix: Mix = .none, maxChannels: Int = ChannelAdmission.defaultLimit) {
         self.directory = directory
         self.mix = mix
+        self.maxChannels = maxChannels
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? directory
         mix = try c.decodeIfPresent(Mix.self, forKey: .mix) ?? mix
+        maxChannels = try c.decodeIfPresent(Int.self, forKey: .maxChannels) ?? maxChannels
         guard !directory.isEmpty else { throw SinkConfigurationError(key: "directory", "must not be empty") }
+        guard (1...1024).contains(maxChannels) else { throw SinkConfigurationError(key: "max_channels", "must be between 1 and 1024, not \(maxChannels)") }
     }
 
     public static let documentation = [
         OptionDocumentation("directory", "string", default: "data/recordings", "recordings go to {directory}/{engagement}/{stream}/{channel}.wav with stream.json beside them"),
         OptionDocumentation("mix", "none | stereo", default: "none", "stereo also writes mixed.wav: first party left, second right, aligned by Zoom's timestamps"),
+        OptionDocumentation("max_channels", "integer", default: "\(ChannelAdmission.defaultLimit)", "at most this many party files per stream; frames of further channel ids are counted in stream.json (refused_channel_frames) and dropped"),
     ]
 }

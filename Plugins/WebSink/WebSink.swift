@@ -44,7 +44,8 @@ public actor WebSink: SinkPlugin {
             let key = event.streamID ?? event.engagementID
             switch event.kind {
             case .audio(let frame):
-                meters[key, default: StreamMeter(engagementID: event.engagementID, streamID: key)].record(frame)
+                // A channel past the cap gets neither a meter nor chunk counts in `statusLines`.
+                guard meters[key, default: StreamMeter(engagementID: event.engagementID, streamID: key)].record(frame) else { continue }
             case .streamStarted:
                 meters[key] = nil
             case .streamStopped, .streamFailed:
@@ -98,19 +99,26 @@ struct StreamMeter {
     let streamID: String
     var channels: [String: Channel] = [:]
     var dirty = false
+    /// Only the first `ChannelAdmission.defaultLimit` channel ids get a meter: every level message lists them all,
+    /// to every subscriber, so invented ids must not grow it.
+    private var admission = ChannelAdmission()
 
     init(engagementID: String, streamID: String) {
         self.engagementID = engagementID
         self.streamID = streamID
     }
 
-    mutating func record(_ frame: AudioFrame) {
+    /// Counts one frame of its channel; false when the channel came after the first `ChannelAdmission.defaultLimit`.
+    @discardableResult
+    mutating func record(_ frame: AudioFrame) -> Bool {
+        guard admission.admit(frame.channel) else { return false }
         var channel = channels[frame.channel] ?? Channel()
         channel.chunks += 1
         channel.userName = frame.userName ?? channel.userName
         channel.latest = frame.pcm
         channels[frame.channel] = channel
         dirty = true
+        return true
     }
 
     func message() -> LevelMessage {

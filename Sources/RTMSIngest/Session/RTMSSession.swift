@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Logging
+import Synchronization
 import NIOCore
 import RelayCore
 import ZoomAPI
@@ -26,6 +27,10 @@ public final class RTMSSession: Sendable {
     private let inputs: AsyncStream<Input>
     private let continuation: AsyncStream<Input>.Continuation
     private let format: NIOLockedValueBox<AudioFormat>
+    /// Checks audio timestamps against the stream's first; kept across reconnections, which continue the same clock.
+    private let timestamps = NIOLockedValueBox(AudioTimestampGate())
+    /// Audio frames dropped for an out-of-range timestamp: the first is logged, all are counted as malformed.
+    private let outOfRangeTimestamps = Atomic<Int>(0)
 
     public init(descriptor: RTMSStreamDescriptor, configuration: RTMSClientConfiguration, publisher: IngestPublisher,
                 metrics: IngestMetrics = IngestMetrics(), logger: Logger) {
@@ -182,6 +187,11 @@ public final class RTMSSession: Sendable {
                 case .transcript(let transcript) where role == .media:
                     await self.publishTranscript(transcript)
                 case .dataHandshake(let response) where response.statusCode == 0:
+                    let ignored = response.outOfRangeParameters
+                    if !ignored.isEmpty {
+                        logger.warning("media handshake confirmed out-of-range parameters; keeping the requested ones",
+                                       metadata: ["ignored": "\(ignored.joined(separator: ", "))"])
+                    }
                     self.format.withLockedValue { $0 = response.mediaParameters(requested: configuration.media).audio }
                     continuation.yield(.message(id, message))
                 default:
@@ -241,11 +251,26 @@ public final class RTMSSession: Sendable {
     }
 
     private func publishAudio(_ packet: AudioPacket) async {
+        guard acceptsTimestamp(packet.timestamp) else { return }
         let format = format.withLockedValue { $0 }
         metrics.audioPublished()
         await publisher.hub.publish(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp,
                                                       format: format, pcm: packet.pcm)),
                                     engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+    }
+
+    /// Checks an audio frame's timestamp against `RTMSWireLimits`; a frame outside them is counted as malformed and
+    /// dropped, and the stream goes on.
+    private func acceptsTimestamp(_ timestamp: Int64) -> Bool {
+        let (accepted, origin) = timestamps.withLockedValue { gate in (gate.admit(timestamp), gate.origin) }
+        guard !accepted else { return true }
+        metrics.malformed()
+        if outOfRangeTimestamps.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
+            logger.warning("audio frame with an out-of-range timestamp dropped (further ones are only counted as malformed frames)",
+                           metadata: ["timestamp": "\(timestamp)", "origin": "\(origin.map(String.init) ?? "none")",
+                                      "accepted": "0…\(RTMSWireLimits.timestamps.upperBound), within \(RTMSWireLimits.maximumDistanceFromOrigin) ms of the stream's first timestamp"])
+        }
+        return false
     }
 
     private func publishTranscript(_ message: TranscriptMessage) async {

@@ -75,14 +75,33 @@ public struct DataHandshakeResponse: Decodable, Sendable, Equatable {
         audio = (try? params?.decodeIfPresent(ConfirmedAudio.self, forKey: .audio)) ?? nil
     }
 
-    /// The negotiated parameters, with `requested` filling whatever Zoom left out.
+    /// The negotiated parameters, with `requested` filling whatever Zoom left out or confirmed outside
+    /// `RTMSWireLimits` (those are listed by `outOfRangeParameters`).
     public func mediaParameters(requested: MediaParameters) -> MediaParameters {
         var result = requested
         if let index = audio?.sampleRate, let rate = RTMSAudioSampleRate(rawValue: index) { result.audio.sampleRate = rate.hertz }
-        if let channels = audio?.channel, channels > 0 { result.audio.channels = channels }
+        if let channels = audio?.channel, RTMSWireLimits.channels.contains(channels) { result.audio.channels = channels }
         if let codec = audio?.codec.flatMap(RTMSAudioCodec.init(rawValue:)) { result.audio.codec = codec.name }
-        if let rate = audio?.sendRate, rate > 0 { result.frameMilliseconds = rate }
+        if let rate = audio?.sendRate, RTMSWireLimits.sendRateMilliseconds.contains(rate) { result.frameMilliseconds = rate }
         return result
+    }
+
+    /// The confirmed media parameters that `mediaParameters(requested:)` ignored because they are out of range,
+    /// e.g. `send_rate 999999999 (accepted: 10…1000 ms)`, for the log. Empty when all were usable.
+    public var outOfRangeParameters: [String] {
+        guard let audio else { return [] }
+        var ignored: [String] = []
+        if let index = audio.sampleRate, RTMSAudioSampleRate(rawValue: index) == nil {
+            ignored.append("sample_rate \(index) (accepted: 0…3, an index for 8, 16, 32 or 48 kHz)")
+        }
+        if let channels = audio.channel, !RTMSWireLimits.channels.contains(channels) {
+            ignored.append("channel \(channels) (accepted: \(RTMSWireLimits.channels.lowerBound)…\(RTMSWireLimits.channels.upperBound))")
+        }
+        if let rate = audio.sendRate, !RTMSWireLimits.sendRateMilliseconds.contains(rate) {
+            let range = RTMSWireLimits.sendRateMilliseconds
+            ignored.append("send_rate \(rate) (accepted: \(range.lowerBound)…\(range.upperBound) ms)")
+        }
+        return ignored
     }
 }
 

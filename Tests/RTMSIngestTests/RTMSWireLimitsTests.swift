@@ -1,0 +1,56 @@
+import NIOCore
+import RelayCore
+import Testing
+@testable import RTMSIngest
+
+@Suite("RTMS wire limits: numbers from the media server are range-checked where they enter")
+struct RTMSWireLimitsTests {
+    typealias Machine = RTMSSessionStateMachine
+
+    @Test("security #3: a media handshake confirming a huge send_rate, channel 1000 and an unknown sample rate keeps the requested parameters and names what it ignored")
+    func handshakeRanges() throws {
+        let text = #"{"msg_type":4,"status_code":0,"media_params":{"audio":{"channel":1000,"sample_rate":99,"codec":1,"send_rate":999999999999999999}}}"#
+        guard case .dataHandshake(let response) = try RTMSMessageParser.parse(ByteBuffer(string: text)) else {
+            Issue.record("not parsed as a data handshake")
+            return
+        }
+        var machine = Machine(serverURL: RTMSSessionStateMachineTests.url, configuration: RTMSSessionStateMachineTests.config)
+        _ = machine.handle(.start)
+        _ = machine.handle(.signalingHandshake(1, RTMSSessionStateMachineTests.ok, nowMillis: 1))
+        #expect(machine.handle(.dataHandshake(2, response)).first == .report(.connected(MediaParameters())))
+        #expect(response.outOfRangeParameters.count == 3, "\(response.outOfRangeParameters)")
+        #expect(response.outOfRangeParameters.contains { $0.hasPrefix("send_rate 999999999999999999") })
+        for (channel, sendRate) in [(0, 0), (-1, -20), (3, 1001), (Int.max, Int.min)] {
+            var audio = try #require(response.audio)
+            audio.channel = channel
+            audio.sendRate = sendRate
+            #expect(DataHandshakeResponse(statusCode: 0, audio: audio).mediaParameters(requested: MediaParameters()) == MediaParameters())
+        }
+        var stereo = try #require(response.audio)
+        (stereo.channel, stereo.sendRate, stereo.sampleRate) = (2, 100, 3)
+        #expect(DataHandshakeResponse(statusCode: 0, audio: stereo).mediaParameters(requested: MediaParameters())
+            == MediaParameters(audio: AudioFormat(sampleRate: 48_000, channels: 2), frameMilliseconds: 100))
+        #expect(DataHandshakeResponse(statusCode: 0, audio: stereo).outOfRangeParameters.isEmpty)
+    }
+
+    @Test("security #3: audio timestamps that are negative, past the year 9999 or more than 24 h from the stream's first are refused; the stream's own go on")
+    func timestampGate() {
+        var gate = AudioTimestampGate()
+        func admit(_ timestamp: Int64) -> Bool { gate.admit(timestamp) }
+        #expect(admit(0))  // no timestamp: placed by arrival
+        #expect(gate.origin == nil)
+        #expect(!admit(999_999_999_999_999_999))
+        #expect(gate.origin == nil)
+        #expect(admit(1_738_392_033_699))
+        #expect(gate.origin == 1_738_392_033_699)
+        #expect(admit(1_738_392_033_719))
+        #expect(!admit(1000))
+        #expect(!admit(-5))
+        #expect(!admit(.min))
+        #expect(!admit(.max))
+        #expect(admit(1_738_392_033_699 + RTMSWireLimits.maximumDistanceFromOrigin))
+        #expect(!admit(1_738_392_033_699 + RTMSWireLimits.maximumDistanceFromOrigin + 1))
+        #expect(admit(1_738_392_033_699 - RTMSWireLimits.maximumDistanceFromOrigin))
+        #expect(admit(1_738_392_033_739))
+    }
+}
