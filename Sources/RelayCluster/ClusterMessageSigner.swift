@@ -40,12 +40,12 @@ struct ClusterMessageSigner: Sendable {
     func open(_ message: [UInt8], purpose: String, maxAgeMillis: Int64?, nowMillis: Int64 = EventClock.nowMillis()) throws(Rejection) -> [UInt8] {
         let dot = UInt8(ascii: ".")
         let fields = message.split(separator: dot, maxSplits: 3, omittingEmptySubsequences: false)
-        guard fields.count == 4, fields[0].elementsEqual(Self.version.utf8) else { throw .unsigned }
-        guard fields[1].count <= 16, let millis = Int64(String(decoding: fields[1], as: UTF8.self)) else { throw .unsigned }
+        guard fields.count == 4, fields[0].elementsEqual(Self.version.utf8) else { throw Rejection.unsigned }
+        guard fields[1].count <= 16, let millis = Int64(String(decoding: fields[1], as: UTF8.self)) else { throw Rejection.unsigned }
         let payload = Array(fields[3])
         let expected = HMACHex.sha256(key: secret, message: Self.signed(payload, purpose: purpose, millis: millis))
-        guard HMACHex.constantTimeEquals(String(decoding: fields[2], as: UTF8.self), expected) else { throw .badSignature }
-        if let maxAgeMillis, abs(nowMillis - millis) > maxAgeMillis { throw .stale }
+        guard HMACHex.constantTimeEquals(String(decoding: fields[2], as: UTF8.self), expected) else { throw Rejection.badSignature }
+        if let maxAgeMillis, abs(nowMillis - millis) > maxAgeMillis { throw Rejection.stale }
         return payload
     }
 

@@ -43,7 +43,7 @@ public struct RTMSServerURL: Sendable, Hashable, CustomStringConvertible {
             if scalar.value > 0x7E { throw Refusal("the URL contains a non-ASCII character") }
             if scalar == "\\" { throw Refusal("the URL contains a backslash") }
         }
-        guard let schemeEnd = string.range(of: "://") else { throw Refusal("not a ws:// or wss:// URL") }
+        guard let schemeEnd = string.firstRange(of: "://") else { throw Refusal("not a ws:// or wss:// URL") }
         guard let scheme = Scheme(rawValue: string[..<schemeEnd.lowerBound].lowercased()) else { throw Refusal("not a ws:// or wss:// URL") }
         let rest = string[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
@@ -87,7 +87,7 @@ public struct RTMSServerURL: Sendable, Hashable, CustomStringConvertible {
         self.host = host
         self.port = port
         self.isIPLiteral = isIPv4 || isIPv6
-        self.pathAndQuery = tail.isEmpty || tail.hasPrefix("?") ? "/" + tail : String(tail)
+        self.pathAndQuery = tail.isEmpty || tail.hasPrefix("?") ? "/" + String(tail) : String(tail)
     }
 
     /// A DNS name of letters, digits and hyphens whose last label is not numeric: anything else (`127.1`,

@@ -57,7 +57,7 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
         channel.eventLoop.makeCompletedFuture {
             let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(maxFrameSize: maxFrameSize) { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    .websocket(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
+                    UpgradeResult.websocket(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
                 }
             }
             let authority = url.host.contains(":") ? "[\(url.host)]" : url.host
@@ -67,7 +67,7 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: url.pathAndQuery, headers: headers)
             let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
                 upgradeRequestHead: head, upgraders: [upgrader],
-                notUpgradingCompletionHandler: { channel in channel.eventLoop.makeCompletedFuture { .notUpgraded } })
+                notUpgradingCompletionHandler: { channel in channel.eventLoop.makeCompletedFuture { UpgradeResult.notUpgraded } })
             var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
             configuration.leftOverBytesStrategy = .forwardBytes
             if let sslContext {
