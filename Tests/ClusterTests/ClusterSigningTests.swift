@@ -30,7 +30,7 @@ struct ClusterSigningTests {
                     try await probe.send("PUBSUB", "NUMSUB", a.keys.webhooksChannel).array?.last?.integer == 3
                 }
                 let seen = RecordedWebhooks()
-                let (localA, _) = AsyncStream.makeStream(of: ZoomWebhookEvent.self)
+                let (localA, feedA) = AsyncStream.makeStream(of: ZoomWebhookEvent.self)
                 let (localB, feedB) = AsyncStream.makeStream(of: ZoomWebhookEvent.self)
                 let (localEvil, feedEvil) = AsyncStream.makeStream(of: ZoomWebhookEvent.self)
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -60,6 +60,7 @@ struct ClusterSigningTests {
                     try await waitUntil(timeout: .seconds(10), "a to get b's webhook") { seen.all.count == 1 }
                     #expect(seen.all.first?.shared.isLocal == false)
                     #expect(a.rejectedMessages == 4)
+                    feedA.finish()
                     group.cancelAll()
                 }
                 services.cancelAll()
