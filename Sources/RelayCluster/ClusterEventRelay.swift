@@ -16,16 +16,19 @@ public actor ClusterEventRelay: Sink {
     private let origin: String
     private let relayAudio: Bool
     private let health: ClusterHealth
+    private let signer: ClusterMessageSigner
     private let encoder: JSONEncoder
     /// Its `/health` entry (`cluster`), which also reports whether the cluster's Redis answers.
     public nonisolated let context: SinkContext
 
-    init(connection: RedisConnection, channel: String, origin: String, relayAudio: Bool, health: ClusterHealth, context: SinkContext) {
+    init(connection: RedisConnection, channel: String, origin: String, relayAudio: Bool, health: ClusterHealth, signer: ClusterMessageSigner,
+         context: SinkContext) {
         self.connection = connection
         self.channel = channel
         self.origin = origin
         self.relayAudio = relayAudio
         self.health = health
+        self.signer = signer
         self.context = context
         encoder = JSONEncoder()
         encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.base64
@@ -36,7 +39,7 @@ public actor ClusterEventRelay: Sink {
         guard !events.isEmpty else { return }
         guard health.isReachable else { return }
         var publish = RedisCommand("PUBLISH", [channel])
-        publish.append(bytes: try encoder.encode(RelayedEventsMessage(origin: origin, events: events)))
+        publish.append(bytes: signer.seal(try encoder.encode(RelayedEventsMessage(origin: origin, events: events)), purpose: channel))
         do {
             try await retryingOnce { try await connection.send(publish) }
         } catch {

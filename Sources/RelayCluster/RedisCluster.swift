@@ -31,6 +31,9 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     public let eventRelay: ClusterEventRelay
     let commands: RedisConnection
     let health: ClusterHealth
+    /// Signs what this instance shares and checks what it reads (`cluster.secret`).
+    let signer: ClusterMessageSigner
+    let rejections: ClusterRejections
     /// Where other instances' events go (`attach(_:)`): the live-view sinks of this instance's hub.
     private let hub = NIOLockedValueBox<EventHub?>(nil)
     private let logger: Logger
@@ -47,6 +50,8 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     static let streamDetailsSeconds = 24 * 3600
     /// Heartbeat on this instance's channel; the subscription's reads time out after three missed ones.
     static let heartbeat = Duration.seconds(1)
+    /// Shared webhooks and events older than this are refused as replays (pub/sub delivers within milliseconds).
+    static let messageMaxAgeMillis: Int64 = 5 * 60 * 1000
 
     /// The cluster's Redis URL, or the `ConfigError` naming `cluster.redis_url` for one that cannot be used.
     public static func url(of configuration: RelayConfiguration) throws -> RedisURL {
@@ -70,10 +75,12 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         self.logger = logger
         let context = SinkContext(id: "cluster", logger: logger)
         health = ClusterHealth(context: context, url: url)
+        signer = ClusterMessageSigner(secret: settings.secret)
+        rejections = ClusterRejections(context: context)
         engagementLog = RedisEngagementLog(connection: commands, key: keys.engagements, health: health, logger: logger)
         eventRelay = ClusterEventRelay(
             connection: RedisConnection(url: url, connectTimeout: .seconds(1), commandTimeout: .seconds(2)),
-            channel: keys.eventsChannel, origin: instanceID, relayAudio: settings.relayAudio, health: health, context: context
+            channel: keys.eventsChannel, origin: instanceID, relayAudio: settings.relayAudio, health: health, signer: signer, context: context
         )
         (remoteWebhooks, remoteWebhooksContinuation) = AsyncStream.makeStream(of: SharedWebhook.self)
         (remoteEvents, remoteEventsContinuation) = AsyncStream.makeStream(of: [StreamEvent].self, bufferingPolicy: .bufferingNewest(1000))
@@ -193,7 +200,15 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         }
     }
 
-    private func received(_ payload: [UInt8], on channel: String) {
+    private func received(_ message: [UInt8], on channel: String) {
+        guard channel == keys.webhooksChannel || channel == keys.eventsChannel else { return }
+        let payload: [UInt8]
+        do {
+            payload = try signer.open(message, purpose: channel, maxAgeMillis: Self.messageMaxAgeMillis)
+        } catch {
+            rejections.record(error, where: channel, logger: logger)
+            return
+        }
         do {
             if channel == keys.webhooksChannel {
                 let message = try JSONDecoder().decode(SharedWebhookMessage.self, from: Data(payload))
@@ -242,7 +257,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             case let reply: throw RedisError.unexpectedReply("SET NX on \(key): \(reply)")
             }
             var publish = RedisCommand("PUBLISH", [keys.webhooksChannel])
-            publish.append(bytes: try JSONEncoder().encode(SharedWebhookMessage(origin: instanceID, event: event)))
+            publish.append(bytes: signer.seal(try JSONEncoder().encode(SharedWebhookMessage(origin: instanceID, event: event)), purpose: keys.webhooksChannel))
             try await retryingOnce { try await commands.send(publish) }
         } catch {
             health.unreachable(error, logger: logger)
@@ -252,13 +267,27 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
 
     public func remember(_ descriptor: RTMSStreamDescriptor) async {
         guard let json = try? JSONEncoder().encode(descriptor) else { return }
-        await attempt { try await self.commands.send("SET", self.keys.stream(descriptor.streamID), String(decoding: json, as: UTF8.self), "EX", "\(Self.streamDetailsSeconds)") }
+        let key = keys.stream(descriptor.streamID)
+        var set = RedisCommand("SET", [key])
+        set.append(bytes: signer.seal(json, purpose: key))
+        set.append("EX")
+        set.append("\(Self.streamDetailsSeconds)")
+        await attempt { [set] in try await self.commands.send(set) }
     }
 
     public func descriptor(streamID: String) async -> RTMSStreamDescriptor? {
-        guard let reply = await attempt({ try await self.commands.send("GET", self.keys.stream(streamID)) }),
-              case .bulk(let json) = reply else { return nil }
-        return try? JSONDecoder().decode(RTMSStreamDescriptor.self, from: Data(json))
+        let key = keys.stream(streamID)
+        guard let reply = await attempt({ try await self.commands.send("GET", key) }), case .bulk(let sealed) = reply else { return nil }
+        let json: [UInt8]
+        do {
+            // Kept for a day, so no age limit; the key is signed in, so details cannot move to another stream.
+            json = try signer.open(sealed, purpose: key, maxAgeMillis: nil)
+        } catch {
+            rejections.record(error, where: key, logger: logger)
+            return nil
+        }
+        guard let descriptor = try? JSONDecoder().decode(RTMSStreamDescriptor.self, from: Data(json)), descriptor.streamID == streamID else { return nil }
+        return descriptor
     }
 
     public func acquire(streamID: String) async -> LeaseClaim {
@@ -294,6 +323,10 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     public func makePendingLogins() -> PendingLogins {
         PendingLogins(shared: (commands, keys.loginPrefix))
     }
+
+    /// Cluster messages refused so far (unsigned, badly signed or replayed); `/health` shows it as
+    /// `cluster.counts.rejected_messages`.
+    public var rejectedMessages: UInt64 { rejections.count }
 
     /// Streams whose lease this instance holds.
     public var ownedStreams: Set<String> { leases.withLockedValue { Set($0.keys) } }

@@ -79,7 +79,8 @@ public final class Relay: Sendable {
         registry = EngagementRegistry()
         webhooks = WebhookReceiver(
             verifier: WebhookVerifier(secretToken: zoomSettings.webhookSecret.value, toleranceSeconds: zoomSettings.webhookToleranceSeconds),
-            maxBodyBytes: configuration.server.maxBodyBytes, logger: logger
+            maxBodyBytes: configuration.server.maxBodyBytes,
+            deliveryLog: cluster == nil ? zoom?.store as? any WebhookDeliveryLog : nil, logger: logger
         )
         if zoomSettings.webhookSecret.isEmpty {
             logger.warning("zoom.webhook_secret not set: every webhook is refused")

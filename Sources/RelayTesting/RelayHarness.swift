@@ -32,10 +32,13 @@ public struct RelayHarness: Sendable {
     /// - Parameters:
     ///   - sinks: sink types the relay knows besides `recording` (e.g. `BuiltInSinks.registry` plus a custom one);
     ///   - sinksYAML: more entries under `sinks:` (each id indented by two spaces), using those types;
+    ///   - tlsHost: with `tls`, the host in the simulator's `wss://` URLs (`127.0.0.1` tests TLS to an IP address);
+    ///   - certificateHasIPSAN: with `tls`, whether the simulator's generated certificate names an IP address;
     ///   - server: the `server:` section (anonymous access on loopback by default);
     ///   - extraYAML: more top-level sections (e.g. `access:`);
     ///   - adjustSimulator: changes to the simulator's configuration (its users, whether webhooks name agents).
     public static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1), tls: Bool = false,
+                           tlsHost: String = "localhost", certificateHasIPSAN: Bool = true,
                            accessTokenLifetime: Duration = .seconds(3600), sinks: SinkRegistry = SinkRegistry(), sinksYAML: String = "",
                            server: String = "{host: 127.0.0.1, port: 0, allow_anonymous: true}", extraYAML: String = "",
                            adjustSimulator: @Sendable (inout SimulatorConfiguration) -> Void = { _ in },
@@ -59,6 +62,7 @@ public struct RelayHarness: Sendable {
               api_url: http://127.0.0.1:\(simulatorHTTPPort)/v2
               rtms_allowed_hosts: [\(allowedHosts.map { "\"\($0)\"" }.joined(separator: ", "))]
               ca_file: "\(tls ? caFile : "")"
+              allow_insecure_rtms: \(!tls)
             token_store: {path: \(FileManager.default.temporaryDirectory.path)/rtms-tokens-\(UUID().uuidString).sqlite}
             sinks:
               recording:
@@ -91,10 +95,10 @@ public struct RelayHarness: Sendable {
             simConfiguration.httpPort = simulatorHTTPPort
             simConfiguration.accessTokenLifetime = accessTokenLifetime
             if tls {
-                // wss:// by host name, as with Zoom: the WebSocket client sends the URL's host as SNI, and SNI
-                // cannot carry an IP address.
-                simConfiguration.host = "localhost"
+                // wss:// by host name as with Zoom, or by IP address (then the relay sends no SNI and checks the IP SAN).
+                simConfiguration.host = tlsHost
                 simConfiguration.tls = .generated(caOutputPath: caFile)
+                simConfiguration.generatedCertificateHasIPSAN = certificateHasIPSAN
             }
             simConfiguration.mediaReconnectWindow = .seconds(20)
             simConfiguration.signalingReconnectWindow = .seconds(20)

@@ -27,6 +27,9 @@ public struct SimulatorConfiguration: Sendable {
     /// Port of the second RTMS listener that `failover` moves streams to; 0 picks a free port.
     public var failoverRTMSPort: Int = 0
     public var tls: TLSMode = .none
+    /// With `.generated`, whether the leaf certificate carries an IP SAN; false lets tests check that a client
+    /// connecting by IP address refuses a certificate that names no IP.
+    public var generatedCertificateHasIPSAN = true
 
     /// The Marketplace app's OAuth client id; part of every handshake signature.
     public var clientID: String = "SIMCLIENTID"

@@ -51,7 +51,7 @@ public final class ZoomSimulator: Service, Sendable {
             throw SimulatorError.unsupportedAudioFormat("only 16 kHz audio in 20 ms frames is simulated")
         }
         if case .generated(let caPath) = configuration.tls {
-            let generated = try GeneratedCertificates(host: configuration.host)
+            let generated = try GeneratedCertificates(host: configuration.host, ipSAN: configuration.generatedCertificateHasIPSAN)
             if let caPath { try generated.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8) }
             certificates = generated
         } else {

@@ -123,6 +123,7 @@ struct Bench: AsyncParsableCommand {
         configuration.zoom.webhookSecret = Secret(credentials.webhook)
         configuration.zoom.rtmsAllowedHosts = ["127.0.0.1"]
         configuration.zoom.caFile = ""
+        configuration.zoom.allowInsecureRTMS = true  // the simulator child speaks ws://
         let types = try selectedSinkTypes()
         configuration.sinks = configuration.sinks.filter { types.contains($0.typeName) }
         if types.contains("redis") {

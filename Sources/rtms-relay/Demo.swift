@@ -92,6 +92,7 @@ struct Demo: AsyncParsableCommand {
         configuration.zoom.apiURL = endpoints.apiBaseURL
         configuration.zoom.rtmsAllowedHosts = [simulator.host]
         configuration.zoom.caFile = ""
+        configuration.zoom.allowInsecureRTMS = true  // the in-process simulator speaks ws://
         // The simulator's tokens are encrypted with its client secret: keep them apart from a real account's.
         configuration.tokenStore.path = "data/demo-tokens.sqlite"
         return configuration

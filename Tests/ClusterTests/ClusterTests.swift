@@ -36,8 +36,9 @@ struct ClusterTests {
                       oauth_url: http://127.0.0.1:\(simulatorHTTP)
                       api_url: http://127.0.0.1:\(simulatorHTTP)/v2
                       rtms_allowed_hosts: ["127.0.0.1"]
+                      allow_insecure_rtms: true
                     token_store: {kind: redis, url: "\(redis.url)"}
-                    cluster: {redis_url: "\(redis.url)", lease_ms: \(Self.leaseMilliseconds)}
+                    cluster: {redis_url: "\(redis.url)", lease_ms: \(Self.leaseMilliseconds), secret: \(RedisClusterTests.clusterSecret)}
                     sinks:
                       page: {type: web, level_interval_ms: 200}
                       log: {type: jsonl, path: events.jsonl, audio: summary}

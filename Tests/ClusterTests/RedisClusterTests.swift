@@ -11,8 +11,10 @@ import ZoomAPI
 /// `RedisCluster`'s pieces in-process, against a real redis-server: webhook sharing, leases, the engagement log.
 @Suite("RedisCluster against a real redis-server", .serialized)
 struct RedisClusterTests {
+    static let clusterSecret = "cluster-tests-shared-secret"
+
     func cluster(_ redis: RedisServerProcess, leaseMilliseconds: Int = 1500) throws -> RedisCluster {
-        let yaml = "cluster: {redis_url: \"\(redis.url)\", lease_ms: \(leaseMilliseconds)}\n"
+        let yaml = "cluster: {redis_url: \"\(redis.url)\", lease_ms: \(leaseMilliseconds), secret: \(Self.clusterSecret)}\n"
         let configuration = try ConfigLoader(registry: SinkRegistry(), environment: [:]).parse(yaml: yaml, file: "test.yaml", environment: [:])
         return try RedisCluster(configuration: configuration, logger: Logger(label: "test"))
     }

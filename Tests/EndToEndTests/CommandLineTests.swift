@@ -51,7 +51,7 @@ struct CommandLineTests {
     @Test("an unusable cluster.redis_url fails check-config and serve with one line naming the key")
     func badClusterURL() async throws {
         let directory = try RelayProcess.makeTemporaryDirectory()
-        try "cluster:\n  redis_url: https://:pw@redis.internal:6379\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        try "cluster:\n  redis_url: https://:pw@redis.internal:6379\n  secret: command-line-test-secret\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
         let expected = "error: bad.yaml: cluster.redis_url: invalid Redis URL: scheme 'https' is not supported (use redis://; TLS is not available in this build)\n"
         let (status, _, stderr) = try await RelayProcess.run(["check-config", "bad.yaml"], directory: directory)
         #expect(status == 1)

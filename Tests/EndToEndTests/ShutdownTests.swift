@@ -34,6 +34,7 @@ struct ShutdownTests {
               oauth_url: http://127.0.0.1:\(simulatorHTTP)
               api_url: http://127.0.0.1:\(simulatorHTTP)/v2
               rtms_allowed_hosts: ["127.0.0.1"]
+              allow_insecure_rtms: true
             token_store: {path: data/relay.sqlite}
             sinks:
               recordings: {type: wav, directory: data/recordings}

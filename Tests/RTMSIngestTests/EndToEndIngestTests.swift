@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOConcurrencyHelpers
 import Foundation
 import NIOCore
 import NIOPosix
@@ -163,13 +164,7 @@ struct EndToEndIngestTests {
     @Test("a server_urls host outside rtms_allowed_hosts is refused and never contacted")
     func ssrfGuard() async throws {
         // A listener on another loopback address that counts every connection attempt.
-        let accepted = Atomic<Int>(0)
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                accepted.add(1, ordering: .relaxed)
-                return channel.close()
-            }
-            .bind(host: "127.0.0.2", port: 0).get()
+        let (listener, accepted) = try await countingListener(host: "127.0.0.2")
         defer { listener.close(promise: nil) }
         let port = try #require(listener.localAddress?.port)
         try await RelayHarness.run { h in
@@ -177,7 +172,7 @@ struct EndToEndIngestTests {
             #expect(try await h.signedPost(body: body).0 == 200)
             try await h.waitFor(.streamFailed, stream: "S-SSRF")
             try await Task.sleep(for: .milliseconds(300))
-            #expect(accepted.load(ordering: .relaxed) == 0)
+            #expect(accepted.withLockedValue { $0 } == 0)
             #expect(h.ingest.metrics.refusedServerHosts == 1)
             #expect(h.events(.streamStarted).isEmpty)
             #expect(await h.registry.streamState("S-SSRF") == .failed)
@@ -185,6 +180,78 @@ struct EndToEndIngestTests {
             let stop = #"{"event":"contact_center.voice_rtms_stopped","event_ts":8,"payload":{"engagement_id":"E-SSRF","rtms_stream_id":"S-SSRF","stop_reason":25}}"#
             #expect(try await h.signedPost(body: stop).0 == 200)
             try await h.waitFor(.streamStopped, stream: "S-SSRF")
+        }
+    }
+
+    @Test("TLS to an IP: relay and simulator stream over wss://127.0.0.1 with the CA file (no SNI, IP SAN checked)")
+    func tlsToIPAddress() async throws {
+        try await RelayHarness.run(allowedHosts: ["127.0.0.1"], tls: true, tlsHost: "127.0.0.1") { h in
+            let engagement = await h.simulator.createEngagement()
+            let started = try await h.simulator.startStream(engagementID: engagement)
+            #expect(started.serverURL.hasPrefix("wss://127.0.0.1:"))
+            try await h.waitFor(.streamConnected, stream: started.streamID)
+            try await h.waitForAudio(stream: started.streamID, perChannel: 10)
+        }
+    }
+
+    @Test("TLS to an IP: a certificate without an IP SAN for 127.0.0.1 is refused")
+    func tlsToIPAddressNeedsIPSAN() async throws {
+        try await RelayHarness.run(allowedHosts: ["127.0.0.1"], tls: true, tlsHost: "127.0.0.1", certificateHasIPSAN: false) { h in
+            let engagement = await h.simulator.createEngagement()
+            let stream = try await h.simulator.startStream(engagementID: engagement).streamID
+            try await h.waitFor(.streamInterrupted, stream: stream)
+            let reasons = h.events(.streamInterrupted, stream: stream).map { "\($0.kind)" }
+            #expect(reasons.contains { $0.contains("failedToValidateHostname") }, "\(reasons)")
+            try await Task.sleep(for: .seconds(1))
+            #expect(h.events(.streamConnected, stream: stream).isEmpty)
+        }
+    }
+
+    @Test("security #5: a NUL-byte host never reaches the unlisted address, and WSS:// never speaks plaintext")
+    func ssrfBypasses() async throws {
+        // 127.0.0.2 is not allow-listed: count every connection attempt there.
+        let (unlisted, accepted) = try await countingListener(host: "127.0.0.2")
+        defer { unlisted.close(promise: nil) }
+        let unlistedPort = try #require(unlisted.localAddress?.port)
+        // 127.0.0.1 is listed: record the first bytes each connection sends (plaintext would start with "GET ").
+        let firstBytes = NIOLockedValueBox<[String]>([])
+        let listed = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.pipeline.addHandler(FirstBytesRecorder(into: firstBytes))
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { listed.close(promise: nil) }
+        let listedPort = try #require(listed.localAddress?.port)
+        try await RelayHarness.run(allowedHosts: ["*.zoom.us", "127.0.0.1"]) { h in
+            let nul = #"{"event":"contact_center.voice_rtms_started","event_ts":7,"payload":{"engagement_id":"E-NUL","rtms_stream_id":"S-NUL","server_urls":"ws://127.0.0.2\u0000.zoom.us:\#(unlistedPort)/signaling"}}"#
+            #expect(try await h.signedPost(body: nul).0 == 200)
+            try await h.waitFor(.streamFailed, stream: "S-NUL")
+            let upper = #"{"event":"contact_center.voice_rtms_started","event_ts":8,"payload":{"engagement_id":"E-UP","rtms_stream_id":"S-UP","server_urls":"WSS://127.0.0.1:\#(listedPort)/upper"}}"#
+            #expect(try await h.signedPost(body: upper).0 == 200)
+            try await waitUntil(timeout: .seconds(10), "a connection to the listed listener") { !firstBytes.withLockedValue { $0 }.isEmpty }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(accepted.withLockedValue { $0 } == 0)
+            let sent = firstBytes.withLockedValue { $0 }
+            #expect(!sent.contains { $0.hasPrefix("GET ") }, "plaintext handshake sent for WSS://: \(sent)")
+        }
+    }
+
+    @Test("security #14: a verified failover rtms_started naming a refused host is ignored; the live stream keeps streaming")
+    func refusedFailoverKeepsStream() async throws {
+        try await RelayHarness.run { h in
+            let engagement = await h.simulator.createEngagement()
+            let stream = try await h.simulator.startStream(engagementID: engagement).streamID
+            try await h.waitFor(.streamConnected, stream: stream)
+            try await h.waitForAudio(stream: stream, perChannel: 10)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let failover = #"{"event":"contact_center.voice_rtms_started","event_ts":\#(now),"payload":{"engagement_id":"\#(engagement)","rtms_stream_id":"\#(stream)","server_urls":"wss://169.254.169.254/signaling"}}"#
+            #expect(try await h.signedPost(body: failover).0 == 200)
+            try await waitUntil(timeout: .seconds(10), "the refused failover to be counted") { h.ingest.metrics.refusedServerHosts == 1 }
+            let before = h.audio(stream: stream)["1"]?.count ?? 0
+            try await h.waitForAudio(stream: stream, perChannel: before + 25)
+            #expect(h.events(.streamFailed, stream: stream).isEmpty)
+            #expect(h.events(.streamInterrupted, stream: stream).isEmpty)
+            #expect(await h.registry.streamState(stream) == .streaming)
         }
     }
 
@@ -217,4 +284,29 @@ struct EndToEndIngestTests {
 private func get(_ h: RelayHarness, _ path: String) async throws -> String {
     let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(h.relayPort)\(path)"), timeout: .seconds(10))
     return String(buffer: try await response.body.collect(upTo: 1 << 20))
+}
+
+/// Records the first bytes each accepted connection sends, as text, then closes it.
+private final class FirstBytesRecorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let sink: NIOLockedValueBox<[String]>
+    init(into sink: NIOLockedValueBox<[String]>) { self.sink = sink }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        let text = String(decoding: buffer.readableBytesView.prefix(16), as: UTF8.self)
+        sink.withLockedValue { $0.append(text) }
+        context.close(promise: nil)
+    }
+}
+
+/// A listener on `host` that counts every connection attempt and closes it at once.
+private func countingListener(host: String) async throws -> (any Channel, NIOLockedValueBox<Int>) {
+    let accepted = NIOLockedValueBox(0)
+    let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .childChannelInitializer { channel in
+            accepted.withLockedValue { $0 += 1 }
+            return channel.close()
+        }
+        .bind(host: host, port: 0).get()
+    return (listener, accepted)
 }

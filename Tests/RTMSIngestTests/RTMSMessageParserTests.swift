@@ -145,15 +145,53 @@ struct HostAllowListTests {
     func matching() {
         let list = HostAllowList(["*.zoom.us", "127.0.0.1"])
         #expect(list.allows(url: "wss://rtms-sjc1.zoom.us/signal?x=1"))
-        #expect(list.allows(url: "WSS://A.B.ZOOM.US:443/x"))
-        #expect(list.allows(url: "ws://127.0.0.1:8080/signaling"))
+        #expect(list.allows(url: "wss://127.0.0.1:8080/signaling"))
         #expect(!list.allows(url: "wss://zoom.us/x"))
         #expect(!list.allows(url: "wss://evilzoom.us/x"))
         #expect(!list.allows(url: "wss://zoom.us.evil.com/x"))
         #expect(!list.allows(url: "wss://rtms.zoom.us@evil.com/x"))
         #expect(!list.allows(url: "https://rtms.zoom.us/x"))
-        #expect(!list.allows(url: "ws://127.0.0.2/x"))
-        #expect(!list.allows(url: "ws://127.0.0.1:80x/"))
+        #expect(!list.allows(url: "wss://127.0.0.2/x"))
+        #expect(!list.allows(url: "wss://127.0.0.1:80x/"))
         #expect(!list.allows(url: "not a url"))
+    }
+
+    @Test("security #5: NUL, control characters, backslash, percent-encoding and trailing dots are refused, not matched")
+    func knownBypasses() {
+        let list = HostAllowList(["*.zoom.us", "127.0.0.1"], allowInsecure: true)
+        for bad in ["ws://127.0.0.2\u{0}.zoom.us:6379/", "wss://127.0.0.2\u{0}.zoom.us/", "wss://a.zoom.us\u{0}/x", "wss://a.zoom.us/x\u{0}y",
+                    "wss://a.zoom.us/\r\nX-Injected: 1", "wss://a.zoom.us\t/x", "wss://evil.com\\.zoom.us/x", "wss://evil.com\\@a.zoom.us/",
+                    "wss://127%2e0%2e0%2e2.zoom.us/", "wss://%31%32%37.0.0.1/", "wss://a.zoom.us./x", "wss://a..zoom.us/x",
+                    "wss://a.zoom.us:0/", "wss://a.zoom.us:65536/", "wss://a.zoom.us:+443/", "wss://[::1%25eth0]/"] {
+            #expect(!list.allows(url: bad), "\(bad.debugDescription) passed")
+        }
+    }
+
+    @Test("security #5: the scheme is case-insensitive and WSS:// is TLS; ws:// needs zoom.allow_insecure_rtms")
+    func schemes() throws {
+        let strict = HostAllowList(["*.zoom.us", "127.0.0.1"])
+        #expect(!strict.allows(url: "ws://a.zoom.us/x"))
+        #expect(!strict.allows(url: "WS://A.ZOOM.US/x"))
+        #expect(!strict.allows(url: "ws://127.0.0.1:8080/signaling"))
+        let upper = try strict.check("WSS://A.B.ZOOM.US:443/x").get()
+        #expect(upper.usesTLS)
+        #expect(upper.host == "a.b.zoom.us")
+        #expect(upper.connectString == "wss://a.b.zoom.us:443/x")
+        let insecure = HostAllowList(["127.0.0.1"], allowInsecure: true)
+        let plain = try insecure.check("WS://127.0.0.1:8080/signaling").get()
+        #expect(!plain.usesTLS && plain.effectivePort == 8080 && plain.connectString == "ws://127.0.0.1:8080/signaling")
+    }
+
+    @Test("security #5: an IP literal passes only when listed exactly, never through a *.domain pattern or a numeric alias")
+    func ipLiterals() {
+        let list = HostAllowList(["*.zoom.us", "*.0.1", "127.0.0.1", "[::1]"])
+        #expect(list.allows(url: "wss://127.0.0.1/x"))
+        #expect(list.allows(url: "wss://[::1]:9000/x"))
+        #expect(!list.allows(url: "wss://10.0.0.1/x"))
+        #expect(!list.allows(url: "wss://127.0.0.1.zoom.us.127.0.0.1/x"))
+        // Numeric forms a C resolver reads as 127.0.0.1 are not the listed literal, and not host names either.
+        for alias in ["wss://2130706433/", "wss://127.1/", "wss://0x7f.0.0.1/", "wss://0177.0.0.1/", "wss://127.000.000.001/", "wss://[::ffff:7f00:1]/"] {
+            #expect(!list.allows(url: alias), "\(alias) passed")
+        }
     }
 }

@@ -24,8 +24,8 @@ struct RTMSSessionStateMachineTests {
     @Test("the signaling handshake comes first, then media on the audio URL, then CLIENT_READY_ACK and the subscription on signaling")
     func happyPath() {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
-        #expect(machine.handle(.start) == [.openSignaling(1, url: Self.url)])
-        #expect(machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1)) == [.openMedia(2, url: Self.mediaURL)])
+        #expect(machine.handle(.start) == [.openSignaling(1, url: .parsed(Self.url))])
+        #expect(machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1)) == [.openMedia(2, url: .parsed(Self.mediaURL))])
         #expect(machine.handle(.dataHandshake(2, Self.dataOK)) == [
             .report(.connected(MediaParameters())), .sendClientReady(on: 1), .sendEventSubscription(on: 1),
         ])
@@ -37,7 +37,7 @@ struct RTMSSessionStateMachineTests {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
         _ = machine.handle(.start)
         let response = SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["all": "wss://a.zoom.us/all"])
-        #expect(machine.handle(.signalingHandshake(1, response, nowMillis: 1)) == [.openMedia(2, url: "wss://a.zoom.us/all")])
+        #expect(machine.handle(.signalingHandshake(1, response, nowMillis: 1)) == [.openMedia(2, url: .parsed("wss://a.zoom.us/all"))])
     }
 
     @Test("a server_urls host outside rtms_allowed_hosts is refused before any connection")
@@ -53,9 +53,34 @@ struct RTMSSessionStateMachineTests {
     func disallowedMediaHost() {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
         _ = machine.handle(.start)
-        let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": "ws://10.0.0.1/x"]), nowMillis: 1))
+        let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": "wss://10.0.0.1/x"]), nowMillis: 1))
         #expect(actions.first == .close(1))
+        #expect(!actions.contains { if case .openMedia = $0 { true } else { false } })
+        #expect(actions.contains { if case .report(.failed(_, let message)) = $0 { message.contains("10.0.0.1") } else { false } })
         #expect(actions.last == .finish)
+        #expect(machine.isFinished)
+        #expect(machine.media == nil)
+    }
+
+    @Test("security #5: media URLs that bypassed the old parser (NUL, ws://, upper-case scheme on ws, IP literal, %, backslash) open nothing")
+    func disallowedMediaBypasses() {
+        for bad in ["wss://127.0.0.2\u{0}.zoom.us/x", "ws://a.zoom.us/x", "WS://a.zoom.us/x", "wss://10.0.0.1/x",
+                    "wss://127%2e0.0.1.zoom.us/x", "wss://evil.com\\.zoom.us/x", "wss://a.zoom.us\u{7f}/x"] {
+            var machine = Machine(serverURL: Self.url, configuration: Self.config)
+            _ = machine.handle(.start)
+            let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": bad]), nowMillis: 1))
+            #expect(!actions.contains { if case .openMedia = $0 { true } else { false } }, "\(bad.debugDescription) was opened")
+            #expect(machine.isFinished, "\(bad.debugDescription)")
+        }
+    }
+
+    @Test("security #5: an upper-case WSS:// URL is connected to as lower-case wss (TLS), from the parsed parts")
+    func upperCaseSchemeUsesTLS() {
+        var machine = Machine(serverURL: "WSS://RTMS.Zoom.US:443/Signal?x=1#frag", configuration: Self.config)
+        let actions = machine.handle(.start)
+        guard case .openSignaling(_, let url) = actions.first else { Issue.record("no open: \(actions)"); return }
+        #expect(url.usesTLS)
+        #expect(url.connectString == "wss://rtms.zoom.us:443/Signal?x=1")
     }
 
     @Test("a refused first handshake fails the stream with Zoom's status and reason")
@@ -94,7 +119,7 @@ struct RTMSSessionStateMachineTests {
         ])
         #expect(machine.handle(.streamState(StreamStateUpdate(state: 2, reason: 14))) == [])
         #expect(machine.handle(.connectionClosed(2, .lost("reset"))) == [])
-        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: Self.mediaURL)])
+        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL))])
         #expect(machine.signaling == 1)
         #expect(machine.handle(.dataHandshake(3, Self.dataOK)) == [
             .report(.resumed(reason: "media connection interrupted", attempt: 1)), .sendClientReady(on: 1),
@@ -124,7 +149,7 @@ struct RTMSSessionStateMachineTests {
         #expect(dropped.handle(.timerFired(token: 1)) == [
             .report(.interrupted(reason: "media connection lost (closed by server with code 1000)", attempt: 1)), .startTimer(after: .seconds(3), token: 2),
         ])
-        #expect(dropped.handle(.timerFired(token: 2)) == [.openMedia(3, url: Self.mediaURL)])
+        #expect(dropped.handle(.timerFired(token: 2)) == [.openMedia(3, url: .parsed(Self.mediaURL))])
     }
 
     @Test("the media socket going away while signaling stays up reopens media")
@@ -132,7 +157,7 @@ struct RTMSSessionStateMachineTests {
         var machine = streaming()
         let actions = machine.handle(.connectionClosed(2, .lost("connection reset")))
         #expect(actions == [.report(.interrupted(reason: "media connection lost (connection reset)", attempt: 1)), .startTimer(after: .seconds(3), token: 1)])
-        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: Self.mediaURL)])
+        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL))])
     }
 
     @Test("a lost signaling socket closes media and reconnects everything to the same URL")
@@ -141,7 +166,7 @@ struct RTMSSessionStateMachineTests {
         let actions = machine.handle(.connectionClosed(1, .lost("dropped")))
         #expect(actions.first == .close(2))
         #expect(machine.phase == .awaitingReconnect(.full))
-        #expect(machine.handle(.timerFired(token: 1)) == [.openSignaling(3, url: Self.url)])
+        #expect(machine.handle(.timerFired(token: 1)) == [.openSignaling(3, url: .parsed(Self.url))])
         _ = machine.handle(.signalingHandshake(3, Self.ok, nowMillis: 2_000))
         let resumed = machine.handle(.dataHandshake(4, Self.dataOK))
         // A new signaling connection needs its own subscription.
@@ -154,7 +179,7 @@ struct RTMSSessionStateMachineTests {
         _ = machine.handle(.mediaInterrupted)
         _ = machine.handle(.connectionClosed(1, .lost("dropped")))
         #expect(machine.phase == .awaitingReconnect(.full))
-        #expect(machine.handle(.timerFired(token: 1)) == [.openSignaling(3, url: Self.url)])
+        #expect(machine.handle(.timerFired(token: 1)) == [.openSignaling(3, url: .parsed(Self.url))])
     }
 
     @Test("voice_rtms_interrupted reconnects fully, unless it is older than the current signaling connection")
@@ -172,7 +197,7 @@ struct RTMSSessionStateMachineTests {
     func failover() {
         var machine = streaming()
         let actions = machine.handle(.webhookStarted(serverURL: "wss://rtms2.zoom.us/signal", eventTs: 5_000))
-        #expect(actions == [.close(2), .close(1), .report(.interrupted(reason: "server failover", attempt: 1)), .openSignaling(3, url: "wss://rtms2.zoom.us/signal")])
+        #expect(actions == [.close(2), .close(1), .report(.interrupted(reason: "server failover", attempt: 1)), .openSignaling(3, url: .parsed("wss://rtms2.zoom.us/signal"))])
         _ = machine.handle(.signalingHandshake(3, Self.ok, nowMillis: 6_000))
         #expect(machine.handle(.dataHandshake(4, Self.dataOK)).first == .report(.resumed(reason: "server failover", attempt: 1)))
     }
@@ -182,16 +207,24 @@ struct RTMSSessionStateMachineTests {
         var machine = streaming()
         _ = machine.handle(.connectionClosed(1, .lost("dropped")))
         let actions = machine.handle(.webhookStarted(serverURL: "wss://rtms2.zoom.us/signal", eventTs: 5_000))
-        #expect(actions.last == .openSignaling(3, url: "wss://rtms2.zoom.us/signal"))
+        #expect(actions.last == .openSignaling(3, url: .parsed("wss://rtms2.zoom.us/signal")))
         #expect(machine.handle(.timerFired(token: 1)) == [])
     }
 
-    @Test("a failover to a disallowed host fails the stream")
+    @Test("security #14: a failover rtms_started to a refused URL is ignored and the live connection goes on")
     func failoverDisallowed() {
-        var machine = streaming()
-        let actions = machine.handle(.webhookStarted(serverURL: "ws://169.254.169.254/", eventTs: 5_000))
-        #expect(actions.last == .finish)
-        #expect(!actions.contains { if case .openSignaling = $0 { true } else { false } })
+        for bad in ["wss://169.254.169.254/", "ws://rtms2.zoom.us/signal", "wss://rtms2.zoom.us\u{0}.evil/"] {
+            var machine = streaming()
+            let actions = machine.handle(.webhookStarted(serverURL: bad, eventTs: 5_000))
+            #expect(actions.count == 1, "\(actions)")
+            guard case .report(.failoverRefused(let message)) = actions.first else { Issue.record("\(actions)"); continue }
+            #expect(message.contains("keeping the current connection"))
+            #expect(machine.phase == .streaming)
+            #expect(machine.signaling == 1 && machine.media == 2)
+            #expect(!machine.isFinished)
+            // The stream still works afterwards: a real failover moves it.
+            #expect(machine.handle(.webhookStarted(serverURL: "wss://rtms2.zoom.us/signal", eventTs: 6_000)).last == .openSignaling(3, url: .parsed("wss://rtms2.zoom.us/signal")))
+        }
     }
 
     @Test("backoff is 3 s doubling to 30 s")
@@ -314,5 +347,12 @@ struct RTMSSessionStateMachineTests {
         guard case .dataHandshake(let data) = response else { Issue.record("not a data handshake"); return }
         let actions = machine.handle(.dataHandshake(2, data))
         #expect(actions.first == .report(.connected(MediaParameters(audio: AudioFormat(sampleRate: 48_000, channels: 1, codec: "L16"), frameMilliseconds: 100))))
+    }
+}
+
+extension RTMSServerURL {
+    /// A URL the tests know parses.
+    static func parsed(_ string: String) -> RTMSServerURL {
+        do { return try RTMSServerURL(parsing: string) } catch { fatalError("\(string): \(error)") }
     }
 }

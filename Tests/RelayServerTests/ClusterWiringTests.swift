@@ -6,6 +6,8 @@ import Testing
 
 @Suite("cluster.redis_url wiring")
 struct ClusterWiringTests {
+    static let secret = "wiring-test-cluster-secret"
+
     func relay(cluster: String) throws -> Relay {
         let yaml = """
             zoom: {client_id: cid, client_secret: secret, webhook_secret: wh}
@@ -25,7 +27,7 @@ struct ClusterWiringTests {
 
     @Test("with cluster.redis_url the relay gets the cluster and its event relay shows on /health as 'cluster'")
     func clusterMode() throws {
-        let relay = try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", lease_ms: 900}")
+        let relay = try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", lease_ms: 900, secret: \(Self.secret)}")
         let cluster = try #require(relay.cluster)
         #expect(cluster.leaseDuration == .milliseconds(900))
         #expect(cluster.keys.lease("s1") == "rtms-relay:lease:s1")
@@ -35,14 +37,28 @@ struct ClusterWiringTests {
     @Test("an unusable cluster.redis_url is a config error naming the key and the problem")
     func badURL() throws {
         #expect {
-            try relay(cluster: "cluster: {redis_url: \"http://127.0.0.1:6379\"}")
+            try relay(cluster: "cluster: {redis_url: \"http://127.0.0.1:6379\", secret: \(Self.secret)}")
         } throws: { error in
             "\(error)" == "test.yaml: cluster.redis_url: invalid Redis URL: scheme 'http' is not supported (use redis://; TLS is not available in this build)"
         }
         #expect {
-            try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:6379/zero\"}")
+            try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:6379/zero\", secret: \(Self.secret)}")
         } throws: { error in
             "\(error)" == "test.yaml: cluster.redis_url: invalid Redis URL: database 'zero' is not a number (redis://host:port/0)"
         }
+    }
+
+    @Test("security #11: cluster mode without cluster.secret is a config error that says what to set; check-config redacts it")
+    func secretRequired() throws {
+        #expect {
+            try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\"}")
+        } throws: { error in
+            "\(error)".contains("cluster.secret") && "\(error)".contains("is required when redis_url is set")
+        }
+        #expect(throws: (any Error).self) { try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", secret: short}") }
+        let relay = try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", secret: \(Self.secret)}")
+        let summary = relay.configuration.summary()
+        #expect(summary.contains("secret [redacted]"))
+        #expect(!summary.contains(Self.secret))
     }
 }

@@ -120,6 +120,7 @@ zoom:
   oauth_url: http://127.0.0.1:{sim_http}
   api_url: http://127.0.0.1:{sim_http}/v2
   rtms_allowed_hosts: ["127.0.0.1"]
+  allow_insecure_rtms: true
 token_store: {{path: data/tokens.sqlite}}
 sinks:
 """ + "\n".join(sinks) + "\n")

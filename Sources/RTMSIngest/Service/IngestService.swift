@@ -8,7 +8,8 @@ import ZoomAPI
 /// `rtms_stream_id`, each a child task of `run()`.
 ///
 /// A `server_urls` host outside `rtms_allowed_hosts` is refused before any connection (`stream.failed`). A second
-/// `rtms_started` for a live stream is a failover and goes to that stream's session, never to a second one. On
+/// `rtms_started` for a live stream is a failover and goes to that stream's session, never to a second one (a
+/// failover URL the allow-list refuses is ignored there, and the live connection goes on). On
 /// graceful shutdown every session sends STREAM_CLOSE_REQ, closes its sockets and publishes `stream.stopped`
 /// before `run()` returns, so the hub (shut down after ingest) still delivers those events.
 ///
@@ -121,12 +122,11 @@ public final class IngestService: Service, Sendable {
                 session.failover(serverURL: descriptor.serverURL, eventTs: eventTs)
                 return
             }
-            guard configuration.allowList.allows(url: descriptor.serverURL) else {
+            if case .failure(let refusal) = configuration.allowList.check(descriptor.serverURL) {
                 guard isLocal else { return }
                 metrics.refusedHost()
-                let host = HostAllowList.host(of: descriptor.serverURL) ?? descriptor.serverURL
-                logger.warning("server_urls refused by rtms_allowed_hosts", metadata: ["host": "\(host)"])
-                await publisher.publish(.streamFailed(statusCode: nil, message: "server_urls host '\(host)' is not in rtms_allowed_hosts"),
+                logger.warning("server_urls refused", metadata: ["reason": "\(refusal)"])
+                await publisher.publish(.streamFailed(statusCode: nil, message: "server_urls \(refusal)"),
                                         engagementID: descriptor.instanceID, streamID: descriptor.streamID)
                 return
             }

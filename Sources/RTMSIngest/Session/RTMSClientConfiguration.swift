@@ -31,7 +31,7 @@ public struct RTMSClientConfiguration: Sendable {
     public var maxFrameSize: Int
     public var eventLoopGroup: any EventLoopGroup
 
-    public init(clientID: String, clientSecret: Secret, allowedHosts: [String], media: MediaParameters = MediaParameters(),
+    public init(clientID: String, clientSecret: Secret, allowedHosts: [String], allowInsecure: Bool = false, media: MediaParameters = MediaParameters(),
                 audioDataOption: RTMSAudioDataOption = .mixedStream, tlsConfiguration: TLSConfiguration? = nil,
                 reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
                 livenessTimeout: Duration = .seconds(65), closeTimeout: Duration = .seconds(2),
@@ -41,7 +41,7 @@ public struct RTMSClientConfiguration: Sendable {
         self.clientSecret = clientSecret
         self.media = media
         self.audioDataOption = audioDataOption
-        self.allowList = HostAllowList(allowedHosts)
+        self.allowList = HostAllowList(allowedHosts, allowInsecure: allowInsecure)
         self.tlsConfiguration = tlsConfiguration
         self.reconnectBase = reconnectBase
         self.reconnectMaximum = reconnectMaximum
@@ -62,7 +62,8 @@ public struct RTMSClientConfiguration: Sendable {
             configuration.additionalTrustRoots = [.file(settings.caFile)]
             tls = configuration
         }
-        self.init(clientID: settings.clientID, clientSecret: settings.clientSecret, allowedHosts: settings.rtmsAllowedHosts, tlsConfiguration: tls)
+        self.init(clientID: settings.clientID, clientSecret: settings.clientSecret, allowedHosts: settings.rtmsAllowedHosts,
+                  allowInsecure: settings.allowInsecureRTMS, tlsConfiguration: tls)
     }
 
     var stateMachineConfiguration: RTMSSessionStateMachine.Configuration {

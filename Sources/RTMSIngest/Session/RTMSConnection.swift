@@ -63,7 +63,7 @@ final class RTMSConnection: Sendable {
     }
 
     /// Connects, runs until the connection ends, and says why it ended. Closing on request reports `.lost("closed by relay")`.
-    func run(url: String, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
+    func run(url: RTMSServerURL, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
              onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
         touch()
         defer { endContinuation.finish() }
@@ -97,14 +97,16 @@ final class RTMSConnection: Sendable {
         lastInboundNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
     }
 
-    private func runSocket(url: String, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
+    private func runSocket(url: RTMSServerURL, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
                            onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
         let role = role
         do {
-            let closeFrame = try await WebSocketClient.connect(
+            // Connects to the parsed URL the allow-list checked: no second parser, and `wss` always means TLS.
+            let closeFrame = try await RTMSWebSocketChannel.connect(
                 url: url,
-                configuration: .init(maxFrameSize: configuration.maxFrameSize, closeTimeout: .seconds(1)),
                 tlsConfiguration: configuration.tlsConfiguration,
+                maxFrameSize: configuration.maxFrameSize,
+                closeTimeout: .seconds(1),
                 eventLoopGroup: configuration.eventLoopGroup,
                 logger: logger
             ) { inbound, outbound, _ in

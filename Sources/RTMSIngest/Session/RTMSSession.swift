@@ -107,7 +107,7 @@ public final class RTMSSession: Sendable {
         var connections: [Int: RTMSConnection] = [:]
         var closing: Set<Int> = []
         /// Opens waiting until the previous socket of the same role is fully gone: never two at once.
-        var deferred: [(id: Int, role: RTMSConnection.Role, url: String)] = []
+        var deferred: [(id: Int, role: RTMSConnection.Role, url: RTMSServerURL)] = []
     }
 
     /// Performs actions in order; true once the session is finished.
@@ -155,7 +155,7 @@ public final class RTMSSession: Sendable {
         return finished
     }
 
-    private func open(id: Int, role: RTMSConnection.Role, url: String, state: inout RunState, group: inout TaskGroup<Void>) {
+    private func open(id: Int, role: RTMSConnection.Role, url: RTMSServerURL, state: inout RunState, group: inout TaskGroup<Void>) {
         let busy = state.connections.values.contains { $0.role == role }
         if busy {
             state.deferred.append((id, role, url))
@@ -291,6 +291,10 @@ public final class RTMSSession: Sendable {
         case .paused: kind = .streamPaused
         case .unpaused: kind = .streamUnpaused
         case .stopped(let reason): kind = .streamStopped(reason)
+        case .failoverRefused(let message):
+            metrics.refusedHost()
+            logger.warning("failover refused", metadata: ["message": "\(message)"])
+            return
         case .failed(let code, let message):
             logger.error("stream failed", metadata: ["status_code": "\(code.map(String.init) ?? "-")", "message": "\(message)"])
             kind = .streamFailed(statusCode: code, message: message)

@@ -82,11 +82,14 @@ public struct RTMSSessionStateMachine: Sendable {
         case unpaused
         case stopped(StopReason)
         case failed(statusCode: Int?, message: String)
+        /// A failover `rtms_started` named a refused URL; it was ignored and the live connection goes on.
+        case failoverRefused(String)
     }
 
     public enum Action: Sendable, Equatable {
-        case openSignaling(ConnectionID, url: String)
-        case openMedia(ConnectionID, url: String)
+        /// Connect to this URL: the parsed value that passed the allow-list, never the raw string.
+        case openSignaling(ConnectionID, url: RTMSServerURL)
+        case openMedia(ConnectionID, url: RTMSServerURL)
         case close(ConnectionID)
         case sendClientReady(on: ConnectionID)
         case sendEventSubscription(on: ConnectionID)
@@ -100,7 +103,8 @@ public struct RTMSSessionStateMachine: Sendable {
     public let configuration: Configuration
     public private(set) var phase: Phase = .idle
     public private(set) var serverURL: String
-    public private(set) var mediaURL: String?
+    public private(set) var mediaURL: RTMSServerURL?
+    private var server: RTMSServerURL?
     public private(set) var signaling: ConnectionID?
     public private(set) var media: ConnectionID?
     /// The current reconnection attempt (0 while healthy).
@@ -128,8 +132,9 @@ public struct RTMSSessionStateMachine: Sendable {
         switch input {
         case .start:
             guard phase == .idle else { return [] }
-            guard configuration.allowList.allows(url: serverURL) else {
-                return fail(nil, "server_urls host '\(HostAllowList.host(of: serverURL) ?? serverURL)' is not in rtms_allowed_hosts")
+            switch configuration.allowList.check(serverURL) {
+            case .success(let parsed): server = parsed
+            case .failure(let refusal): return fail(nil, "server_urls \(refusal)")
             }
             return openSignaling()
 
@@ -145,10 +150,10 @@ public struct RTMSSessionStateMachine: Sendable {
                 return fail(response.statusCode, message)
             }
             guard let url = response.audioURL else { return fail(nil, "signaling handshake response lists no audio media URL") }
-            guard configuration.allowList.allows(url: url) else {
-                return fail(nil, "media server host '\(HostAllowList.host(of: url) ?? url)' is not in rtms_allowed_hosts")
+            switch configuration.allowList.check(url) {
+            case .success(let parsed): mediaURL = parsed
+            case .failure(let refusal): return fail(nil, "media server \(refusal)")
             }
-            mediaURL = url
             signalingReadyAt = now
             return openMedia()
 
@@ -244,13 +249,19 @@ public struct RTMSSessionStateMachine: Sendable {
             return []
 
         case .webhookStarted(let url, let eventTs):
-            guard configuration.allowList.allows(url: url) else {
-                return fail(nil, "server_urls host '\(HostAllowList.host(of: url) ?? url)' is not in rtms_allowed_hosts")
+            let parsed: RTMSServerURL
+            switch configuration.allowList.check(url) {
+            case .success(let value): parsed = value
+            case .failure(let refusal):
+                // A verified webhook for a healthy stream must not be able to end it by naming a bad host: keep
+                // the current connection (or its reconnection) and only say so.
+                return [.report(.failoverRefused("failover server_urls \(refusal); keeping the current connection"))]
             }
             if phase == .closing { return [] }
             if url == serverURL, phase == .streaming, let ready = signalingReadyAt, eventTs < ready { return [] }
             // Zoom failed over: drop everything and go to the new server now, without waiting for a backoff.
             serverURL = url
+            server = parsed
             var actions = closeAll()
             attempt += 1
             interruptionReason = "server failover"
@@ -302,11 +313,12 @@ public struct RTMSSessionStateMachine: Sendable {
     // MARK: Steps
 
     private mutating func openSignaling() -> [Action] {
+        guard let server else { return fail(nil, "no server URL to connect to") }
         let id = nextID
         nextID += 1
         signaling = id
         phase = .connectingSignaling
-        return [.openSignaling(id, url: serverURL)]
+        return [.openSignaling(id, url: server)]
     }
 
     private mutating func openMedia() -> [Action] {

@@ -6,9 +6,9 @@ extension RelayConfiguration {
         var lines: [String] = []
         lines.append("server: http://\(server.host):\(server.port) (public \(server.publicURL)), access_token \(server.accessToken), allow_anonymous \(server.allowAnonymous), max_body_bytes \(server.maxBodyBytes)")
         lines.append("zoom: client_id \(zoom.clientID.isEmpty ? "(not set)" : zoom.clientID), client_secret \(zoom.clientSecret), webhook_secret \(zoom.webhookSecret)")
-        lines.append("      oauth \(zoom.oauthURL), api \(zoom.apiURL), rtms hosts \(zoom.rtmsAllowedHosts.joined(separator: ", ")), webhook tolerance \(zoom.webhookToleranceSeconds)s\(zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)")")
+        lines.append("      oauth \(zoom.oauthURL), api \(zoom.apiURL), rtms hosts \(zoom.rtmsAllowedHosts.joined(separator: ", ")), webhook tolerance \(zoom.webhookToleranceSeconds)s\(zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)")\(zoom.allowInsecureRTMS ? ", allow_insecure_rtms: true (ws:// accepted)" : "")")
         lines.append("token_store: \(tokenStore.kind.rawValue) \(tokenStore.kind == .sqlite ? tokenStore.path : "\(tokenStore.url)")")
-        lines.append("cluster: \(cluster.isEnabled ? "redis \(cluster.redisURL), key_prefix \(cluster.keyPrefix), lease \(cluster.leaseMilliseconds) ms, relay_audio \(cluster.relayAudio)" : "off (single instance)")")
+        lines.append("cluster: \(cluster.isEnabled ? "redis \(cluster.redisURL), key_prefix \(cluster.keyPrefix), lease \(cluster.leaseMilliseconds) ms, relay_audio \(cluster.relayAudio), secret \(cluster.secret) (messages signed)" : "off (single instance)")")
         lines.append("access: supervisors \(access.supervisors.isEmpty ? "none" : access.supervisors.joined(separator: ", "))\(access.supervisors.isEmpty ? "" : access.supervisorsControl ? " (may control)" : " (read-only)"), session \(access.sessionMinutes) min")
         lines.append("sinks:\(sinks.isEmpty ? " none" : "")")
         for sink in sinks {

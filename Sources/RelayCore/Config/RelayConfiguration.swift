@@ -62,9 +62,15 @@ public struct ServerSettings: Sendable, Decodable {
         }
     }
 
-    /// True for hosts only this machine can reach.
+    /// True for hosts only this machine can reach: a literal 127.0.0.0/8 IPv4 address, `::1` (bracketed or not),
+    /// or `localhost`. A name that merely starts with `127.` (`127.attacker.example`) is not loopback.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { part in
+            (1...3).contains(part.count) && part.allSatisfy { $0.isASCII && $0.isNumber } && (Int(part) ?? 256) <= 255
+        }
     }
 }
 
@@ -78,6 +84,8 @@ public struct ZoomSettings: Sendable, Decodable {
     public var rtmsAllowedHosts = ["*.zoom.us"]
     public var caFile = ""
     public var webhookToleranceSeconds = 300
+    /// `allow_insecure_rtms`: admit plain `ws://` RTMS URLs (local simulators only; Zoom uses `wss://`).
+    public var allowInsecureRTMS = false
 
     public init() {}
 
@@ -90,6 +98,7 @@ public struct ZoomSettings: Sendable, Decodable {
         case rtmsAllowedHosts = "rtms_allowed_hosts"
         case caFile = "ca_file"
         case webhookToleranceSeconds = "webhook_tolerance_seconds"
+        case allowInsecureRTMS = "allow_insecure_rtms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -102,6 +111,7 @@ public struct ZoomSettings: Sendable, Decodable {
         rtmsAllowedHosts = try c.decodeIfPresent([String].self, forKey: .rtmsAllowedHosts) ?? rtmsAllowedHosts
         caFile = try c.decodeIfPresent(String.self, forKey: .caFile) ?? caFile
         webhookToleranceSeconds = try c.decodeIfPresent(Int.self, forKey: .webhookToleranceSeconds) ?? webhookToleranceSeconds
+        allowInsecureRTMS = try c.decodeIfPresent(Bool.self, forKey: .allowInsecureRTMS) ?? allowInsecureRTMS
         for (key, url) in [("oauth_url", oauthURL), ("api_url", apiURL)] where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw SinkConfigurationError(key: key, "must start with http:// or https://, not '\(url)'")
         }
@@ -150,6 +160,9 @@ public struct ClusterSettings: Sendable, Decodable {
     /// Whether audio frames are relayed to the other instances too (their agent pages then show levels and chunk
     /// counts of streams this instance ingests); non-audio events always are.
     public var relayAudio = true
+    /// `secret`: the key every instance signs (HMAC-SHA256) and checks shared webhooks, stream details and live
+    /// events with, so that writing to Redis is not enough to steer the relay. Required in cluster mode.
+    public var secret = Secret("")
 
     /// True when `redis_url` is set.
     public var isEnabled: Bool { !redisURL.isEmpty }
@@ -161,6 +174,7 @@ public struct ClusterSettings: Sendable, Decodable {
         case keyPrefix = "key_prefix"
         case leaseMilliseconds = "lease_ms"
         case relayAudio = "relay_audio"
+        case secret
     }
 
     public init(from decoder: any Decoder) throws {
@@ -169,6 +183,11 @@ public struct ClusterSettings: Sendable, Decodable {
         keyPrefix = try c.decodeIfPresent(String.self, forKey: .keyPrefix) ?? keyPrefix
         leaseMilliseconds = try c.decodeIfPresent(Int.self, forKey: .leaseMilliseconds) ?? leaseMilliseconds
         relayAudio = try c.decodeIfPresent(Bool.self, forKey: .relayAudio) ?? relayAudio
+        secret = try c.decodeIfPresent(Secret.self, forKey: .secret) ?? secret
+        if isEnabled && secret.value.utf8.count < 16 {
+            throw SinkConfigurationError(key: "secret", "is required when redis_url is set: at least 16 characters shared by every "
+                + "instance (e.g. secret: ${RELAY_CLUSTER_SECRET}); cluster messages in Redis are signed with it")
+        }
         guard (300...600_000).contains(leaseMilliseconds) else {
             throw SinkConfigurationError(key: "lease_ms", "must be between 300 and 600000, not \(leaseMilliseconds)")
         }

@@ -238,12 +238,14 @@ extension EventHub {
             let counters = counters.withLockedValue { $0 }
             var degradedReason: String?
             if case .degraded(let reason) = member.context.health { degradedReason = reason }
+            let counts = member.context.counts
             return SinkSnapshot(
                 id: member.id, type: member.typeName, state: counters.state,
                 delivered: counters.delivered, dropped: mailbox.dropped, failed: counters.failed,
                 errors: counters.errors, depth: mailbox.depth + counters.inFlight,
                 capacity: member.policy.capacity, overflow: member.policy.overflow,
-                lastError: counters.lastError, degradedReason: degradedReason, audioLatency: latency.snapshot
+                lastError: counters.lastError, degradedReason: degradedReason, audioLatency: latency.snapshot,
+                counts: counts.isEmpty ? nil : counts
             )
         }
     }

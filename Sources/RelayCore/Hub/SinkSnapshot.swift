@@ -25,6 +25,8 @@ public struct SinkSnapshot: Sendable, Hashable, Encodable {
     public var degradedReason: String?
     /// From Zoom's frame timestamp to this sink having consumed the frame (for `/metrics` and the benchmark).
     public var audioLatency: LatencyHistogram.Snapshot
+    /// Counts the sink reported itself (`SinkContext.reportCount`); omitted from `/health` when there are none.
+    public var counts: [String: UInt64]? = nil
 
     /// True when the sink is restarting or reports trouble.
     public var isDegraded: Bool { state == .restarting || degradedReason != nil }
@@ -33,5 +35,6 @@ public struct SinkSnapshot: Sendable, Hashable, Encodable {
         case type, state, delivered, dropped, failed, errors, depth, capacity, overflow
         case lastError = "last_error"
         case degradedReason = "degraded_reason"
+        case counts
     }
 }

@@ -28,6 +28,14 @@ public struct SinkContext: Sendable {
 
     /// The health the sink last reported.
     public var health: SinkHealth { healthBox.get() }
+
+    /// Sets a named count the sink wants on `/health` (e.g. the cluster's `rejected_messages`).
+    public func reportCount(_ name: String, _ value: UInt64) {
+        healthBox.setCount(name, value)
+    }
+
+    /// The counts reported with `reportCount`.
+    public var counts: [String: UInt64] { healthBox.counts() }
 }
 
 /// A sink's own view of its health.
@@ -73,4 +81,7 @@ final class SinkHealthBox: Sendable {
     private let value = NIOLockedValueBox<SinkHealth>(.ok)
     func set(_ health: SinkHealth) { value.withLockedValue { $0 = health } }
     func get() -> SinkHealth { value.withLockedValue { $0 } }
+    private let namedCounts = NIOLockedValueBox<[String: UInt64]>([:])
+    func setCount(_ name: String, _ count: UInt64) { namedCounts.withLockedValue { $0[name] = count } }
+    func counts() -> [String: UInt64] { namedCounts.withLockedValue { $0 } }
 }

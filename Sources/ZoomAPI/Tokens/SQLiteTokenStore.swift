@@ -33,6 +33,12 @@ public final class SQLiteTokenStore: TokenStore {
                 table.column("updated_at_ms", .integer).notNull()
             }
         }
+        migrator.registerMigration("v2 webhook deliveries") { db in
+            try db.create(table: "webhook_delivery") { table in
+                table.primaryKey("dedupe_key", .text)
+                table.column("seen_at", .integer).notNull().indexed()
+            }
+        }
         try migrator.migrate(database)
     }
 
@@ -86,6 +92,16 @@ public final class SQLiteTokenStore: TokenStore {
 
     public func withRefreshLock<T: Sendable>(account: String, _ body: @Sendable () async throws -> T) async throws -> T {
         try await locks.withLock(account, body)
+    }
+}
+
+extension SQLiteTokenStore: WebhookDeliveryLog {
+    public func recordDelivery(key: String, at: Int64, forgetBefore: Int64) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM webhook_delivery WHERE seen_at < ?", arguments: [forgetBefore])
+            try db.execute(sql: "INSERT OR IGNORE INTO webhook_delivery (dedupe_key, seen_at) VALUES (?, ?)", arguments: [key, at])
+            return db.changesCount == 1
+        }
     }
 }
 

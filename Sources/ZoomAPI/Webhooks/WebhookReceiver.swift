@@ -36,18 +36,23 @@ public final class WebhookReceiver: Sendable {
     private let dedupeWindowSeconds: Int64
     private let maxRemembered: Int
     private let state = NIOLockedValueBox(State())
+    private let deliveryLog: (any WebhookDeliveryLog)?
     private let logger: Logger
 
     /// - Parameters:
     ///   - dedupeWindowSeconds: how long a delivery is remembered. Zoom's last retry comes 85 minutes after the
     ///     first attempt, so the default covers all of them.
+    ///   - deliveryLog: where accepted deliveries are recorded too, so the dedupe survives a restart; nil keeps it
+    ///     in memory only.
     public init(verifier: WebhookVerifier, maxBodyBytes: Int = 262_144, dedupeWindowSeconds: Int64 = 2 * 3600,
-                maxRemembered: Int = 100_000, logger: Logger = Logger(label: "rtms-relay.webhooks")) {
+                maxRemembered: Int = 100_000, deliveryLog: (any WebhookDeliveryLog)? = nil,
+                logger: Logger = Logger(label: "rtms-relay.webhooks")) {
         (events, continuation) = AsyncStream.makeStream(of: ZoomWebhookEvent.self, bufferingPolicy: .unbounded)
         self.verifier = verifier
         self.maxBodyBytes = maxBodyBytes
         self.dedupeWindowSeconds = dedupeWindowSeconds
         self.maxRemembered = maxRemembered
+        self.deliveryLog = deliveryLog
         self.logger = logger
     }
 
@@ -115,8 +120,20 @@ public final class WebhookReceiver: Sendable {
         return WebhookResponse(status: 200, body: #"{"received":true}"#)
     }
 
-    /// Records `key`; false when it was already seen inside the window.
+    /// Records `key`, in memory and in the delivery log; false when it was already seen inside the window (also
+    /// before a restart). A log that cannot be written is logged and does not block the delivery.
     private func remember(_ key: String, now: Int64) -> Bool {
+        guard rememberInMemory(key, now: now) else { return false }
+        guard let deliveryLog else { return true }
+        do {
+            return try deliveryLog.recordDelivery(key: key, at: now, forgetBefore: now - dedupeWindowSeconds)
+        } catch {
+            logger.error("webhook delivery log not written; dedupe across a restart may miss this delivery", metadata: ["error": "\(error)"])
+            return true
+        }
+    }
+
+    private func rememberInMemory(_ key: String, now: Int64) -> Bool {
         state.withLockedValue { state in
             while let oldest = state.order.first,
                   oldest.at < now - dedupeWindowSeconds || state.order.count >= maxRemembered {

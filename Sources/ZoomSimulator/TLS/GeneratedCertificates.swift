@@ -11,7 +11,9 @@ struct GeneratedCertificates: Sendable {
     let leafPEM: String
     let leafKeyPEM: String
 
-    init(host: String) throws {
+    /// - Parameter ipSAN: whether the leaf carries an IP SAN (the host when it is an IPv4 literal, else
+    ///   127.0.0.1); false makes a certificate that a client connecting by IP address must refuse.
+    init(host: String, ipSAN: Bool = true) throws {
         let caKey = P256.Signing.PrivateKey()
         let leafKey = P256.Signing.PrivateKey()
         let now = Date()
@@ -26,7 +28,10 @@ struct GeneratedCertificates: Sendable {
             },
             issuerPrivateKey: .init(caKey))
         var names: [GeneralName] = [.dnsName("localhost"), .dnsName(host)]
-        names.append(.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])))
+        if ipSAN {
+            let octets = host.split(separator: ".").compactMap { UInt8($0) }
+            names.append(.ipAddress(ASN1OctetString(contentBytes: octets.count == 4 ? ArraySlice(octets) : [127, 0, 0, 1])))
+        }
         let leafName = try DistinguishedName { CommonName(host) }
         let leaf = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(leafKey.publicKey),
