@@ -32,6 +32,8 @@ public final class Relay: Sendable {
     public let publisher: IngestPublisher
     /// Cluster mode's shared Redis state; nil for a single instance (no Redis connection at all).
     public let cluster: RedisCluster?
+    /// The HTTP connection cap (`server.max_connections`, lowered to fit the descriptor limit) and its counters.
+    public let httpConnections: HTTPConnectionGuard
     let logger: Logger
     /// Asks Zoom who is on an engagement the webhooks did not bind (nil without Zoom credentials).
     let engagementLookups: EngagementLookups?
@@ -49,6 +51,7 @@ public final class Relay: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.webRoot = webRoot
+        httpConnections = HTTPConnectionGuard(maxConnections: DescriptorBudget.httpConnectionCap(configured: configuration.server.maxConnections))
         cluster = configuration.cluster.isEnabled ? try RedisCluster(configuration: configuration, logger: logger) : nil
         let zoomSettings = configuration.zoom
         if !zoomSettings.clientID.isEmpty, !zoomSettings.clientSecret.isEmpty {
@@ -105,13 +108,14 @@ public final class Relay: Sendable {
         router.middlewares.add(SecurityHeadersMiddleware(https: configuration.server.publicURL.hasPrefix("https://")))
         router.middlewares.add(JSONErrorMiddleware())
         router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(CrossSiteRequestMiddleware(publicURL: configuration.server.publicURL, allowLoopbackOrigins: configuration.server.allowAnonymous))
         router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
-        let hub = self.hub, ingest = self.ingest, webhooks = self.webhooks
+        let hub = self.hub, ingest = self.ingest, webhooks = self.webhooks, connections = self.httpConnections
         router.addHealthRoutes(
             sources: HealthSources(
                 sinks: { hub.snapshot() },
                 activeStreams: { ingest.activeStreamCount },
-                samples: { RelayMetrics.ingestSamples(ingest.metrics, webhooks.counters) }
+                samples: { RelayMetrics.ingestSamples(ingest.metrics, webhooks.counters) + connections.samples }
             ),
             metrics: metrics
         )
@@ -146,11 +150,16 @@ public final class Relay: Sendable {
         EngagementAccess(bindings: registry.bindings, lookups: engagementLookups)
     }
 
-    /// The HTTP application on `server.host:server.port`. `onServerRunning` receives the bound port (useful
-    /// with port 0 in tests).
+    /// The HTTP application on `server.host:server.port`, with the idle, header and body timeouts and the
+    /// connection cap of `server:`. `onServerRunning` receives the bound port (useful with port 0 in tests).
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let server = configuration.server
+        return Application(
             router: makeRouter(),
+            server: GuardedHTTP1Channel.builder(
+                idleTimeout: .seconds(Int64(server.idleTimeoutSeconds)), headerTimeout: .seconds(Int64(server.headerTimeoutSeconds)),
+                bodyTimeout: .seconds(Int64(server.bodyTimeoutSeconds)), connections: httpConnections
+            ),
             configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "rtms-relay"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger

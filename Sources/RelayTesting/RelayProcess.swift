@@ -22,15 +22,21 @@ public final class RelayProcess: @unchecked Sendable {
         return folder.appendingPathComponent("rtms-relay")
     }
 
-    /// Starts `rtms-relay arguments…` in `directory` (a fresh temporary folder when nil).
-    public init(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws {
+    /// Starts `rtms-relay arguments…` in `directory` (a fresh temporary folder when nil). With
+    /// `descriptorLimit`, the child runs under `ulimit -n` of that many descriptors (soft and hard).
+    public init(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:], descriptorLimit: Int? = nil) throws {
         self.directory = try directory ?? Self.makeTemporaryDirectory()
         stdoutURL = self.directory.appendingPathComponent("stdout.log")
         stderrURL = self.directory.appendingPathComponent("stderr.log")
         FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = Self.binary
-        process.arguments = arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.binary.path] + arguments
+        } else {
+            process.executableURL = Self.binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = self.directory
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RTMS_RELAY_LOG_LEVEL")

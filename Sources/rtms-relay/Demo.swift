@@ -56,6 +56,7 @@ struct Demo: AsyncParsableCommand {
             group.addTask { try await simulator.run(); return false }
             let endpoints = try await simulator.endpoints()
             let configuration = try relayConfiguration(simulator: simulatorConfiguration, endpoints: endpoints)
+            DescriptorBudget.raiseSoftLimit()
             let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger, metrics: metrics, webRoot: web)
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let relayGroup = relay.makeServiceGroup(onServerRunning: { portContinuation.yield($0) })

@@ -29,7 +29,7 @@ struct GlobalOptions: ParsableArguments {
         let format = logFormat
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = switch format {
-            case .text: StreamLogHandler.standardError(label: label)
+            case .text: TextLogHandler(label: label)
             case .json: JSONLogHandler(label: label)
             }
             handler.logLevel = level

@@ -4,19 +4,13 @@ import RelayCore
 
 /// `--log-format json`: one JSON object per line on standard error
 /// (`{"time":…,"level":…,"label":…,"message":…,"metadata":{…}}`), for log shippers.
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: StderrLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        let merged = mergedMetadata(event)
         var line = "{\"time\":\"\(EventClock.iso8601(millis: EventClock.nowMillis()))\",\"level\":\"\(event.level)\""
         line += ",\"label\":\(JSONText.quote(label)),\"message\":\(JSONText.quote("\(event.message)"))"
         if !merged.isEmpty {

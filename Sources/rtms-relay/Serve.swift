@@ -21,9 +21,12 @@ struct Serve: AsyncParsableCommand {
         let configuration = try ConfigLoader(registry: BuiltInSinks.registry).load(path: config)
         let metrics = RelayMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        let descriptors = DescriptorBudget.raiseSoftLimit()
         let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger, metrics: metrics)
         logger.info("starting", metadata: [
             "config": "\(configuration.source)",
+            "descriptor_limit": "\(descriptors)",
+            "max_http_connections": "\(relay.httpConnections.maxConnections)",
             "sinks": "\(configuration.sinks.map { "\($0.id) (\($0.typeName))" }.joined(separator: ", "))",
         ])
         let host = configuration.server.host

@@ -24,8 +24,8 @@ struct ConfigSecurityTests {
             let (status, output) = try await checkConfig("server: {host: \"\(host)\", allow_anonymous: true}\n")
             #expect(status == 0, "\(host) was refused: \(output)")
         }
-        #expect(RelayConfiguration.isLoopback("127.255.255.254") && RelayConfiguration.isLoopback("[::1]"))
-        #expect(!RelayConfiguration.isLoopback("127.0.0.256") && !RelayConfiguration.isLoopback("127.0.0") && !RelayConfiguration.isLoopback("0x7f.0.0.1"))
+        #expect(ServerSettings.isLoopback("127.255.255.254") && ServerSettings.isLoopback("[::1]"))
+        #expect(!ServerSettings.isLoopback("127.0.0.256") && !ServerSettings.isLoopback("127.0.0") && !ServerSettings.isLoopback("0x7f.0.0.1"))
     }
 
     @Test("security #11: check-config refuses cluster mode without cluster.secret and says what to set; with one it is shown redacted")

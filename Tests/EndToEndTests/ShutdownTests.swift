@@ -27,14 +27,7 @@ struct ShutdownTests {
         let simulatorHTTP = try freeLoopbackPort()
         try """
             server: {host: 127.0.0.1, port: \(port)}
-            zoom:
-              client_id: E2ECLIENT
-              client_secret: E2ESECRET
-              webhook_secret: E2EWEBHOOKSECRET
-              oauth_url: http://127.0.0.1:\(simulatorHTTP)
-              api_url: http://127.0.0.1:\(simulatorHTTP)/v2
-              rtms_allowed_hosts: ["127.0.0.1"]
-              allow_insecure_rtms: true
+            \(Self.zoomSection(simulatorHTTP: simulatorHTTP))
             token_store: {path: data/relay.sqlite}
             sinks:
               recordings: {type: wav, directory: data/recordings}
@@ -44,10 +37,7 @@ struct ShutdownTests {
         try await waitUntil(timeout: .seconds(30), "the relay to listen") { relay.stderr.contains("listening on") }
         let simulatorDirectory = directory.appendingPathComponent("simulator")
         try FileManager.default.createDirectory(at: simulatorDirectory, withIntermediateDirectories: true)
-        let simulator = try RelayProcess([
-            "simulate", "--relay", "http://127.0.0.1:\(port)", "--calls", "\(Self.calls)", "--http-port", "\(simulatorHTTP)",
-            "--client-id", "E2ECLIENT", "--client-secret", "E2ESECRET", "--secret-token", "E2EWEBHOOKSECRET", "--log-level", "warning",
-        ], directory: simulatorDirectory)
+        let simulator = try RelayProcess(Self.simulatorArguments(relayPort: port, simulatorHTTP: simulatorHTTP, calls: Self.calls), directory: simulatorDirectory)
         try await waitUntil(timeout: .seconds(60), "\(Self.calls) streams (relay log: \(relay.stderr.suffix(400)))") {
             guard let health = await get("http://127.0.0.1:\(port)/health") else { return false }
             return health.contains(#""streams":\#(Self.calls)"#)
@@ -58,6 +48,20 @@ struct ShutdownTests {
         }
         try await Task.sleep(for: .seconds(2))
         return Setup(relay: relay, simulator: simulator, directory: directory, port: port)
+    }
+
+    /// The relay's `zoom:` section (one line, flow style) for `rtms-relay simulate` serving OAuth and REST on `simulatorHTTP`.
+    static func zoomSection(simulatorHTTP: Int) -> String {
+        #"zoom: {client_id: E2ECLIENT, client_secret: E2ESECRET, webhook_secret: E2EWEBHOOKSECRET, "#
+            + #"oauth_url: "http://127.0.0.1:\#(simulatorHTTP)", api_url: "http://127.0.0.1:\#(simulatorHTTP)/v2", rtms_allowed_hosts: ["127.0.0.1"], allow_insecure_rtms: true}"#
+    }
+
+    /// `rtms-relay simulate` with the credentials of `zoomSection`, sending webhooks to the relay on `relayPort`.
+    static func simulatorArguments(relayPort: Int, simulatorHTTP: Int, calls: Int) -> [String] {
+        [
+            "simulate", "--relay", "http://127.0.0.1:\(relayPort)", "--calls", "\(calls)", "--http-port", "\(simulatorHTTP)",
+            "--client-id", "E2ECLIENT", "--client-secret", "E2ESECRET", "--secret-token", "E2EWEBHOOKSECRET", "--log-level", "warning",
+        ]
     }
 
     func get(_ url: String) async -> String? {

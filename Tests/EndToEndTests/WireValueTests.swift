@@ -38,6 +38,7 @@ struct WireValueTests {
               oauth_url: http://127.0.0.1:\(simulatorHTTP)
               api_url: http://127.0.0.1:\(simulatorHTTP)/v2
               rtms_allowed_hosts: ["127.0.0.1"]
+              allow_insecure_rtms: true
             token_store: {path: data/relay.sqlite}
             sinks:
               recordings: {type: wav, directory: data/recordings, mix: stereo}

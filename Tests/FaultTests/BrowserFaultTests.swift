@@ -13,31 +13,13 @@ import WebSink
 struct BrowserFaultTests {
     /// A TCP client that sends `GET /api/events` and then never reads, with a tiny receive window.
     final class StalledClient {
-        let fd: Int32
-        let localPort: Int
+        let connection: RawHTTPConnection
+        var localPort: Int { connection.localPort }
 
         init(port: Int) throws {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.fd = fd
-            var size: Int32 = 4096
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw SetupError(description: "cannot connect to the relay on port \(port): errno \(errno)") }
-            var local = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            self.localPort = Int(UInt16(bigEndian: local.sin_port))
-            let request = Array("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8)
-            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            connection = try RawHTTPConnection(port: port, receiveBuffer: 4096)
+            connection.write("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
         }
-
-        deinit { close(fd) }
     }
 
     /// The relay's end of a loopback connection in /proc/net/tcp: its state and whether a file descriptor still

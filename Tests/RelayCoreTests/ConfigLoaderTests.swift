@@ -132,7 +132,7 @@ struct ConfigLoaderTests {
         ("server:\n  allow_anonymous: maybe\n", [:], "config.yaml:2: server.allow_anonymous: expected true or false, found 'maybe'"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    extra: 1\n", [:], "config.yaml:5: unknown key 'extra' in sinks.rec"),
         ("clster:\n  redis_url: x\n", [:], "config.yaml:1: unknown key 'clster' in the document (did you mean 'cluster'?)"),
-        ("cluster:\n  redis_url: redis://r\n  lease_ms: 100\n", [:], "config.yaml:3: cluster.lease_ms: must be between 300 and 600000, not 100"),
+        ("cluster:\n  redis_url: redis://r\n  lease_ms: 100\n  secret: 0123456789abcdef\n", [:], "config.yaml:3: cluster.lease_ms: must be between 300 and 600000, not 100"),
         ("cluster:\n  lease_ms: soon\n", [:], "config.yaml:2: cluster.lease_ms: expected an integer, found 'soon'"),
     ]
 

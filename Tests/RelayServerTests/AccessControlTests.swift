@@ -105,7 +105,7 @@ struct AccessControlTests {
     func malformedControl() async throws {
         let (relay, _) = try makeRelay()
         try await relay.makeApplication().test(.router) { client in
-            try await client.execute(uri: "/api/zoom/rtms/control", method: .post, headers: [.authorization: "Bearer operator-token-123"], body: ByteBuffer(string: "{not json")) { response in
+            try await client.execute(uri: "/api/zoom/rtms/control", method: .post, headers: [.authorization: "Bearer operator-token-123", .contentType: "application/json"], body: ByteBuffer(string: "{not json")) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("expected JSON"))
             }

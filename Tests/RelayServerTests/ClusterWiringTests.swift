@@ -56,8 +56,8 @@ struct ClusterWiringTests {
             "\(error)".contains("cluster.secret") && "\(error)".contains("is required when redis_url is set")
         }
         #expect(throws: (any Error).self) { try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", secret: short}") }
-        let relay = try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", secret: \(Self.secret)}")
-        let summary = relay.configuration.summary()
+        let configured = try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:1/0\", secret: \(Self.secret)}")
+        let summary = configured.configuration.summary()
         #expect(summary.contains("secret [redacted]"))
         #expect(!summary.contains(Self.secret))
     }

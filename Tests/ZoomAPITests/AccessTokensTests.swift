@@ -91,11 +91,27 @@ struct AccessTokensTests {
     }
 
     @Test("pending logins are single-use")
-    func pendingLogins() async {
+    func pendingLogins() async throws {
         let logins = PendingLogins()
-        let (state, pkce) = await logins.begin()
+        let (state, pkce) = try await logins.begin()
         #expect(await logins.finish(state: state) == pkce)
         #expect(await logins.finish(state: state) == nil)
         #expect(await logins.finish(state: "forged") == nil)
+    }
+
+    @Test("security #7: pending logins are capped in total and per client; finishing or expiring frees a slot")
+    func pendingLoginsCapped() async throws {
+        let logins = PendingLogins(lifetime: .milliseconds(300), capacity: 5, perClientCapacity: 2)
+        _ = try await logins.begin(client: "203.0.113.7")
+        let (held, _) = try await logins.begin(client: "203.0.113.7")
+        await #expect(throws: PendingLogins.Refusal.tooManyForClient(limit: 2)) { try await logins.begin(client: "203.0.113.7") }
+        for _ in 0..<3 { _ = try await logins.begin() }
+        await #expect(throws: PendingLogins.Refusal.full(capacity: 5)) { try await logins.begin(client: "198.51.100.1") }
+        #expect(await logins.count == 5)
+        #expect(await logins.finish(state: held) != nil)
+        _ = try await logins.begin(client: "203.0.113.7")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await logins.count == 0)
+        for _ in 0..<5 { _ = try await logins.begin() }
     }
 }

@@ -22,6 +22,14 @@ public struct ServerSettings: Sendable, Decodable {
     /// Open `GET /api/events` streams allowed in all, and per caller (one session, the operator token).
     public var maxEventStreams = 1000
     public var maxEventStreamsPerCaller = 10
+    /// A kept-alive connection with no request in progress is closed after this long.
+    public var idleTimeoutSeconds = 60
+    /// A new connection must have sent its first request head within this long (slowloris).
+    public var headerTimeoutSeconds = 10
+    /// A request body must be complete within this long of its head.
+    public var bodyTimeoutSeconds = 30
+    /// The most HTTP connections open at once; lowered at start-up to keep descriptors free for RTMS sockets.
+    public var maxConnections = 1000
 
     public init() {}
 
@@ -33,6 +41,10 @@ public struct ServerSettings: Sendable, Decodable {
         case maxBodyBytes = "max_body_bytes"
         case maxEventStreams = "max_event_streams"
         case maxEventStreamsPerCaller = "max_event_streams_per_caller"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+        case headerTimeoutSeconds = "header_timeout_seconds"
+        case bodyTimeoutSeconds = "body_timeout_seconds"
+        case maxConnections = "max_connections"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -48,9 +60,17 @@ public struct ServerSettings: Sendable, Decodable {
         guard maxEventStreams > 0, maxEventStreamsPerCaller > 0 else {
             throw SinkConfigurationError(key: maxEventStreams > 0 ? "max_event_streams_per_caller" : "max_event_streams", "must be at least 1")
         }
+        idleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds) ?? idleTimeoutSeconds
+        headerTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .headerTimeoutSeconds) ?? headerTimeoutSeconds
+        bodyTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .bodyTimeoutSeconds) ?? bodyTimeoutSeconds
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? maxConnections
         guard (0...65535).contains(port) else { throw SinkConfigurationError(key: "port", "must be between 0 and 65535, not \(port)") }
         guard !host.isEmpty else { throw SinkConfigurationError(key: "host", "must not be empty") }
         guard maxBodyBytes > 0 else { throw SinkConfigurationError(key: "max_body_bytes", "must be positive") }
+        for (key, seconds) in [("idle_timeout_seconds", idleTimeoutSeconds), ("header_timeout_seconds", headerTimeoutSeconds), ("body_timeout_seconds", bodyTimeoutSeconds)] where !(1...86_400).contains(seconds) {
+            throw SinkConfigurationError(key: key, "must be between 1 and 86400, not \(seconds)")
+        }
+        guard maxConnections > 0 else { throw SinkConfigurationError(key: "max_connections", "must be positive") }
         guard publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://") else {
             throw SinkConfigurationError(key: "public_url", "must start with http:// or https://, not '\(publicURL)'")
         }
@@ -58,6 +78,12 @@ public struct ServerSettings: Sendable, Decodable {
             throw SinkConfigurationError(
                 key: "allow_anonymous",
                 "is only allowed when server.host is a loopback address (127.0.0.1, ::1, localhost), not '\(host)'"
+            )
+        }
+        if allowAnonymous && WebOrigin(url: publicURL)?.isLoopback != true {
+            throw SinkConfigurationError(
+                key: "allow_anonymous",
+                "is only allowed when server.public_url is on this machine too (http://localhost:PORT, http://127.0.0.1:PORT, http://[::1]:PORT), not '\(publicURL)': behind a tunnel or proxy the anonymous API would be public"
             )
         }
     }

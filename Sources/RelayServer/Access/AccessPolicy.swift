@@ -6,6 +6,10 @@ import ZoomAPI
 /// Decides who is calling the browser API: the operator (`server.access_token`), an agent or supervisor (a
 /// session token from the Home URL), or anyone when `allow_anonymous` is on (which the config only allows on a
 /// loopback host). What that caller may then see is `EngagementAccess`'s decision.
+///
+/// An anonymous caller must also come from this machine as a browser sees it: `Host` (and `Origin`, when
+/// sent) must be a loopback name, and no proxy forwarding header may be present. That refuses tunnels and
+/// reverse proxies in front of a loopback relay, and DNS rebinding (a foreign name pointed at 127.0.0.1).
 public struct AccessPolicy: Sendable {
     let allowAnonymous: Bool
     let operatorToken: Secret
@@ -29,11 +33,31 @@ public struct AccessPolicy: Sendable {
             if let signer, let token = signer.verify(presented) {
                 return .success(supervisors.contains(token.uid) ? .supervisor(token, mayControl: supervisorsControl) : .agent(token))
             }
-            if allowAnonymous { return .success(.anonymous) }
+            if allowAnonymous { return Self.anonymous(request) }
             return .failure(AccessDenied(message: "invalid or expired token; reopen the app in Zoom"))
         }
-        if allowAnonymous { return .success(.anonymous) }
+        if allowAnonymous { return Self.anonymous(request) }
         return .failure(AccessDenied(message: "authentication required: open the app in Zoom, or send Authorization: Bearer <token>"))
+    }
+
+    /// Headers a proxy or tunnel adds; their presence means the request did not start on this machine.
+    static let forwardingHeaders: [HTTPField.Name] = [
+        HTTPField.Name("X-Forwarded-For")!, HTTPField.Name("Forwarded")!, HTTPField.Name("X-Forwarded-Host")!, HTTPField.Name("X-Real-IP")!,
+    ]
+
+    /// `.anonymous` when `request` looks local (loopback `Host` and `Origin`, no forwarding headers), else a 403.
+    static func anonymous(_ request: Request) -> Result<Caller, AccessDenied> {
+        if let name = forwardingHeaders.first(where: { request.headers[$0] != nil }) {
+            return .failure(AccessDenied(status: .forbidden, message: "anonymous access is for this machine only, and the request came through a proxy (\(name) is set); use a token"))
+        }
+        let host = request.head.authority
+        guard let host, WebOrigin(scheme: "http", authority: host)?.isLoopback == true else {
+            return .failure(AccessDenied(status: .forbidden, message: "anonymous access is for this machine only: Host must be localhost, 127.0.0.1 or [::1], not '\(host ?? "")'"))
+        }
+        if let origin = request.headers[.origin], WebOrigin(url: origin)?.isLoopback != true {
+            return .failure(AccessDenied(status: .forbidden, message: "anonymous access is for this machine only: Origin '\(origin)' is not a loopback origin"))
+        }
+        return .success(.anonymous)
     }
 
     /// `Authorization: Bearer …`; or `?access_token=…`, on the event stream only (`GET /api/events`), because
@@ -50,8 +74,9 @@ public struct AccessPolicy: Sendable {
     }
 }
 
-/// A refused call to the browser API.
+/// A refused call to the browser API: 401 when credentials are missing or wrong, 403 when they cannot help.
 struct AccessDenied: Error {
+    var status: HTTPResponse.Status = .unauthorized
     var message: String
 }
 
@@ -67,7 +92,7 @@ struct AccessControlMiddleware: RouterMiddleware {
             context.caller = caller
             return try await next(request, context)
         case .failure(let denied):
-            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: denied.message)
+            throw HTTPError(denied.status, headers: denied.status == .unauthorized ? [.wwwAuthenticate: "Bearer"] : [:], message: denied.message)
         }
     }
 }

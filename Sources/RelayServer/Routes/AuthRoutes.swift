@@ -58,7 +58,13 @@ struct AuthRoutes {
             guard let zoom else { throw Self.notConfigured }
             let caller = try context.requireCaller()
             let starter = zoom.loginStarters.issue(uid: caller.session?.uid ?? "", aid: caller.session?.aid)
-            let (state, pkce) = await zoom.logins.begin(prefix: starter + "~")
+            let (state, pkce): (String, PKCE)
+            do {
+                (state, pkce) = try await zoom.logins.begin(prefix: starter + "~", client: context.channel.remoteAddress?.ipAddress)
+            } catch let refusal as PendingLogins.Refusal {
+                guard case .full = refusal else { throw HTTPError(.tooManyRequests, headers: [.retryAfter: "60"], message: "\(refusal)") }
+                throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "60"], message: "\(refusal)")
+            }
             let url = zoom.oauth.authorizeURL(redirectURI: zoom.redirectURI, state: state, pkce: pkce)
             return try Response.json(LoginStarted(authorize_url: url))
         }
@@ -100,7 +106,7 @@ struct AuthRoutes {
         }
         let query = request.uri.queryParameters
         if let error = query["error"] {
-            logger.warning("Zoom authorization declined", metadata: ["error": "\(error.prefix(200))"])
+            logger.warning("Zoom authorization declined", metadata: ["error": "\(error)"])
             return back(.declined)
         }
         guard let state = query["state"].map(String.init), let pkce = await zoom.logins.finish(state: state),
