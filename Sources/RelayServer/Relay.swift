@@ -110,12 +110,13 @@ public final class Relay: Sendable {
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(CrossSiteRequestMiddleware(publicURL: configuration.server.publicURL, allowLoopbackOrigins: configuration.server.allowAnonymous))
         router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
-        let hub = self.hub, ingest = self.ingest, webhooks = self.webhooks, connections = self.httpConnections
+        let hub = self.hub, ingest = self.ingest, webhooks = self.webhooks, connections = self.httpConnections, zoom = self.zoom
         router.addHealthRoutes(
             sources: HealthSources(
                 sinks: { hub.snapshot() },
                 activeStreams: { ingest.activeStreamCount },
-                samples: { RelayMetrics.ingestSamples(ingest.metrics, webhooks.counters) + connections.samples }
+                samples: { RelayMetrics.ingestSamples(ingest.metrics, webhooks.counters) + connections.samples },
+                unsavedTokenAccounts: { await zoom?.refresher.accountsWithUnsavedTokens ?? [] }
             ),
             metrics: metrics
         )

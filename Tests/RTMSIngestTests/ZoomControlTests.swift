@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -213,6 +214,45 @@ struct ZoomControlTests {
             // Once the secret is right again, the kept refresh token still works: no admin has to reconnect.
             _ = try await zoom.refresher.accessToken(account: "simAccount01")
             #expect(await zoom.refresher.refreshCount == 1)
+        }
+    }
+
+    @Test("security #13: a rotated refresh token the store cannot save is kept, used, reported on /health and saved once the store recovers")
+    func unsavedRotatedRefreshToken() async throws {
+        // 60 s tokens: inside the 5-minute margin, so every access-token read refreshes (and rotates).
+        try await RelayHarness.run(accessTokenLifetime: .seconds(60)) { harness in
+            _ = try await Self.connect(harness)
+            let zoom = try #require(harness.relay.zoom)
+            let health = "http://127.0.0.1:\(harness.relayPort)/health"
+            #expect(try await Self.send(health).status == 200)
+            let before = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
+            // Another process holds the token database's write lock (a backup tool, say): the store's writes
+            // fail after its 5 s busy timeout, its reads still work (WAL).
+            var configuration = Configuration()
+            configuration.allowsUnsafeTransactions = true
+            let blocker = try DatabaseQueue(path: harness.relay.configuration.tokenStore.path, configuration: configuration)
+            try await blocker.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE") }
+            // The refresh succeeds at Zoom and rotates the refresh token; the save fails. The call still gets
+            // a token, and the new refresh token is not lost.
+            let access = try await zoom.refresher.accessToken(account: "simAccount01")
+            #expect(access != before.accessToken)
+            #expect(await zoom.refresher.accountsWithUnsavedTokens == ["simAccount01"])
+            #expect(try await zoom.store.load(account: "simAccount01")?.tokens?.refreshToken == before.refreshToken, "the store took it after all")
+            let degraded = try await Self.send(health)
+            #expect(degraded.status == 503, "\(degraded.body)")
+            #expect(degraded.body.contains(#""unsaved_refresh_tokens":["simAccount01"]"#), "\(degraded.body)")
+            #expect(harness.logs.lines(containing: "could not save the rotated Zoom refresh token").count == 1)
+            // The lock goes away: the next use saves what was kept, and /health is ok again.
+            try await blocker.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
+            _ = try await zoom.refresher.accessToken(account: "simAccount01")
+            #expect(await zoom.refresher.accountsWithUnsavedTokens.isEmpty)
+            #expect(try await Self.send(health).status == 200)
+            let saved = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
+            #expect(saved.refreshToken != before.refreshToken)
+            // What was saved is the live token: Zoom (the simulator) still accepts it, after a restart too.
+            let restarted = TokenRefresher(store: zoom.store, oauth: zoom.oauth, logger: Logger(label: "test"))
+            _ = try await restarted.accessToken(account: "simAccount01")
+            #expect(await restarted.refreshCount == 1)
         }
     }
 }
