@@ -93,7 +93,7 @@ sanitize: deps
 	rm -rf .build-asan/leak-check && mkdir -p .build-asan/leak-check
 	cd .build-asan/leak-check && ASAN_OPTIONS="detect_leaks=1 $(ASAN_OPTIONS)" \
 	  LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt $(LSAN_OPTIONS)" \
-	  $(CURDIR)/.build-asan/debug/rtms-relay demo --port 3996 --engagements 3 --seconds 5 --web-root $(CURDIR)/web
+	  $(CURDIR)/.build-asan/debug/rtms-relay demo --port 3996 --engagements 3 --seconds 5
 
 clean:
 	rm -rf .build .venv

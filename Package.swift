@@ -125,6 +125,8 @@ var targets: [Target] = [
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ],
+        // The agent page, compiled into the binary so `serve` from any folder serves it (WebAssets.swift).
+        resources: [.embedInCode("Web")],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -151,6 +153,7 @@ var targets: [Target] = [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ],
         swiftSettings: swiftSettings
     ),

@@ -20,8 +20,8 @@ public final class Relay: Sendable {
     public let sinkServices = SinkServices()
     /// OAuth, tokens and REST; nil when the Zoom app credentials are not configured.
     public let zoom: ZoomConnection?
-    /// Where the agent page's files are.
-    public let webRoot: String
+    /// Where the agent page's files are: built in, or `server.web_root`.
+    let webAssets: WebAssets
     /// Engagements and their streams, as the webhooks and sessions report them.
     public let registry: EngagementRegistry
     /// Verifies and queues Zoom's webhooks.
@@ -44,13 +44,13 @@ public final class Relay: Sendable {
     /// sink cannot be built.
     public init(
         configuration: RelayConfiguration, sinkRegistry: SinkRegistry, logger: Logger,
-        metrics: RelayMetrics = RelayMetrics(), webRoot: String = "web",
+        metrics: RelayMetrics = RelayMetrics(),
         adjustIngest: (inout RTMSClientConfiguration) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
-        self.webRoot = webRoot
+        webAssets = try WebAssets(configuration: configuration)
         httpConnections = HTTPConnectionGuard(maxConnections: DescriptorBudget.httpConnectionCap(configured: configuration.server.maxConnections))
         cluster = configuration.cluster.isEnabled ? try RedisCluster(configuration: configuration, logger: logger) : nil
         let zoomSettings = configuration.zoom
@@ -130,7 +130,7 @@ public final class Relay: Sendable {
         ControlRoutes(zoom: zoom, hub: hub, access: access, logger: logger).add(to: protected)
         ingestRoutes.addEngagementRoutes(to: protected, access: access)
         EventStreamRoutes(source: eventStreamSource, access: access, limits: eventStreamLimits).add(to: protected)
-        PageRoutes(webRoot: webRoot, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
+        PageRoutes(assets: webAssets, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
             .add(to: router)
         return router
     }

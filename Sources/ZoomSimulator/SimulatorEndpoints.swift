@@ -71,8 +71,10 @@ actor EndpointBox {
     private var httpPort: Int?
     private var rtmsPorts: [Int: Int] = [:]
     private var configured = false
-    private var waiters: [CheckedContinuation<SimulatorEndpoints, Never>] = []
-    private var configuredWaiters: [CheckedContinuation<SimulatorEndpoints, Never>] = []
+    /// Why the listeners will never all be bound (one failed to bind): every waiter gets it.
+    private var failure: (any Error)?
+    private var waiters: [CheckedContinuation<SimulatorEndpoints, any Error>] = []
+    private var configuredWaiters: [CheckedContinuation<SimulatorEndpoints, any Error>] = []
 
     init(host: String, scheme: String) {
         self.host = host
@@ -99,16 +101,28 @@ actor EndpointBox {
         return Self.mediaURLs(scheme: scheme, host: host, port: port)
     }
 
-    /// Waits until every listener is bound.
-    func wait() async -> SimulatorEndpoints {
-        if let endpoints = current() { return endpoints }
-        return await withCheckedContinuation { waiters.append($0) }
+    /// The simulator stopped before every listener was bound (e.g. a port in use): waiters get `error`.
+    func fail(_ error: any Error) {
+        guard failure == nil, !configured else { return }
+        failure = error
+        (waiters + configuredWaiters).forEach { $0.resume(throwing: error) }
+        waiters = []
+        configuredWaiters = []
     }
 
-    /// Waits until the listeners are bound and the rest of the simulator knows their URLs.
-    func waitConfigured() async -> SimulatorEndpoints {
+    /// Waits until every listener is bound; throws why they never will be.
+    func wait() async throws -> SimulatorEndpoints {
+        if let endpoints = current() { return endpoints }
+        if let failure { throw failure }
+        return try await withCheckedThrowingContinuation { waiters.append($0) }
+    }
+
+    /// Waits until the listeners are bound and the rest of the simulator knows their URLs; throws why they never
+    /// will be.
+    func waitConfigured() async throws -> SimulatorEndpoints {
         if configured, let endpoints = current() { return endpoints }
-        return await withCheckedContinuation { configuredWaiters.append($0) }
+        if let failure { throw failure }
+        return try await withCheckedThrowingContinuation { configuredWaiters.append($0) }
     }
 
     private func resumeIfReady() {

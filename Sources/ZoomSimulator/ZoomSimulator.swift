@@ -98,9 +98,15 @@ public final class ZoomSimulator: Service, Sendable {
                     await self.registry.waitForConnectionsToClose(timeout: .seconds(3))
                     throw CancellationError()
                 }
-                try await group.next()
-                // Anything but the set-up task ending means the simulator is done.
-                while let _ = try await group.next() {}
+                do {
+                    try await group.next()
+                    // Anything but the set-up task ending means the simulator is done.
+                    while let _ = try await group.next() {}
+                } catch {
+                    // A listener that cannot bind: tell whoever waits for the endpoints (and the set-up task).
+                    await self.endpointBox.fail(error)
+                    throw error
+                }
             }
         } catch is CancellationError {
         } catch {
@@ -121,7 +127,8 @@ public final class ZoomSimulator: Service, Sendable {
         }
     }
 
-    /// Waits until all listeners are bound and returns their URLs.
+    /// Waits until all listeners are bound and returns their URLs; throws the listener's error when one cannot
+    /// bind (a port in use).
     public func endpoints() async throws -> SimulatorEndpoints {
         try await endpointBox.waitConfigured()
     }

@@ -33,7 +33,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "End the calls and exit after this many seconds (default: run until Ctrl-C).")
     var seconds: Double?
 
-    @Option(help: "Folder of the agent page (default: ./web, else the web/ folder of the checkout the binary was built in).")
+    @Option(help: "Serve the agent page from this folder instead of the copy built into the binary (for working on the page, e.g. Sources/RelayServer/Web).")
     var webRoot: String?
 
     func validate() throws {
@@ -44,7 +44,6 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.bootstrapLogging()
-        let web = try resolveWebRoot()
         let metrics = RelayMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
 
@@ -55,17 +54,28 @@ struct Demo: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { try await simulator.run(); return false }
             let endpoints = try await simulator.endpoints()
-            let configuration = try relayConfiguration(simulator: simulatorConfiguration, endpoints: endpoints)
+            var configuration = try relayConfiguration(simulator: simulatorConfiguration, endpoints: endpoints)
+            if let webRoot { configuration.server.webRoot = webRoot }
             DescriptorBudget.raiseSoftLimit()
-            let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger, metrics: metrics, webRoot: web)
+            let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger, metrics: metrics)
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let relayGroup = relay.makeServiceGroup(onServerRunning: { portContinuation.yield($0) })
+            let port = self.port
             group.addTask {
-                do { try await relayGroup.run() } catch { throw CommandFailure.runtime("the relay stopped: \(error)") }
+                // Ends the wait below when the relay never listens.
+                defer { portContinuation.finish() }
+                do { try await relayGroup.run() } catch {
+                    throw CommandFailure.portInUse(error, port: "port \(port) (--port)") ?? CommandFailure.runtime("the relay stopped: \(error)")
+                }
                 return true
             }
             var iterator = ports.makeAsyncIterator()
-            guard await iterator.next() != nil else { return }
+            guard await iterator.next() != nil else {
+                // The relay could not start: its task's error says why; the simulator goes too.
+                group.cancelAll()
+                while try await group.next() != nil {}
+                return
+            }
             group.addTask {
                 try await drive(simulator, logger: logger)
                 if seconds != nil { await relayGroup.triggerGracefulShutdown() }
@@ -140,21 +150,5 @@ struct Demo: AsyncParsableCommand {
         guard body.contains(#""authenticated":true"#) else {
             throw CommandFailure.runtime("could not authorize with the simulated Zoom: \(body)")
         }
-    }
-
-    /// `--web-root`, `./web`, or the `web/` folder above the binary (`.build/debug/rtms-relay` in a checkout).
-    private func resolveWebRoot() throws -> String {
-        let manager = FileManager.default
-        if let webRoot {
-            guard manager.fileExists(atPath: webRoot + "/index.html") else { throw CommandFailure.badInput("--web-root \(webRoot) has no index.html") }
-            return webRoot
-        }
-        if manager.fileExists(atPath: "web/index.html") { return "web" }
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while folder.path != "/" {
-            if manager.fileExists(atPath: folder.appendingPathComponent("web/index.html").path) { return folder.appendingPathComponent("web").path }
-            folder.deleteLastPathComponent()
-        }
-        throw CommandFailure.badInput("cannot find the agent page (web/index.html); run from the checkout or pass --web-root")
     }
 }

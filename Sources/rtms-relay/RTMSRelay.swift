@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import RelayCore
 
 /// `rtms-relay`: the relay and its tools (SPEC §2).
@@ -60,6 +61,13 @@ struct CommandFailure: Error, CustomStringConvertible {
     static func badInput(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 1) }
     /// Something failed while running: exit 2.
     static func runtime(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: 2) }
+
+    /// `error` as a bad-input failure when it says a listener's port is taken (exit 1, with what to do), else
+    /// nil. `port` names the port as the user set it, e.g. "port 3001 (server.port)".
+    static func portInUse(_ error: any Error, port: String) -> CommandFailure? {
+        guard let error = error as? IOError, error.errnoCode == EADDRINUSE else { return nil }
+        return .badInput("\(port) is already in use: stop the program listening there (`ss -ltnp` shows it) or choose another port")
+    }
 
     /// The one-line message (nil when nothing should be printed) and exit code for an error from `run()`.
     static func describe(_ error: any Error) -> (String?, Int32) {

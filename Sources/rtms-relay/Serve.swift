@@ -37,7 +37,8 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigError {
             throw error
         } catch {
-            throw CommandFailure.runtime("the relay stopped: \(error)")
+            throw CommandFailure.portInUse(error, port: "port \(configuration.server.port) on \(host) (server.port)")
+                ?? CommandFailure.runtime("the relay stopped: \(error)")
         }
         logger.info("stopped")
     }

@@ -96,20 +96,25 @@ struct Simulate: AsyncParsableCommand {
         let simulator = try ZoomSimulator(configuration: configuration, logger: logger)
         let started = StartedStreams()
         let group = ServiceGroup(configuration: .init(services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await withThrowingTaskGroup(of: Bool.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return true
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
+                    return true
+                }
+                tasks.addTask {
+                    if try await self.drive(simulator, started: started, logger: log) { await group.triggerGracefulShutdown() }
+                    return false
+                }
+                // The simulator hangs up every call during graceful shutdown; wait for it, not for the driver.
+                for try await serviceEnded in tasks where serviceEnded {
+                    tasks.cancelAll()
+                    break
+                }
             }
-            tasks.addTask {
-                if try await self.drive(simulator, started: started, logger: log) { await group.triggerGracefulShutdown() }
-                return false
-            }
-            // The simulator hangs up every call during graceful shutdown; wait for it, not for the driver.
-            for try await serviceEnded in tasks where serviceEnded {
-                tasks.cancelAll()
-                break
-            }
+        } catch {
+            let ports = "a port of the simulator (--http-port \(httpPort), --rtms-port \(rtmsPort), --failover-port \(failoverPort))"
+            throw CommandFailure.portInUse(error, port: ports) ?? error
         }
         if let summaryFile { try await writeSummary(summaryFile, simulator: simulator, streams: started.list) }
     }

@@ -77,10 +77,9 @@ struct CommandLineTests {
     @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive, and exits 0")
     func demo() async throws {
         let port = Int.random(in: 20_000...60_000)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = try RelayProcess.makeTemporaryDirectory()
         let (status, stdout, stderr) = try await RelayProcess.run(
-            ["demo", "--port", "\(port)", "--seconds", "3", "--web-root", root.appendingPathComponent("web").path], directory: directory, timeout: .seconds(60))
+            ["demo", "--port", "\(port)", "--seconds", "3"], directory: directory, timeout: .seconds(60))
         #expect(status == 0, "stderr: \(stderr.suffix(2000))")
         #expect(stdout.contains("open http://127.0.0.1:\(port)/"))
         #expect(stderr.contains("demo stopped"))

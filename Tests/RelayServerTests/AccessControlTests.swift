@@ -20,6 +20,7 @@ struct AccessControlTests {
             server:
               public_url: \(publicURL)
               access_token: operator-token-123
+              web_root: \(directory.path)
             \(extra)
             zoom:
               client_id: cid
@@ -33,7 +34,7 @@ struct AccessControlTests {
         var registry = SinkRegistry()
         registry.register(RecordingSink.self)
         let configuration = try ConfigLoader(registry: registry, environment: [:]).parse(yaml: yaml, file: "test.yaml", environment: [:])
-        return (try Relay(configuration: configuration, sinkRegistry: registry, logger: Logger(label: "test"), webRoot: directory.path), directory)
+        return (try Relay(configuration: configuration, sinkRegistry: registry, logger: Logger(label: "test")), directory)
     }
 
     func control(_ client: some TestClientProtocol, headers: HTTPFields = [:], query: String = "", expect status: HTTPResponse.Status, _ message: String? = nil) async throws {

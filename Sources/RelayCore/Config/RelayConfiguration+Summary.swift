@@ -6,6 +6,7 @@ extension RelayConfiguration {
         var lines: [String] = []
         lines.append("server: http://\(server.host):\(server.port) (public \(server.publicURL)), access_token \(server.accessToken), allow_anonymous \(server.allowAnonymous), max_body_bytes \(server.maxBodyBytes)")
         lines.append("        timeouts idle \(server.idleTimeoutSeconds)s, header \(server.headerTimeoutSeconds)s, body \(server.bodyTimeoutSeconds)s, max_connections \(server.maxConnections)")
+        lines.append("        page: \(server.webRoot.isEmpty ? "built in" : "from \(server.webRoot) (web_root)")")
         lines.append("zoom: client_id \(zoom.clientID.isEmpty ? "(not set)" : zoom.clientID), client_secret \(zoom.clientSecret), webhook_secret \(zoom.webhookSecret)")
         lines.append("      oauth \(zoom.oauthURL), api \(zoom.apiURL), rtms hosts \(zoom.rtmsAllowedHosts.joined(separator: ", ")), webhook tolerance \(zoom.webhookToleranceSeconds)s\(zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)")\(zoom.allowInsecureRTMS ? ", allow_insecure_rtms: true (ws:// accepted)" : "")")
         lines.append("token_store: \(tokenStore.kind.rawValue) \(tokenStore.kind == .sqlite ? tokenStore.path : "\(tokenStore.url)")")

@@ -30,6 +30,9 @@ public struct ServerSettings: Sendable, Decodable {
     public var bodyTimeoutSeconds = 30
     /// The most HTTP connections open at once; lowered at start-up to keep descriptors free for RTMS sockets.
     public var maxConnections = 1000
+    /// A folder to serve the agent page from instead of the copy built into the binary (for working on the
+    /// page: files are read on every request). Empty: the built-in page.
+    public var webRoot = ""
 
     public init() {}
 
@@ -45,6 +48,7 @@ public struct ServerSettings: Sendable, Decodable {
         case headerTimeoutSeconds = "header_timeout_seconds"
         case bodyTimeoutSeconds = "body_timeout_seconds"
         case maxConnections = "max_connections"
+        case webRoot = "web_root"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +68,7 @@ public struct ServerSettings: Sendable, Decodable {
         headerTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .headerTimeoutSeconds) ?? headerTimeoutSeconds
         bodyTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .bodyTimeoutSeconds) ?? bodyTimeoutSeconds
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? maxConnections
+        webRoot = try c.decodeIfPresent(String.self, forKey: .webRoot) ?? webRoot
         guard (0...65535).contains(port) else { throw SinkConfigurationError(key: "port", "must be between 0 and 65535, not \(port)") }
         guard !host.isEmpty else { throw SinkConfigurationError(key: "host", "must not be empty") }
         guard maxBodyBytes > 0 else { throw SinkConfigurationError(key: "max_body_bytes", "must be positive") }

@@ -6,18 +6,17 @@ import ZoomAPI
 /// `GET /` — the agent page and the Zoom Home URL. When Zoom opens it inside the client, the
 /// `x-zoom-app-context` header is decrypted and the page receives a short-lived session token in
 /// `<meta name="rtms-relay-session">` (or the reason it could not, in `<meta name="rtms-relay-auth-error">`).
-/// Other files of `web/` are served as they are.
+/// The page's other files (`WebAssets`) are served as they are.
 struct PageRoutes {
-    let webRoot: String
+    let assets: WebAssets
     let clientSecret: String?
     let signer: SessionToken.Signer?
     let logger: Logger
 
     func add(to router: Router<RelayRequestContext>) {
         router.get("/") { request, _ -> Response in
-            let path = (webRoot as NSString).appendingPathComponent("index.html")
-            guard var html = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw HTTPError(.notFound, message: "the agent page is not installed (\(path) is missing)")
+            guard var html = assets.indexHTML() else {
+                throw HTTPError(.notFound, message: "the agent page is missing from server.web_root")
             }
             var meta = ""
             if let header = request.headers[.init("x-zoom-app-context")!] {
@@ -42,7 +41,17 @@ struct PageRoutes {
                 body: .init(byteBuffer: ByteBuffer(string: html))
             )
         }
-        router.middlewares.add(FileMiddleware(webRoot, searchForIndexHtml: false))
+        switch assets {
+        case .folder(let root):
+            router.middlewares.add(FileMiddleware(root, searchForIndexHtml: false))
+        case .builtIn:
+            for (name, bytes) in WebAssets.builtInFiles where name != "index.html" {
+                let headers: HTTPFields = [.contentType: WebAssets.contentType(of: name), .cacheControl: "no-cache"]
+                router.get(RouterPath("/" + name)) { _, _ in
+                    Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                }
+            }
+        }
     }
 
     static func escape(_ text: String) -> String {
