@@ -58,8 +58,8 @@ public final class Relay: Sendable {
             zoom = try ZoomConnection(configuration: configuration, logger: logger, logins: cluster?.makePendingLogins() ?? PendingLogins())
         } else {
             zoom = nil
-            logger.warning("zoom.client_id / zoom.client_secret not set: Connect to Zoom and RTMS control are off")
         }
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         var members: [EventHub.Member] = []
         let services = sinkServices
         for settings in configuration.sinks {
@@ -85,9 +85,6 @@ public final class Relay: Sendable {
             maxBodyBytes: configuration.server.maxBodyBytes,
             deliveryLog: cluster == nil ? zoom?.store as? any WebhookDeliveryLog : nil, logger: logger
         )
-        if zoomSettings.webhookSecret.isEmpty {
-            logger.warning("zoom.webhook_secret not set: every webhook is refused")
-        }
         var client: RTMSClientConfiguration
         do {
             client = try RTMSClientConfiguration(settings: zoomSettings)

@@ -74,6 +74,33 @@ struct CommandLineTests {
         #expect(stdout.contains("jsonl: every non-audio event"))
     }
 
+    @Test("check-config warns about no sinks, missing Zoom secrets and a public_url on the wrong port; serve logs the same; a clean config has none")
+    func configWarnings() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        let port = try freeLoopbackPort()
+        try "server: {host: 127.0.0.1, port: \(port)}\nsinks: {}\n".write(to: directory.appendingPathComponent("bare.yaml"), atomically: true, encoding: .utf8)
+        let (status, stdout, _) = try await RelayProcess.run(["check-config", "--log-level", "warning", "bare.yaml"], directory: directory)
+        #expect(status == 0, "\(stdout)")
+        let warnings = stdout.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+        #expect(warnings.count == 4, "\(stdout)")
+        #expect(warnings.contains { $0.hasPrefix("warning: no sinks: every event is received and dropped") })
+        #expect(warnings.contains { $0.hasPrefix("warning: zoom.client_id / zoom.client_secret not set") })
+        #expect(warnings.contains { $0.hasPrefix("warning: zoom.webhook_secret not set") })
+        #expect(warnings.contains { $0.hasPrefix("warning: server.public_url http://localhost:3001 names port 3001, but the relay listens on \(port)") })
+
+        let relay = try RelayProcess(["serve", "--config", "bare.yaml"], directory: directory)
+        defer { relay.signal(SIGKILL) }
+        try await waitUntil(timeout: .seconds(30), "the relay to listen (log: \(relay.stderr.suffix(600)))") { relay.stderr.contains("listening on") }
+        #expect(relay.stderr.contains("warning rtms-relay: [RelayServer] no sinks: every event is received and dropped"), "\(relay.stderr)")
+        #expect(relay.stderr.contains("names port 3001, but the relay listens on \(port)"))
+
+        try "server: {host: 127.0.0.1, port: 3001, public_url: 'http://localhost:3001'}\nzoom: {client_id: c, client_secret: s, webhook_secret: w}\nsinks: {page: {type: web}}\n"
+            .write(to: directory.appendingPathComponent("clean.yaml"), atomically: true, encoding: .utf8)
+        let (cleanStatus, clean, _) = try await RelayProcess.run(["check-config", "clean.yaml"], directory: directory)
+        #expect(cleanStatus == 0)
+        #expect(!clean.contains("warning:"), "\(clean)")
+    }
+
     @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive, and exits 0")
     func demo() async throws {
         let port = Int.random(in: 20_000...60_000)

@@ -1,6 +1,31 @@
 /// Human-readable views of a configuration for `check-config` and start-up logs. Secrets print as
 /// `[redacted]` through `Secret`'s description.
 extension RelayConfiguration {
+    /// What is valid but probably not what the operator wants: `check-config` prints each as `warning: …`, and
+    /// `serve` logs each at start-up.
+    public var warnings: [String] {
+        var warnings: [String] = []
+        if sinks.isEmpty {
+            warnings.append("no sinks: every event is received and dropped; add one under sinks: (type web for the agent page, wav for recordings)")
+        }
+        if zoom.clientID.isEmpty || zoom.clientSecret.isEmpty {
+            warnings.append("zoom.client_id / zoom.client_secret not set: Connect to Zoom and RTMS control are off")
+        }
+        if zoom.webhookSecret.isEmpty {
+            warnings.append("zoom.webhook_secret not set: every webhook is refused")
+        }
+        if let origin = WebOrigin(url: server.publicURL) {
+            // Behind a proxy or tunnel the public port differs on purpose; on this machine it must be the real one.
+            if origin.isLoopback, server.port != 0, origin.port != server.port {
+                warnings.append("server.public_url \(server.publicURL) names port \(origin.port), but the relay listens on \(server.port): "
+                    + "the OAuth redirect and links to the page will miss it")
+            }
+        } else {
+            warnings.append("server.public_url '\(server.publicURL)' is not an http(s) URL: the OAuth redirect and the Home URL need it")
+        }
+        return warnings
+    }
+
     /// What would run, one setting per line.
     public func summary() -> String {
         var lines: [String] = []
