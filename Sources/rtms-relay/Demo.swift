@@ -8,6 +8,7 @@ import Prometheus
 import RelayCore
 import RelayServer
 import ServiceLifecycle
+import UnixSignals
 import ZoomSimulator
 
 /// `rtms-relay demo`: the relay and the Zoom simulator in one process (SPEC §2).
@@ -51,6 +52,10 @@ struct Demo: AsyncParsableCommand {
         simulatorConfiguration.webhookURL = "http://127.0.0.1:\(port)/api/webhooks/zoom"
         let simulator = try ZoomSimulator(configuration: simulatorConfiguration, logger: Logger(label: "zoom-simulator"))
 
+        // Trapped from the start, so Ctrl-C / SIGTERM at any moment ends the calls cleanly first (stop webhooks,
+        // end times in the archive) rather than killing the relay under them.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let calls = DemoCalls()
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { try await simulator.run(); return false }
             let endpoints = try await simulator.endpoints()
@@ -59,7 +64,21 @@ struct Demo: AsyncParsableCommand {
             DescriptorBudget.raiseSoftLimit()
             let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger, metrics: metrics)
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-            let relayGroup = relay.makeServiceGroup(onServerRunning: { portContinuation.yield($0) })
+            let relayGroup = relay.makeServiceGroup(gracefulShutdownSignals: [], onServerRunning: { portContinuation.yield($0) })
+            group.addTask {
+                var received = signals.makeAsyncIterator()
+                guard await received.next() != nil else { return false }
+                logger.info("ending the simulated calls (Ctrl-C again to quit at once)")
+                async let ended: Void = {
+                    await calls.endAll(simulator)
+                    await relayGroup.triggerGracefulShutdown()
+                }()
+                // A second signal while the calls end or the relay shuts down: quit now. (When the demo ends, this
+                // task is cancelled and the wait returns nil.)
+                if await received.next() != nil { Foundation.exit(130) }
+                await ended
+                return false
+            }
             let port = self.port
             group.addTask {
                 // Ends the wait below when the relay never listens.
@@ -77,11 +96,11 @@ struct Demo: AsyncParsableCommand {
                 return
             }
             group.addTask {
-                try await drive(simulator, logger: logger)
+                try await drive(simulator, calls: calls, logger: logger)
                 if seconds != nil { await relayGroup.triggerGracefulShutdown() }
                 return false
             }
-            // The relay's group ends on Ctrl-C / SIGTERM or after --seconds; then the simulator goes too.
+            // The relay's group ends after Ctrl-C / SIGTERM or --seconds; then the simulator goes too.
             while let relayFinished = try await group.next(), !relayFinished {}
             group.cancelAll()
         }
@@ -111,24 +130,21 @@ struct Demo: AsyncParsableCommand {
 
     /// Authorizes, validates the webhook endpoint, starts the calls, prints the URL; with --seconds, ends the
     /// calls when the time is up.
-    private func drive(_ simulator: ZoomSimulator, logger: Logger) async throws {
+    private func drive(_ simulator: ZoomSimulator, calls: DemoCalls, logger: Logger) async throws {
         let base = "http://127.0.0.1:\(port)"
         try await authorize(base: base)
         if !(await simulator.validateWebhookEndpoint()) { logger.warning("the webhook endpoint failed Zoom's url_validation") }
-        var engagementIDs: [String] = []
         for index in 0..<engagements {
             let engagement = await simulator.createEngagement()
+            guard await calls.add(engagement) else { return }
             try await simulator.startStream(engagementID: engagement)
-            engagementIDs.append(engagement)
             if index % 50 == 49 { try await Task.sleep(for: .milliseconds(100)) }
         }
         // Standard output is a file or pipe under tests: write the line in one unbuffered call.
         FileHandle.standardOutput.write(Data("rtms-relay demo: \(engagements) simulated call(s) live; open \(base)/ (Ctrl-C to stop)\n".utf8))
         guard let seconds else { return }
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-        for engagement in engagementIDs { try? await simulator.endEngagement(engagement) }
-        // Let the stop webhooks arrive before the relay shuts down.
-        try await Task.sleep(for: .seconds(1))
+        await calls.endAll(simulator)
     }
 
     /// The real authorization-code flow against the simulator (anonymous on loopback has the operator's
@@ -150,5 +166,26 @@ struct Demo: AsyncParsableCommand {
         guard body.contains(#""authenticated":true"#) else {
             throw CommandFailure.runtime("could not authorize with the simulated Zoom: \(body)")
         }
+    }
+}
+
+/// The demo's calls, so that `--seconds` and a signal end the same ones, once.
+actor DemoCalls {
+    private var engagements: [String] = []
+    private var ended = false
+
+    /// Records a new call; false once the calls are being ended (start no more).
+    func add(_ engagement: String) -> Bool {
+        guard !ended else { return false }
+        engagements.append(engagement)
+        return true
+    }
+
+    /// Ends every call (stop and end webhooks go to the relay), then gives the webhooks a second to arrive.
+    func endAll(_ simulator: ZoomSimulator) async {
+        guard !ended else { return }
+        ended = true
+        for engagement in engagements { try? await simulator.endEngagement(engagement) }
+        try? await Task.sleep(for: .seconds(1))
     }
 }

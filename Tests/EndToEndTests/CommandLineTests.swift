@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import RelayTesting
+import SQLiteSink
 import Testing
 
 /// The real executable, as users run it.
@@ -114,6 +115,30 @@ struct CommandLineTests {
         let wavs = FileManager.default.enumerator(atPath: data.appendingPathComponent("recordings").path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []
         #expect(wavs.count >= 2, "WAVs: \(wavs)")
         #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("archive.sqlite").path))
+    }
+
+    @Test("demo on SIGTERM ends its calls first: exit 0, no cancelled webhooks, every stream stopped and the engagement ended in the archive")
+    func demoSIGTERM() async throws {
+        let port = try freeLoopbackPort()
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        let demo = try RelayProcess(["demo", "--port", "\(port)", "--engagements", "2"], directory: directory)
+        defer { if demo.process.isRunning { demo.signal(SIGKILL) } }
+        try await waitUntil(timeout: .seconds(60), "the calls to go live (log: \(demo.stderr.suffix(800)))") {
+            demo.stdout.contains("simulated call(s) live") && demo.stderr.components(separatedBy: "[WAVSink] recording\n").count > 2
+        }
+        demo.signal(SIGTERM)
+        let status = try await demo.waitForExit(timeout: .seconds(30))
+        #expect(status == 0, "\(demo.stderr.suffix(2000))")
+        #expect(demo.stderr.contains("ending the simulated calls"))
+        #expect(!demo.stderr.contains("CancellationError"), "\(demo.stderr.suffix(2000))")
+        var stopped = 0, ended = 0
+        for try await batch in try ArchiveReader(path: directory.appendingPathComponent("data/archive.sqlite").path).events() {
+            for event in batch {
+                if case .streamStopped = event.kind { stopped += 1 }
+                if case .engagementEnded = event.kind { ended += 1 }
+            }
+        }
+        #expect(stopped == 2 && ended == 2, "stopped \(stopped), ended \(ended)")
     }
 
     @Test("bench runs calls through the relay and accounts for every frame")
