@@ -102,7 +102,7 @@ struct CommandLineTests {
         #expect(!clean.contains("warning:"), "\(clean)")
     }
 
-    @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive, and exits 0")
+    @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive, logs each stream's life at info, and exits 0")
     func demo() async throws {
         let port = Int.random(in: 20_000...60_000)
         let directory = try RelayProcess.makeTemporaryDirectory()
@@ -111,6 +111,12 @@ struct CommandLineTests {
         #expect(status == 0, "stderr: \(stderr.suffix(2000))")
         #expect(stdout.contains("open http://127.0.0.1:\(port)/"))
         #expect(stderr.contains("demo stopped"))
+        // A call's story at info; successful reads (the page, its polling of auth status) only at debug.
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.contains { $0.contains(" info ") && $0.contains("[RTMSIngest] stream connected") && $0.contains("engagement_id=") })
+        #expect(lines.contains { $0.contains(" info ") && $0.contains("[RTMSIngest] stream stopped") && $0.contains("reason=") })
+        #expect(!lines.contains { $0.contains("GET /api/auth/status 200") }, "a successful GET logged at info")
+        #expect(lines.contains { $0.contains(" info ") && $0.contains("POST /api/auth/login 200") }, "changes are logged")
         let data = directory.appendingPathComponent("data")
         let wavs = FileManager.default.enumerator(atPath: data.appendingPathComponent("recordings").path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []
         #expect(wavs.count >= 2, "WAVs: \(wavs)")

@@ -283,14 +283,26 @@ public final class RTMSSession: Sendable {
     private func publish(_ report: RTMSSessionStateMachine.Report) async {
         let kind: StreamEvent.Kind
         switch report {
-        case .connected(let parameters): kind = .streamConnected(parameters)
+        // The stream's life at info (interruptions at warning): an operator reads a call's story in the log.
+        case .connected(let parameters):
+            logger.info("stream connected", metadata: [
+                "format": "\(parameters.audio.codec) \(parameters.audio.sampleRate) Hz \(parameters.audio.channels) ch, \(parameters.frameMilliseconds) ms"])
+            kind = .streamConnected(parameters)
         case .interrupted(let reason, let attempt):
             logger.warning("stream interrupted", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
             kind = .streamInterrupted(reason: reason, attempt: attempt)
-        case .resumed(let reason, let attempt): kind = .streamResumed(reason: reason, attempt: attempt)
-        case .paused: kind = .streamPaused
-        case .unpaused: kind = .streamUnpaused
-        case .stopped(let reason): kind = .streamStopped(reason)
+        case .resumed(let reason, let attempt):
+            logger.info("stream resumed", metadata: ["after": "\(reason)", "attempt": "\(attempt)"])
+            kind = .streamResumed(reason: reason, attempt: attempt)
+        case .paused:
+            logger.info("stream paused")
+            kind = .streamPaused
+        case .unpaused:
+            logger.info("stream unpaused")
+            kind = .streamUnpaused
+        case .stopped(let reason):
+            logger.info("stream stopped", metadata: ["reason": "\(reason.name) (\(reason.code))"])
+            kind = .streamStopped(reason)
         case .failoverRefused(let message):
             metrics.refusedHost()
             logger.warning("failover refused", metadata: ["message": "\(message)"])
