@@ -113,7 +113,12 @@ public final class Relay: Sendable {
                 sinks: { hub.snapshot() },
                 activeStreams: { ingest.activeStreamCount },
                 samples: { RelayMetrics.ingestSamples(ingest.metrics, webhooks.counters) + connections.samples },
-                unsavedTokenAccounts: { await zoom?.refresher.accountsWithUnsavedTokens ?? [] }
+                missingCredentials: configuration.zoom.missingCredentials,
+                webhooksSeen: { webhooks.counters.seen },
+                zoom: {
+                    guard let zoom else { return .init(connectedAccounts: nil, unsaved: []) }
+                    return .init(connectedAccounts: await zoom.connectedAccounts(), unsaved: await zoom.refresher.accountsWithUnsavedTokens)
+                }
             ),
             metrics: metrics
         )

@@ -17,7 +17,7 @@ struct CommandLineTests {
         return (http.statusCode, String(decoding: data, as: UTF8.self))
     }
 
-    @Test("serve with no config starts on 127.0.0.1:3001 with the embedded defaults, and SIGTERM exits 0 within 2 s")
+    @Test("serve with no config starts on 127.0.0.1:3001 with the embedded defaults, /health says not_ready for want of Zoom secrets, and SIGTERM exits 0 within 2 s")
     func serveDefaults() async throws {
         let relay = try RelayProcess(["serve"])
         var health: (Int, String)?
@@ -25,8 +25,10 @@ struct CommandLineTests {
             health = await get("http://127.0.0.1:3001/health")
             return health != nil
         }
-        #expect(health?.0 == 200)
-        #expect(health?.1.contains(#""status":"ok""#) == true)
+        // The embedded defaults have no Zoom secrets: the relay runs, and says it cannot receive calls yet.
+        #expect(health?.0 == 503)
+        #expect(health?.1.contains(#""status":"not_ready""#) == true, "\(health?.1 ?? "")")
+        #expect(health?.1.contains("missing zoom.client_id, zoom.client_secret, zoom.webhook_secret") == true)
         #expect(health?.1.contains(#""events_log""#) == true)
         #expect(relay.stderr.contains("<embedded defaults>"))
         relay.signal(SIGTERM)

@@ -146,8 +146,12 @@ struct WireValueTests {
             }
             let folder = try streamFolder(setup, stream)
             await setup.simulator.stopAllStreams()
-            try await waitUntil(timeout: .seconds(15), "stream.json to say stopped") {
-                (try? String(contentsOf: folder.appendingPathComponent("stream.json"), encoding: .utf8))?.contains(#""state" : "stopped""#) == true
+            // Every stream's files are final only once its own stream.json says stopped.
+            let folders = try setup.calls.map { try streamFolder(setup, $0.stream) }
+            try await waitUntil(timeout: .seconds(15), "every stream.json to say stopped") {
+                folders.allSatisfy { folder in
+                    (try? String(contentsOf: folder.appendingPathComponent("stream.json"), encoding: .utf8))?.contains(#""state" : "stopped""#) == true
+                }
             }
             for call in setup.calls {
                 for file in try FileManager.default.contentsOfDirectory(atPath: try streamFolder(setup, call.stream).path) where file.hasSuffix(".wav") {

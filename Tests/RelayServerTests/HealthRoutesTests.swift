@@ -6,12 +6,15 @@ import RelayCore
 import RelayServer
 import RelayTesting
 import Testing
+import ZoomAPI
 
 @Suite("HTTP server: health, metrics, errors, limits")
 struct HealthRoutesTests {
     static let yaml = """
         server:
           max_body_bytes: 1024
+        zoom: {client_id: cid, client_secret: secret, webhook_secret: wh, oauth_url: 'http://127.0.0.1:9', api_url: 'http://127.0.0.1:9/v2'}
+        token_store: {path: \(FileManager.default.temporaryDirectory.path)/health-tokens-\(UUID().uuidString).sqlite}
         sinks:
           first:
             type: recording
@@ -20,10 +23,10 @@ struct HealthRoutesTests {
             queue: {capacity: 5, overflow: drop_oldest}
         """
 
-    func makeRelay() throws -> Relay {
+    func makeRelay(yaml: String = Self.yaml) throws -> Relay {
         var registry = SinkRegistry()
         registry.register(RecordingSink.self)
-        let configuration = try ConfigLoader(registry: registry, environment: [:]).parse(yaml: Self.yaml, file: "test.yaml", environment: [:])
+        let configuration = try ConfigLoader(registry: registry, environment: [:]).parse(yaml: yaml, file: "test.yaml", environment: [:])
         return try Relay(configuration: configuration, sinkRegistry: registry, logger: Logger(label: "test"))
     }
 
@@ -46,6 +49,44 @@ struct HealthRoutesTests {
                 #expect(sinks["second"]?["capacity"] as? Int == 5)
                 #expect(sinks["second"]?["overflow"] as? String == "drop_oldest")
                 #expect(sinks["first"]?["type"] as? String == "recording")
+            }
+        }
+    }
+
+    @Test("/health is 503 not_ready, naming the keys, while Zoom credentials are missing; it says whether an account is connected and counts verified webhooks")
+    func healthNotReady() async throws {
+        let bare = try makeRelay(yaml: "sinks: {first: {type: recording}}\n")
+        try await bare.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try json(response.body)
+                #expect(body["status"] as? String == "not_ready")
+                let zoom = try #require(body["zoom"] as? [String: Any])
+                #expect(zoom["credentials"] as? String == "missing zoom.client_id, zoom.client_secret, zoom.webhook_secret: webhooks and RTMS streams are refused")
+                #expect((zoom["token"] as? String)?.hasPrefix("off: ") == true)
+                #expect(zoom["webhooks_seen"] as? Int == 0)
+            }
+        }
+        let configured = try makeRelay()
+        try await configured.makeApplication().test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                let zoom = try #require(try json(response.body)["zoom"] as? [String: Any])
+                #expect(zoom["credentials"] as? String == "ok")
+                #expect(zoom["token"] as? String == "no account connected: use Connect to Zoom (RTMS control needs it)")
+            }
+            // A signed endpoint validation is a webhook seen.
+            let body = #"{"event":"endpoint.url_validation","payload":{"plainToken":"abc"},"event_ts":1}"#
+            let timestamp = "\(Int(Date().timeIntervalSince1970))"
+            let signature = "v0=" + HMACHex.sha256(key: "wh", message: "v0:\(timestamp):\(body)")
+            try await client.execute(uri: "/api/webhooks/zoom", method: .post,
+                                     headers: [.contentType: "application/json", .init("x-zm-request-timestamp")!: timestamp, .init("x-zm-signature")!: signature],
+                                     body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/health", method: .get) { response in
+                let zoom = try #require(try json(response.body)["zoom"] as? [String: Any])
+                #expect(zoom["webhooks_seen"] as? Int == 1)
             }
         }
     }

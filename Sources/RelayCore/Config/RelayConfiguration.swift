@@ -118,6 +118,13 @@ public struct ZoomSettings: Sendable, Decodable {
     /// `allow_insecure_rtms`: admit plain `ws://` RTMS URLs (local simulators only; Zoom uses `wss://`).
     public var allowInsecureRTMS = false
 
+    /// The keys without which the relay receives no calls: webhooks are verified with `webhook_secret`, RTMS
+    /// handshakes are signed with `client_id` and `client_secret`. Empty when all are set.
+    public var missingCredentials: [String] {
+        [("zoom.client_id", clientID.isEmpty), ("zoom.client_secret", clientSecret.isEmpty), ("zoom.webhook_secret", webhookSecret.isEmpty)]
+            .filter(\.1).map(\.0)
+    }
+
     public init() {}
 
     enum CodingKeys: String, CodingKey {

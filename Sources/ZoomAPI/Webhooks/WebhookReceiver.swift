@@ -20,6 +20,9 @@ public final class WebhookReceiver: Sendable {
         public var tooLarge = 0
         /// Verified events the relay does not act on (acknowledged anyway).
         public var ignored = 0
+
+        /// Verified deliveries from Zoom: events acted on or not, and endpoint validations.
+        public var seen: Int { accepted + ignored + validations }
     }
 
     private struct State {
