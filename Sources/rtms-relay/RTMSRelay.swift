@@ -73,7 +73,8 @@ struct CommandFailure: Error, CustomStringConvertible {
     static func describe(_ error: any Error) -> (String?, Int32) {
         switch error {
         case let failure as CommandFailure: return (failure.message, failure.exitCode)
-        case let error as ConfigError: return ("\(error)", 1)
+        // Every mistake in the file, each on its own `error:` line.
+        case let error as ConfigError: return (error.lines.joined(separator: "\nerror: "), 1)
         case let error as ValidationError: return (error.message, 1)
         case let code as ExitCode: return (nil, code.rawValue)
         case is CancellationError: return (nil, 0)

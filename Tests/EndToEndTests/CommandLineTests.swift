@@ -39,7 +39,7 @@ struct CommandLineTests {
         #expect(relay.stderr.contains("stopped"))
     }
 
-    @Test("a bad config is one line naming file, line and key, with exit 1")
+    @Test("a bad config is one line per mistake naming file, line and key, with exit 1")
     func badConfig() async throws {
         let directory = try RelayProcess.makeTemporaryDirectory()
         try "server:\n  host: 127.0.0.1\nsinks:\n  log:\n    type: jsonl\n    pth: x.jsonl\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
@@ -49,6 +49,11 @@ struct CommandLineTests {
         let (serveStatus, _, serveError) = try await RelayProcess.run(["serve", "--config", "bad.yaml"], directory: directory)
         #expect(serveStatus == 1)
         #expect(serveError.hasSuffix("error: bad.yaml:4: missing key 'path' in sinks.log\n"))
+        // Several mistakes: all of them in one run, one `error:` line each.
+        try "server:\n  port: x\nsinks:\n  log:\n    type: jsonl\n    pth: x.jsonl\n".write(to: directory.appendingPathComponent("worse.yaml"), atomically: true, encoding: .utf8)
+        let (worseStatus, _, worse) = try await RelayProcess.run(["check-config", "worse.yaml"], directory: directory)
+        #expect(worseStatus == 1)
+        #expect(worse == "error: worse.yaml:2: server.port: expected an integer, found 'x'\nerror: worse.yaml:4: missing key 'path' in sinks.log\n")
     }
 
     @Test("an unusable cluster.redis_url fails check-config and serve with one line naming the key")

@@ -142,6 +142,30 @@ struct ConfigLoaderTests {
         #expect(message(yaml, env: env) == expected)
     }
 
+    @Test("one run reports every section's and every sink's mistake, one line each, in line order")
+    func everyMistake() {
+        let yaml = "server:\n  port: nope\nzoom:\n  client_idd: x\nsinks:\n  a: {type: folder, directory: x, level: 12}\n  b: {type: nosuch}\n  c: {type: folder, directory: y}\nbogus: 1\n"
+        #expect(message(yaml).split(separator: "\n") == [
+            "config.yaml:2: server.port: expected an integer, found 'nope'",
+            "config.yaml:4: unknown key 'client_idd' in zoom (did you mean 'client_id'?)",
+            "config.yaml:6: sinks.a.level: must be between 1 and 9, not 12",
+            "config.yaml:7: sinks.b.type: unknown sink type 'nosuch' (this binary knows: folder)",
+            "config.yaml:9: unknown key 'bogus' in the document",
+        ])
+        // Two unknown keys in one mapping are both named.
+        #expect(message("server:\n  prot: 1\n  hots: x\n").split(separator: "\n").count == 2)
+    }
+
+    @Test("YAML syntax mistakes made by hand get plain words and the line", arguments: [
+        ("server:\n\tport: 3\n", "config.yaml:2: a tab in this line: YAML indents with spaces only"),
+        ("server:\n  public_url: http://a:b: c\n", "config.yaml:2: a ':' where none can be: quote a value that holds ': ', or look for a missing ':' on the line above"),
+        ("server:\n    port: 3\n  host: x\n", "config.yaml:3: this line's indentation does not match the keys above it"),
+        ("zoom: {client_id: 'abc\n", "config.yaml:2: an unclosed or broken quoted string"),
+    ])
+    func yamlInPlainWords(yaml: String, expected: String) {
+        #expect(message(yaml) == expected)
+    }
+
     @Test("${VAR:-default} uses the default when VAR is unset or empty, and $${ is a literal")
     func substitution() throws {
         #expect(try EnvironmentSubstitution.substitute("${A:-x}-${B:-y}", environment: ["B": ""]) == "x-y")

@@ -83,7 +83,7 @@ final class DecodingSession {
                 problems.append(ConfigError(file: file, line: entry.keyLine, message: message))
             }
         }
-        if let first = problems.min(by: { $0.line < $1.line }) { throw first }
+        if !problems.isEmpty { throw ConfigError(all: problems) }
     }
 
     func error(_ node: ConfigNode, _ path: [String], _ message: String) -> ConfigError {

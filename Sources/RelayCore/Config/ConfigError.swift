@@ -5,6 +5,9 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public var file: String
     public var line: Int
     public var message: String
+    /// Further errors found in the same file, in line order: a config is checked whole, so that one run
+    /// lists every mistake.
+    public var others: [ConfigError] = []
 
     public init(file: String, line: Int, message: String) {
         self.file = file
@@ -12,9 +15,20 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
         self.message = message
     }
 
-    public var description: String {
-        line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)"
+    /// `errors` (not empty) as one error: the first by line, carrying the rest.
+    init(all errors: [ConfigError]) {
+        let flat = errors.flatMap { [ConfigError(file: $0.file, line: $0.line, message: $0.message)] + $0.others }
+            .sorted { $0.line < $1.line }
+        self = flat[0]
+        others = Array(flat.dropFirst())
     }
+
+    /// Every error, one line each: this one, then `others`.
+    public var lines: [String] {
+        [line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)"] + others.map { $0.lines[0] }
+    }
+
+    public var description: String { lines.joined(separator: "\n") }
 }
 
 /// Closest candidate to a misspelt key, when it is close enough to be a likely typo.

@@ -75,51 +75,80 @@ public struct ConfigLoader: Sendable {
             throw ConfigError(file: file, line: 0, message: "the file is empty")
         }
         let decoder = ConfigDecoder(file: file, environment: environment)
-        let top = try decoder.decode(TopLevel.self, from: root)
-        let sinks = try decodeSinks(root["sinks"], decoder: decoder)
-        return RelayConfiguration(
-            source: file, server: top.server, zoom: top.zoom, tokenStore: top.tokenStore,
-            cluster: top.cluster, access: top.access, sinks: sinks
-        )
+        guard case .mapping(let entries, _) = root else {
+            // Not a mapping at all: the decoder says so, and nothing else can be checked.
+            _ = try decoder.decode(TopLevelKeys.self, from: root)
+            throw ConfigError(file: file, line: root.line, message: "expected a mapping of sections")
+        }
+        // Every section (and every sink) is decoded on its own, so that one run reports every mistake.
+        var errors: [ConfigError] = []
+        func attempt<T>(_ body: () throws -> T) -> T? {
+            do { return try body() } catch let error as ConfigError {
+                errors.append(error)
+                return nil
+            } catch {
+                errors.append(ConfigError(file: file, line: 0, message: "\(error)"))
+                return nil
+            }
+        }
+        func section<T: Decodable>(_ key: String, _ empty: T) -> T {
+            guard let entry = entries.first(where: { $0.key == key }), !entry.value.isNull else { return empty }
+            return attempt { try decoder.decode(T.self, from: entry.value, path: [key], keyLine: entry.keyLine) } ?? empty
+        }
+        _ = attempt { try decoder.decode(TopLevelKeys.self, from: root) }
+        let server = section("server", ServerSettings())
+        let zoom = section("zoom", ZoomSettings())
+        let tokenStore = section("token_store", TokenStoreSettings())
+        let cluster = section("cluster", ClusterSettings())
+        let access = section("access", AccessSettings())
+        let sinks = decodeSinks(root["sinks"], decoder: decoder, errors: &errors)
+        if !errors.isEmpty { throw ConfigError(all: errors) }
+        return RelayConfiguration(source: file, server: server, zoom: zoom, tokenStore: tokenStore, cluster: cluster, access: access, sinks: sinks)
     }
 
-    private func decodeSinks(_ node: ConfigNode?, decoder: ConfigDecoder) throws -> [SinkSettings] {
+    /// The sinks; a broken one is reported in `errors` and left out, so the others are still checked.
+    private func decodeSinks(_ node: ConfigNode?, decoder: ConfigDecoder, errors: inout [ConfigError]) -> [SinkSettings] {
         guard let node, !node.isNull else { return [] }
         guard case .mapping(let entries, _) = node else {
-            throw ConfigError(file: decoder.file, line: node.line, message: "sinks: expected a mapping of sink id to sink, found \(node.kindDescription)")
+            errors.append(ConfigError(file: decoder.file, line: node.line, message: "sinks: expected a mapping of sink id to sink, found \(node.kindDescription)"))
+            return []
         }
         var result: [SinkSettings] = []
         for entry in entries {
-            let path = ["sinks", entry.key]
-            guard case .mapping(let fields, let line) = entry.value else {
-                throw ConfigError(file: decoder.file, line: entry.keyLine, message: "\(path.joined(separator: ".")): expected a mapping with a 'type', found \(entry.value.kindDescription)")
+            do {
+                result.append(try decodeSink(entry, decoder: decoder))
+            } catch let error as ConfigError {
+                errors.append(error)
+            } catch {
+                errors.append(ConfigError(file: decoder.file, line: entry.keyLine, message: "sinks.\(entry.key): \(error)"))
             }
-            guard let typeNode = entry.value["type"] else {
-                throw ConfigError(file: decoder.file, line: entry.keyLine, message: "missing key 'type' in \(path.joined(separator: ".")) (one of: \(registry.all.map(\.typeName).joined(separator: ", ")))")
-            }
-            let typeName = try decoder.decode(String.self, from: typeNode, path: path + ["type"])
-            guard let factory = registry.factory(for: typeName) else {
-                var message = "\(path.joined(separator: ".")).type: unknown sink type '\(typeName)' (this binary knows: \(registry.all.map(\.typeName).joined(separator: ", ")))"
-                if let guess = suggestion(for: typeName, among: registry.all.map(\.typeName)) { message += "; did you mean '\(guess)'?" }
-                throw ConfigError(file: decoder.file, line: typeNode.line, message: message)
-            }
-            let queueEntry = fields.first { $0.key == "queue" }
-            let queue = try queueEntry.map { try decoder.decode(QueuePolicy.self, from: $0.value, path: path + ["queue"], keyLine: $0.keyLine) } ?? QueuePolicy()
-            let optionsNode = ConfigNode.mapping(fields.filter { $0.key != "type" && $0.key != "queue" }, line: line)
-            let options = try decoder.decode(from: optionsNode, path: path, keyLine: entry.keyLine) { try factory.decodeOptions(from: $0) }
-            result.append(SinkSettings(id: entry.key, typeName: typeName, queue: queue, options: options, line: entry.keyLine))
         }
         return result
     }
 
-    /// The top-level sections other than `sinks`, which are decoded against the registry.
-    private struct TopLevel: Decodable {
-        var server = ServerSettings()
-        var zoom = ZoomSettings()
-        var tokenStore = TokenStoreSettings()
-        var cluster = ClusterSettings()
-        var access = AccessSettings()
+    private func decodeSink(_ entry: ConfigNode.Entry, decoder: ConfigDecoder) throws -> SinkSettings {
+        let path = ["sinks", entry.key]
+        guard case .mapping(let fields, let line) = entry.value else {
+            throw ConfigError(file: decoder.file, line: entry.keyLine, message: "\(path.joined(separator: ".")): expected a mapping with a 'type', found \(entry.value.kindDescription)")
+        }
+        guard let typeNode = entry.value["type"] else {
+            throw ConfigError(file: decoder.file, line: entry.keyLine, message: "missing key 'type' in \(path.joined(separator: ".")) (one of: \(registry.all.map(\.typeName).joined(separator: ", ")))")
+        }
+        let typeName = try decoder.decode(String.self, from: typeNode, path: path + ["type"])
+        guard let factory = registry.factory(for: typeName) else {
+            var message = "\(path.joined(separator: ".")).type: unknown sink type '\(typeName)' (this binary knows: \(registry.all.map(\.typeName).joined(separator: ", ")))"
+            if let guess = suggestion(for: typeName, among: registry.all.map(\.typeName)) { message += "; did you mean '\(guess)'?" }
+            throw ConfigError(file: decoder.file, line: typeNode.line, message: message)
+        }
+        let queueEntry = fields.first { $0.key == "queue" }
+        let queue = try queueEntry.map { try decoder.decode(QueuePolicy.self, from: $0.value, path: path + ["queue"], keyLine: $0.keyLine) } ?? QueuePolicy()
+        let optionsNode = ConfigNode.mapping(fields.filter { $0.key != "type" && $0.key != "queue" }, line: line)
+        let options = try decoder.decode(from: optionsNode, path: path, keyLine: entry.keyLine) { try factory.decodeOptions(from: $0) }
+        return SinkSettings(id: entry.key, typeName: typeName, queue: queue, options: options, line: entry.keyLine)
+    }
 
+    /// The top-level keys, read only to refuse unknown ones (each section is decoded on its own).
+    private struct TopLevelKeys: Decodable {
         enum CodingKeys: String, CodingKey {
             case server, zoom
             case tokenStore = "token_store"
@@ -128,12 +157,7 @@ public struct ConfigLoader: Sendable {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? server
-            zoom = try c.decodeIfPresent(ZoomSettings.self, forKey: .zoom) ?? zoom
-            tokenStore = try c.decodeIfPresent(TokenStoreSettings.self, forKey: .tokenStore) ?? tokenStore
-            cluster = try c.decodeIfPresent(ClusterSettings.self, forKey: .cluster) ?? cluster
-            access = try c.decodeIfPresent(AccessSettings.self, forKey: .access) ?? access
-            _ = c.contains(.sinks)
+            for key in [CodingKeys.server, .zoom, .tokenStore, .cluster, .sinks, .access] { _ = c.contains(key) }
         }
     }
 }

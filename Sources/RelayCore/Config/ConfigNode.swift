@@ -51,7 +51,8 @@ public indirect enum ConfigNode: Sendable, Equatable {
         do {
             node = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), message: "invalid YAML: \(Self.describe(error))")
+            let line = Self.line(of: error)
+            throw ConfigError(file: file, line: line, message: Self.plainWords(for: Self.describe(error), line: line, of: yaml))
         }
         guard let node else { return nil }
         return try convert(node, file: file)
@@ -88,6 +89,29 @@ public indirect enum ConfigNode: Sendable, Equatable {
         default:
             return 0
         }
+    }
+
+    /// The YAML library's complaint in words an operator acts on, for the mistakes people make by hand; others
+    /// keep the library's wording.
+    static func plainWords(for problem: String, line: Int, of yaml: String) -> String {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let text = line > 0 && line <= lines.count ? lines[line - 1] : ""
+        if text.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") || (problem.contains("cannot start any token") && text.contains("\t")) {
+            return "a tab in this line: YAML indents with spaces only"
+        }
+        if problem.contains("mapping values are not allowed") {
+            return "a ':' where none can be: quote a value that holds ': ', or look for a missing ':' on the line above"
+        }
+        if problem.contains("could not find expected ':'") {
+            return "a line that is not 'key: value' (a missing ':'?)"
+        }
+        if problem.contains("did not find expected key") || problem.contains("did not find expected '-' indicator") {
+            return "this line's indentation does not match the keys above it"
+        }
+        if problem.contains("found unexpected end of stream") || problem.contains("found unknown escape character") {
+            return "an unclosed or broken quoted string"
+        }
+        return "invalid YAML: \(problem)"
     }
 
     private static func describe(_ error: YamlError) -> String {
