@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RedisClient
 import RelayTesting
@@ -114,6 +115,33 @@ struct RedisTokenStoreTests {
             #expect(values.contains("access_token") && values.contains("refresh_token"))
             #expect(!values.contains { $0.contains("PLAINTEXT") })
             #expect(try await redis.send("SISMEMBER", "rtms:token-accounts", "acc") == .integer(1))
+        }
+    }
+
+    @Test("security #17: with write access to Redis, a token moved to another account or field does not open; a value sealed before the binding still does")
+    func sealedTokensBound() async throws {
+        try await RedisServerProcess.withServer { server in
+            let store = try makeStore(server, secret: "s")
+            try await store.save(account: "victim", tokens: OAuthTokens(accessToken: "victim-access", refreshToken: "victim-refresh", expiresAtMillis: 9))
+            try await store.save(account: "attacker", tokens: OAuthTokens(accessToken: "attacker-access", refreshToken: "attacker-refresh", expiresAtMillis: 9))
+            let redis = try RedisConnection(url: server.url)
+            func field(_ account: String, _ name: String) async throws -> String {
+                try #require(try await redis.send("HGET", "rtms:token:\(account)", name).string)
+            }
+            // The victim's refresh token copied into the attacker's row: the relay must not act on it as the attacker.
+            let victimRefresh = try await field("victim", "refresh_token")
+            _ = try await redis.send("HSET", "rtms:token:attacker", "refresh_token", victimRefresh)
+            await #expect(throws: (any Error).self) { try await store.load(account: "attacker") }
+            // Within one row, the refresh token put in the access-token field does not open either.
+            _ = try await redis.send("HSET", "rtms:token:victim", "access_token", victimRefresh)
+            await #expect(throws: (any Error).self) { try await store.load(account: "victim") }
+            // A row written before the binding (no prefix, no associated data) still opens, and the next save binds it.
+            let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data("s".utf8)), info: Data("rtms-relay token store v1".utf8), outputByteCount: 32)
+            func legacy(_ text: String) throws -> String { try AES.GCM.seal(Data(text.utf8), using: key).combined!.base64EncodedString() }
+            _ = try await redis.send("HSET", "rtms:token:old", "access_token", try legacy("old-access"), "refresh_token", try legacy("old-refresh"), "expires_at_ms", "9")
+            #expect(try await store.load(account: "old")?.tokens?.refreshToken == "old-refresh")
+            try await store.save(account: "old", tokens: OAuthTokens(accessToken: "a", refreshToken: "r", expiresAtMillis: 9))
+            #expect(try await field("old", "refresh_token").hasPrefix("v2."))
         }
     }
 

@@ -35,15 +35,18 @@ public final class RedisTokenStore: TokenStore {
         guard !fields.isEmpty else { return nil }
         var tokens: OAuthTokens?
         if let access = fields["access_token"], let refresh = fields["refresh_token"], let expires = fields["expires_at_ms"].flatMap(Int64.init) {
-            tokens = OAuthTokens(accessToken: try cipher.open(access), refreshToken: try cipher.open(refresh), expiresAtMillis: expires, scope: fields["scope"])
+            tokens = OAuthTokens(
+                accessToken: try cipher.open(access, account: account, field: "access_token"),
+                refreshToken: try cipher.open(refresh, account: account, field: "refresh_token"),
+                expiresAtMillis: expires, scope: fields["scope"])
         }
         return AccountAuthState(account: account, tokens: tokens, problem: fields["problem"])
     }
 
     public func save(account: String, tokens: OAuthTokens) async throws {
         var fields = [
-            "access_token", try cipher.seal(tokens.accessToken),
-            "refresh_token", try cipher.seal(tokens.refreshToken),
+            "access_token", try cipher.seal(tokens.accessToken, account: account, field: "access_token"),
+            "refresh_token", try cipher.seal(tokens.refreshToken, account: account, field: "refresh_token"),
             "expires_at_ms", "\(tokens.expiresAtMillis)",
             "updated_at_ms", "\(Self.nowMillis())",
         ]

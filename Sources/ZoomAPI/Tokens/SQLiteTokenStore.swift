@@ -49,14 +49,17 @@ public final class SQLiteTokenStore: TokenStore {
         guard let row else { return nil }
         var tokens: OAuthTokens?
         if let access: String = row["access_token"], let refresh: String = row["refresh_token"], let expires: Int64 = row["expires_at_ms"] {
-            tokens = OAuthTokens(accessToken: try cipher.open(access), refreshToken: try cipher.open(refresh), expiresAtMillis: expires, scope: row["scope"])
+            tokens = OAuthTokens(
+                accessToken: try cipher.open(access, account: account, field: "access_token"),
+                refreshToken: try cipher.open(refresh, account: account, field: "refresh_token"),
+                expiresAtMillis: expires, scope: row["scope"])
         }
         return AccountAuthState(account: account, tokens: tokens, problem: row["problem"])
     }
 
     public func save(account: String, tokens: OAuthTokens) async throws {
-        let access = try cipher.seal(tokens.accessToken)
-        let refresh = try cipher.seal(tokens.refreshToken)
+        let access = try cipher.seal(tokens.accessToken, account: account, field: "access_token")
+        let refresh = try cipher.seal(tokens.refreshToken, account: account, field: "refresh_token")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try await database.write { db in
             try db.execute(
