@@ -133,9 +133,12 @@ public actor WAVSink: SinkPlugin {
             context.logger.notice("writing again", metadata: ["path": "\(path)"])
         }
         reportedFailures = current
-        if let first = current.keys.sorted().first {
-            let more = current.count > 1 ? " (and \(current.count - 1) more files)" : ""
-            context.reportHealth(.degraded("\(current[first]!)\(more); audio is dropped until the disk accepts writes again"))
+        if !current.isEmpty {
+            // `/health` is open to anyone: it names the folder and the reason, never a file (whose path holds
+            // engagement and stream ids). The log above names each file.
+            let reasons = Set(recordings.values.flatMap { $0.failures.map(\.reason) }).sorted().joined(separator: "; ")
+            let files = current.count == 1 ? "1 file" : "\(current.count) files"
+            context.reportHealth(.degraded("cannot write \(files) in \(options.directory): \(reasons); audio is dropped until the disk accepts writes again"))
         } else {
             context.reportHealth(.ok)
         }

@@ -43,7 +43,7 @@ struct WAVSinkSafetyTests {
         #expect(SafeFileName.make(String(repeating: "x", count: 500)).count < 120)
     }
 
-    @Test("a full disk is reported on health, the stream goes on, and recording resumes when there is room")
+    @Test("a full disk is reported on health without naming the call's files, the stream goes on, and recording resumes when there is room")
     func diskFull() async throws {
         let filesystem = try TinyFilesystem.mount(size: 256 * 1024).get()
         defer { filesystem.unmount() }
@@ -59,7 +59,10 @@ struct WAVSinkSafetyTests {
             return
         }
         #expect(reason.contains("No space left on device"))
-        #expect(reason.contains("agent.wav"))
+        // security #10: /health is open, so it names the folder, never a file (its path holds engagement and
+        // stream ids); the log names the file.
+        #expect(reason.contains("in \(filesystem.path)/rec:"), "\(reason)")
+        #expect(!reason.contains("/e1/") && !reason.contains("agent.wav"), "\(reason)")
 
         try FileManager.default.removeItem(atPath: filler)
         try await Task.sleep(for: DiskRetry.interval + .milliseconds(100))
