@@ -11,9 +11,9 @@ import RelayCore
 ///     max_bytes: 104857600      # rotate when the file would grow past this
 ///     max_files: 5              # keep events.jsonl.1 … .5
 /// ```
-public struct JSONLinesSinkOptions: SinkOptions {
+public struct JSONLinesSinkOptions: SinkOptions, Encodable {
     /// What to write for audio frames.
-    public enum Audio: String, Sendable, Decodable, CaseIterable {
+    public enum Audio: String, Sendable, Codable, CaseIterable {
         case none, summary
     }
 

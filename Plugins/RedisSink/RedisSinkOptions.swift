@@ -11,7 +11,7 @@ import RelayCore
 ///     audio: false                  # true: audio frames go into the streams too (PCM base64 in the JSON)
 ///     max_len: 100000               # XADD … MAXLEN ~ max_len per engagement stream
 /// ```
-public struct RedisSinkOptions: SinkOptions {
+public struct RedisSinkOptions: SinkOptions, Encodable {
     public var url = Secret("redis://127.0.0.1:6379")
     public var keyPrefix = "rtms:"
     public var audio = false

@@ -9,7 +9,7 @@ import RelayCore
 ///     path: data/archive.sqlite
 ///     store_audio: false   # true: keep every audio frame's PCM, so `rtms-relay replay` can rebuild WAVs
 /// ```
-public struct SQLiteSinkOptions: SinkOptions {
+public struct SQLiteSinkOptions: SinkOptions, Encodable {
     public var path = "data/archive.sqlite"
     public var storeAudio = false
 

@@ -10,9 +10,9 @@ import RelayCore
 ///     mix: stereo                  # none | stereo: also write mixed.wav, aligned by timestamp
 ///     max_channels: 8              # parties (files) per stream; frames of further channel ids are dropped
 /// ```
-public struct WAVSinkOptions: SinkOptions {
+public struct WAVSinkOptions: SinkOptions, Encodable {
     /// Whether to write `mixed.wav` beside the per-party files.
-    public enum Mix: String, Sendable, Decodable, CaseIterable {
+    public enum Mix: String, Sendable, Codable, CaseIterable {
         case none, stereo
     }
 

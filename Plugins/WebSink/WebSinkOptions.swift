@@ -12,7 +12,7 @@ import RelayCore
 ///     level_interval_ms: 250      # per-channel chunk counters and audio levels, at most this often
 ///     client_buffer: 500          # messages a browser may fall behind before it is dropped
 /// ```
-public struct WebSinkOptions: SinkOptions {
+public struct WebSinkOptions: SinkOptions, Encodable {
     public var statusEveryChunks = 50
     public var replayBuffer = 1000
     public var heartbeatSeconds = 15.0

@@ -82,6 +82,18 @@ struct CommandLineTests {
         #expect(stdout.contains("jsonl: every non-audio event"))
     }
 
+    @Test("check-config's summary names every setting by its YAML key, sink options included")
+    func checkConfigYAMLKeys() async throws {
+        let (status, stdout, _) = try await RelayProcess.run(["check-config"])
+        #expect(status == 0)
+        for key in ["max_body_bytes 262144", "idle_timeout_seconds 60", "public_url http://localhost:3001", "webhook_tolerance_seconds 300",
+                    "session_minutes 60", "status_every_chunks: 50", "level_interval_ms: 250", "max_channels: 8", "store_audio: false", "max_files: 5"] {
+            #expect(stdout.contains(key), "\(key) missing from: \(stdout)")
+        }
+        // No Swift property names.
+        for name in ["maxChannels", "storeAudio", "levelIntervalMilliseconds", "statusEveryChunks"] { #expect(!stdout.contains(name)) }
+    }
+
     @Test("check-config warns about no sinks, missing Zoom secrets and a public_url on the wrong port; serve logs the same; a clean config has none")
     func configWarnings() async throws {
         let directory = try RelayProcess.makeTemporaryDirectory()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Human-readable views of a configuration for `check-config` and start-up logs. Secrets print as
 /// `[redacted]` through `Secret`'s description.
 extension RelayConfiguration {
@@ -29,14 +31,19 @@ extension RelayConfiguration {
     /// What would run, one setting per line.
     public func summary() -> String {
         var lines: [String] = []
-        lines.append("server: http://\(server.host):\(server.port) (public \(server.publicURL)), access_token \(server.accessToken), allow_anonymous \(server.allowAnonymous), max_body_bytes \(server.maxBodyBytes)")
-        lines.append("        timeouts idle \(server.idleTimeoutSeconds)s, header \(server.headerTimeoutSeconds)s, body \(server.bodyTimeoutSeconds)s, max_connections \(server.maxConnections)")
-        lines.append("        page: \(server.webRoot.isEmpty ? "built in" : "from \(server.webRoot) (web_root)")")
+        // Keys as they are written in YAML, so that what is shown can be looked up and copied.
+        lines.append("server: host \(server.host), port \(server.port), public_url \(server.publicURL), access_token \(server.accessToken), allow_anonymous \(server.allowAnonymous)")
+        lines.append("        max_body_bytes \(server.maxBodyBytes), max_event_streams \(server.maxEventStreams), max_event_streams_per_caller \(server.maxEventStreamsPerCaller)")
+        lines.append("        idle_timeout_seconds \(server.idleTimeoutSeconds), header_timeout_seconds \(server.headerTimeoutSeconds), body_timeout_seconds \(server.bodyTimeoutSeconds), max_connections \(server.maxConnections)")
+        lines.append("        web_root \(server.webRoot.isEmpty ? "(the page built into the binary)" : server.webRoot)")
         lines.append("zoom: client_id \(zoom.clientID.isEmpty ? "(not set)" : zoom.clientID), client_secret \(zoom.clientSecret), webhook_secret \(zoom.webhookSecret)")
-        lines.append("      oauth \(zoom.oauthURL), api \(zoom.apiURL), rtms hosts \(zoom.rtmsAllowedHosts.joined(separator: ", ")), webhook tolerance \(zoom.webhookToleranceSeconds)s\(zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)")\(zoom.allowInsecureRTMS ? ", allow_insecure_rtms: true (ws:// accepted)" : "")")
-        lines.append("token_store: \(tokenStore.kind.rawValue) \(tokenStore.kind == .sqlite ? tokenStore.path : "\(tokenStore.url)")")
-        lines.append("cluster: \(cluster.isEnabled ? "redis \(cluster.redisURL), key_prefix \(cluster.keyPrefix), lease \(cluster.leaseMilliseconds) ms, relay_audio \(cluster.relayAudio), secret \(cluster.secret) (messages signed)" : "off (single instance)")")
-        lines.append("access: supervisors \(access.supervisors.isEmpty ? "none" : access.supervisors.joined(separator: ", "))\(access.supervisors.isEmpty ? "" : access.supervisorsControl ? " (may control)" : " (read-only)"), session \(access.sessionMinutes) min")
+        lines.append("      oauth_url \(zoom.oauthURL), api_url \(zoom.apiURL), rtms_allowed_hosts [\(zoom.rtmsAllowedHosts.joined(separator: ", "))], webhook_tolerance_seconds \(zoom.webhookToleranceSeconds)"
+            + (zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)") + (zoom.allowInsecureRTMS ? ", allow_insecure_rtms: true (ws:// accepted)" : ""))
+        lines.append("token_store: kind \(tokenStore.kind.rawValue), " + (tokenStore.kind == .sqlite ? "path \(tokenStore.path)" : "url \(tokenStore.url)"))
+        lines.append("cluster: " + (cluster.isEnabled
+            ? "redis_url \(cluster.redisURL), key_prefix \(cluster.keyPrefix), lease_ms \(cluster.leaseMilliseconds), relay_audio \(cluster.relayAudio), secret \(cluster.secret) (messages signed)"
+            : "off (single instance: no redis_url)"))
+        lines.append("access: supervisors [\(access.supervisors.joined(separator: ", "))], supervisors_control \(access.supervisorsControl), session_minutes \(access.sessionMinutes)")
         lines.append("sinks:\(sinks.isEmpty ? " none" : "")")
         for sink in sinks {
             lines.append("  \(sink.id): type \(sink.typeName), queue \(sink.queue.capacity) \(sink.queue.overflow.rawValue)")
@@ -48,8 +55,23 @@ extension RelayConfiguration {
     }
 
     /// The stored properties of an options value, by reflection.
-    static func fields(of value: Any) -> [(String, String)] {
-        Mirror(reflecting: value).children.compactMap { child in
+    /// A sink's options as `key: value` pairs. Options that are `Encodable` (every built-in sink's) print their
+    /// YAML keys, in the order the sink documents them; others fall back to their Swift property names.
+    static func fields(of value: any SinkOptions) -> [(String, String)] {
+        if let encodable = value as? any Encodable, let data = try? JSONEncoder().encode(encodable),
+           case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            let order = type(of: value).documentation.map(\.key)
+            let keys = object.keys.sorted { (order.firstIndex(of: $0) ?? .max, $0) < (order.firstIndex(of: $1) ?? .max, $1) }
+            return keys.map { key in
+                switch object[key]! {
+                case .string(let text): (key, text)
+                case .bool(let flag): (key, "\(flag)")
+                case .number(let number): (key, number == number.rounded() && abs(number) < 1e15 ? "\(Int64(number))" : "\(number)")
+                case let other: (key, "\(other)")
+                }
+            }
+        }
+        return Mirror(reflecting: value).children.compactMap { child in
             guard let label = child.label else { return nil }
             return (label, "\(child.value)")
         }

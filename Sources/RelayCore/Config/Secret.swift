@@ -1,6 +1,6 @@
 /// A credential from the config. It prints as `[redacted]` in every description, dump and log, so a
 /// secret can only leave the process through code that asks for `value` on purpose.
-public struct Secret: Sendable, Hashable, Decodable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The secret itself. Read it only where it is used (HMAC keys, Basic auth), never to print.
     public let value: String
 
@@ -10,6 +10,12 @@ public struct Secret: Sendable, Hashable, Decodable, CustomStringConvertible, Cu
 
     public init(from decoder: any Decoder) throws {
         value = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    /// Encodes as its description (`[redacted]`, `(not set)`): a secret never leaves through an encoder.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 
     public var isEmpty: Bool { value.isEmpty }
