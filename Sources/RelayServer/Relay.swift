@@ -117,7 +117,7 @@ public final class Relay: Sendable {
                 webhooksSeen: { webhooks.counters.seen },
                 zoom: {
                     guard let zoom else { return .init(connectedAccounts: nil, unsaved: []) }
-                    return .init(connectedAccounts: await zoom.connectedAccounts(), unsaved: await zoom.refresher.accountsWithUnsavedTokens)
+                    return .init(connectedAccounts: await zoom.refresher.connectedAccountCount, unsaved: await zoom.refresher.accountsWithUnsavedTokens)
                 }
             ),
             metrics: metrics

@@ -43,18 +43,6 @@ public struct ZoomConnection: Sendable {
     }
 }
 
-extension ZoomConnection {
-    /// Accounts whose tokens are stored and usable (not waiting for a reconnect); 0 when the store cannot be read.
-    func connectedAccounts() async -> Int {
-        guard let accounts = try? await store.accounts() else { return 0 }
-        var connected = 0
-        for account in accounts {
-            if let state = try? await store.load(account: account), state.tokens != nil, state.problem == nil { connected += 1 }
-        }
-        return connected
-    }
-}
-
 /// Refreshes tokens before they expire, every `interval`, until shutdown.
 struct TokenRefreshService: Service {
     let refresher: TokenRefresher

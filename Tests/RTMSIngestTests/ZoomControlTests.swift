@@ -224,7 +224,9 @@ struct ZoomControlTests {
             _ = try await Self.connect(harness)
             let zoom = try #require(harness.relay.zoom)
             let health = "http://127.0.0.1:\(harness.relayPort)/health"
-            #expect(try await Self.send(health).status == 200)
+            let connected = try await Self.send(health)
+            #expect(connected.status == 200)
+            #expect(connected.body.contains(#""token":"ok: 1 account connected""#), "\(connected.body)")
             let before = try #require(try await zoom.store.load(account: "simAccount01")?.tokens)
             // Another process holds the token database's write lock (a backup tool, say): the store's writes
             // fail after its 5 s busy timeout, its reads still work (WAL).

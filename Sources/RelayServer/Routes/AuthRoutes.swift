@@ -131,6 +131,7 @@ struct AuthRoutes {
         }
         do {
             try await zoom.store.save(account: owner.account, tokens: tokens)
+            await zoom.refresher.connected(owner.account)
         } catch {
             logger.error("could not store the Zoom tokens", metadata: ["account": "\(owner.account)", "error": "\(error)"])
             return back(.zoomFailed)

@@ -75,7 +75,8 @@ extension Router where Context == RelayRequestContext {
 public struct HealthSources: Sendable {
     /// What the token store says about the Zoom accounts.
     public struct ZoomAccounts: Sendable {
-        /// Accounts with usable tokens; nil when the relay has no OAuth client (no client id or secret).
+        /// Accounts with usable tokens (`TokenRefresher.connectedAccountCount`); nil when the relay has no OAuth
+        /// client (no client id or secret).
         public var connectedAccounts: Int?
         /// Accounts whose rotated refresh token the token store has not taken yet.
         public var unsaved: [String]

@@ -17,6 +17,8 @@ public actor TokenRefresher {
     /// Tokens Zoom issued that the store failed to save, by account. Zoom rotates refresh tokens, so the old
     /// one is dead once these exist: they are used in place of the stored ones until a save succeeds.
     private var unsaved: [String: OAuthTokens] = [:]
+    /// Accounts whose tokens last worked (see `connectedAccountCount`).
+    private var usable: Set<String> = []
     /// How many refreshes were sent to Zoom (for tests and metrics).
     public private(set) var refreshCount = 0
 
@@ -29,6 +31,40 @@ public actor TokenRefresher {
 
     /// A valid access token for `account`, refreshing first when it is about to expire.
     public func accessToken(account: String) async throws -> String {
+        try await tracking(account) { try await self.currentAccessToken(account: account) }
+    }
+
+    /// Refreshes because Zoom answered 401 to `rejected`. If someone already replaced that token, the newer
+    /// one is returned without another refresh.
+    public func accessTokenAfterUnauthorized(account: String, rejected: String) async throws -> String {
+        try await tracking(account) {
+            await self.saveUnsaved(account: account)
+            return try await self.refresh(account: account, replacing: rejected).accessToken
+        }
+    }
+
+    /// How many accounts hold usable tokens, as of their last use, the last refresh pass (every minute) or a
+    /// login on this instance: what `/health` shows, without a store read per request.
+    public var connectedAccountCount: Int { usable.count }
+
+    /// A login stored tokens for `account`.
+    public func connected(_ account: String) {
+        usable.insert(account)
+    }
+
+    /// Runs `body` for `account` and keeps `usable` in step with its outcome.
+    private func tracking(_ account: String, _ body: () async throws -> String) async throws -> String {
+        do {
+            let token = try await body()
+            usable.insert(account)
+            return token
+        } catch let error as ZoomAPIError {
+            if case .notAuthenticated = error { usable.remove(account) }
+            throw error
+        }
+    }
+
+    private func currentAccessToken(account: String) async throws -> String {
         await saveUnsaved(account: account)
         let tokens: OAuthTokens
         if let pending = unsaved[account] {
@@ -44,13 +80,6 @@ public actor TokenRefresher {
             return tokens.accessToken
         }
         return try await refresh(account: account, replacing: tokens.accessToken).accessToken
-    }
-
-    /// Refreshes because Zoom answered 401 to `rejected`. If someone already replaced that token, the newer
-    /// one is returned without another refresh.
-    public func accessTokenAfterUnauthorized(account: String, rejected: String) async throws -> String {
-        await saveUnsaved(account: account)
-        return try await refresh(account: account, replacing: rejected).accessToken
     }
 
     /// The accounts whose rotated refresh token the store has not taken yet (`/health` reports them).
