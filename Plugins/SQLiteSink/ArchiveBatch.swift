@@ -17,6 +17,14 @@ struct ArchiveBatch: Sendable {
         var json: String
         var pcm: Data?
         var effect: Effect
+
+        /// Whether the row changes what `ArchiveSchema.deriveCallDetails` reads.
+        var describesCall: Bool {
+            switch effect {
+            case .engagementStarted, .engagementEnded: true
+            default: type == EventType.participant.rawValue
+            }
+        }
     }
 
     /// How an event updates `engagements`, `streams` or `transcripts`.
@@ -111,9 +119,15 @@ struct ArchiveBatch: Sendable {
             INSERT INTO events (seq, time_ms, type, engagement_id, stream_id, channel, zoom_timestamp, json, pcm)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        var described = Set<String>()
         for row in events {
             try event.execute(arguments: [row.seq, row.timeMillis, row.type, row.engagementID, row.streamID, row.channel, row.zoomTimestamp, row.json, row.pcm])
             try apply(row, eventID: db.lastInsertedRowID, db)
+            if row.describesCall { described.insert(row.engagementID) }
+        }
+        if !described.isEmpty {
+            let derive = try db.cachedStatement(sql: ArchiveSchema.deriveCallDetails + " WHERE engagement_id = ?")
+            for id in described { try derive.execute(arguments: [id]) }
         }
 
         let channel = try db.cachedStatement(sql: """

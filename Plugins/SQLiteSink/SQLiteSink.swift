@@ -11,7 +11,7 @@ import Synchronization
 /// on the next tick (every second), so the sink's cost per audio frame is a few additions. With WAL and
 /// `synchronous = NORMAL` (see `ArchiveDatabase`), a crash loses at most the batch being written and the last
 /// second of audio statistics.
-public actor SQLiteSink: SinkPlugin {
+public actor SQLiteSink: SinkPlugin, CallArchiveSink {
     public static let typeName = "sqlite"
     public static let summary = "archives events, transcripts and audio statistics (and optionally audio) in a SQLite database"
 
@@ -26,7 +26,12 @@ public actor SQLiteSink: SinkPlugin {
     static let maxUnwrittenRows = 500_000
     static let retryInterval = Duration.seconds(1)
 
+    /// The archive as the recordings page reads it.
+    public nonisolated let callArchive: any CallArchive
+    private var retentionSchedule = Retention.Schedule()
+
     public init(options: SQLiteSinkOptions, context: SinkContext) {
+        callArchive = ArchiveCatalog(path: options.path)
         self.options = options
         self.context = context
         encoder = JSONEncoder()
@@ -79,6 +84,7 @@ public actor SQLiteSink: SinkPlugin {
         if let inFlight, !inFlight.done.flag.load(ordering: .acquiring) { return }
         try await settle()
         if let retryAt, ContinuousClock.now < retryAt { return }
+        if let cutoff = options.retention.cutoff(), retentionSchedule.due() { await sweep(before: cutoff) }
         guard let pool, let batch = takePending() else { return }
         pending = ArchiveBatch()
         let done = WriteDone()
@@ -99,6 +105,21 @@ public actor SQLiteSink: SinkPlugin {
         }
         try pool?.close()
         pool = nil
+    }
+
+    /// Deletes the calls last seen before `cutoff` (`retention.days`), with all their rows, and logs what went.
+    /// A failure is logged and tried again at the next sweep.
+    private func sweep(before cutoff: Int64) async {
+        guard let pool else { return }
+        do {
+            let (calls, events) = try await pool.write { db in try ArchiveSchema.deleteCalls(lastSeenBefore: cutoff, db) }
+            guard calls > 0 else { return }
+            context.logger.info("retention: deleted old calls", metadata: [
+                "calls": "\(calls)", "events": "\(events)", "days": "\(options.retention.days ?? 0)", "path": "\(options.path)",
+            ])
+        } catch {
+            context.logger.error("retention: cannot delete old calls", metadata: ["error": "\(error)", "path": "\(options.path)"])
+        }
     }
 
     /// Writes what is pending as one transaction; on failure keeps it for the retry.

@@ -1,8 +1,8 @@
 /// What happened to one party's audio in a recording, kept for `stream.json` so QA can see whether a file
 /// is complete and where its silence came from.
-struct ChannelStatistics: Encodable {
+struct ChannelStatistics: Codable {
     /// A stretch the party sent nothing for, filled with silence.
-    struct Gap: Encodable, Equatable {
+    struct Gap: Codable, Equatable {
         /// Milliseconds from the start of the file.
         var atMs: Int64
         var durationMs: Int64

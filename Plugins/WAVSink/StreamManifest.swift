@@ -4,8 +4,8 @@ import RelayCore
 /// `stream.json`, written beside a stream's WAV files: which files belong to whom, when the stream started
 /// and stopped and why, and every gap, so a QA reviewer can trust (or question) a recording without
 /// listening to it. Rewritten atomically while recording and once more at the end.
-struct StreamManifest: Encodable {
-    struct Channel: Encodable {
+struct StreamManifest: Codable {
+    struct Channel: Codable {
         var channel: String
         var userName: String?
         var file: String
@@ -13,7 +13,7 @@ struct StreamManifest: Encodable {
         var statistics: ChannelStatistics
     }
 
-    struct Mixed: Encodable {
+    struct Mixed: Codable {
         var file: String
         var left: String?
         var right: String?
@@ -46,5 +46,12 @@ struct StreamManifest: Encodable {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return Array((try? encoder.encode(self)) ?? Data())
+    }
+
+    /// Reads a `stream.json` back (the recordings page, retention).
+    static func decode(_ data: Data) throws -> StreamManifest {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(StreamManifest.self, from: data)
     }
 }

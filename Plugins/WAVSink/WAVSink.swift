@@ -7,7 +7,7 @@ import RelayCore
 /// patched every second (`tick()`), so a crash leaves playable files missing at most the last second.
 /// Disk trouble never stops the stream or other sinks: the sink reports it on `/health`, drops audio while
 /// it lasts (its time becomes silence) and resumes by itself.
-public actor WAVSink: SinkPlugin {
+public actor WAVSink: SinkPlugin, AudioFileSink {
     public static let typeName = "wav"
     public static let summary = "one WAV per party per stream (wall-clock timed, optional stereo mix) with a stream.json manifest"
 
@@ -25,10 +25,16 @@ public actor WAVSink: SinkPlugin {
     private var stoppedOrder: [StreamKey] = []
     private var reportedFailures: [String: String] = [:]
 
+    private var retentionSchedule = Retention.Schedule()
+
     public init(options: WAVSinkOptions, context: SinkContext) {
         self.options = options
         self.context = context
     }
+
+    /// The recordings this sink wrote, for the recordings page.
+    public nonisolated var audioFiles: any AudioFiles { folders }
+    private nonisolated var folders: RecordingFolders { RecordingFolders(directory: options.directory) }
 
     /// Each recording is ticked once a second (header sizes, pending samples, manifest), a quarter of them every
     /// 250 ms: ticking a thousand streams' files at once held the sink up long enough to show in the p99.
@@ -78,6 +84,16 @@ public actor WAVSink: SinkPlugin {
         let slot = tickCount % Self.tickSlots
         for recording in recordings.values where recording.tickSlot == slot { recording.tick(now: now) }
         if slot == 0 { updateHealth() }
+        if let cutoff = options.retention.cutoff(), retentionSchedule.due(now: now) { sweep(before: cutoff) }
+    }
+
+    /// Deletes recordings older than `retention.days` (never one being written) and logs what went.
+    private func sweep(before cutoff: Int64) {
+        let deleted = folders.delete(before: cutoff, except: Set(recordings.values.map(\.directory)))
+        guard deleted.streams > 0 else { return }
+        context.logger.info("retention: deleted old recordings", metadata: [
+            "streams": "\(deleted.streams)", "bytes": "\(deleted.bytes)", "days": "\(options.retention.days ?? 0)", "directory": "\(options.directory)",
+        ])
     }
 
     public func finish() async throws {
@@ -89,7 +105,7 @@ public actor WAVSink: SinkPlugin {
     private func openRecording(for key: StreamKey, frame: AudioFrame, time: Int64) -> StreamRecording? {
         if let recording = recordings[key] { return recording }
         guard !stopped.contains(key) else { return nil }
-        let directory = options.directory + "/" + SafeFileName.make(key.engagementID) + "/" + SafeFileName.make(key.streamID ?? "no-stream")
+        let directory = folders.streamFolder(engagementID: key.engagementID, streamID: key.streamID)
         do {
             if let movedTo = try RecordingFiles.moveAside(directory) {
                 context.logger.warning("an earlier recording of this stream was moved aside", metadata: ["path": "\(movedTo)"])

@@ -9,6 +9,7 @@ import RelayCore
 ///     directory: data/recordings   # {directory}/{engagement}/{stream}/{channel}.wav
 ///     mix: stereo                  # none | stereo: also write mixed.wav, aligned by timestamp
 ///     max_channels: 8              # parties (files) per stream; frames of further channel ids are dropped
+///     retention: {days: 90}        # delete recordings older than 90 days (off when absent)
 /// ```
 public struct WAVSinkOptions: SinkOptions, Encodable {
     /// Whether to write `mixed.wav` beside the per-party files.
@@ -21,16 +22,19 @@ public struct WAVSinkOptions: SinkOptions, Encodable {
     /// At most this many party files per stream: a media server inventing `channel_id`s must not open a file
     /// each (ZCC sends one channel per party).
     public var maxChannels = ChannelAdmission.defaultLimit
+    /// Recordings older than `retention.days` are deleted.
+    public var retention = Retention()
 
     enum CodingKeys: String, CodingKey {
-        case directory, mix
+        case directory, mix, retention
         case maxChannels = "max_channels"
     }
 
-    public init(directory: String = "data/recordings", mix: Mix = .none, maxChannels: Int = ChannelAdmission.defaultLimit) {
+    public init(directory: String = "data/recordings", mix: Mix = .none, maxChannels: Int = ChannelAdmission.defaultLimit, retention: Retention = Retention()) {
         self.directory = directory
         self.mix = mix
         self.maxChannels = maxChannels
+        self.retention = retention
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +42,7 @@ public struct WAVSinkOptions: SinkOptions, Encodable {
         directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? directory
         mix = try c.decodeIfPresent(Mix.self, forKey: .mix) ?? mix
         maxChannels = try c.decodeIfPresent(Int.self, forKey: .maxChannels) ?? maxChannels
+        retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? retention
         guard !directory.isEmpty else { throw SinkConfigurationError(key: "directory", "must not be empty") }
         guard (1...1024).contains(maxChannels) else { throw SinkConfigurationError(key: "max_channels", "must be between 1 and 1024, not \(maxChannels)") }
     }
@@ -46,5 +51,6 @@ public struct WAVSinkOptions: SinkOptions, Encodable {
         OptionDocumentation("directory", "string", default: "data/recordings", "recordings go to {directory}/{engagement}/{stream}/{channel}.wav with stream.json beside them"),
         OptionDocumentation("mix", "none | stereo", default: "none", "stereo also writes mixed.wav: first party left, second right, aligned by Zoom's timestamps"),
         OptionDocumentation("max_channels", "integer", default: "\(ChannelAdmission.defaultLimit)", "at most this many party files per stream; frames of further channel ids are counted in stream.json (refused_channel_frames) and dropped"),
+        Retention.documentation,
     ]
 }

@@ -39,6 +39,9 @@ public final class Relay: Sendable {
     let engagementLookups: EngagementLookups?
     /// Open live feeds, capped per caller and in all.
     let eventStreamLimits: EventStreamLimits
+    /// What the recordings page reads: the first sink that archives calls, and every sink that writes audio files.
+    let callArchive: (any CallArchive)?
+    let audioFiles: [any AudioFiles]
 
     /// Builds every configured sink and the Zoom connection. Throws `ConfigError` (naming the sink) when a
     /// sink cannot be built.
@@ -61,6 +64,8 @@ public final class Relay: Sendable {
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
         var members: [EventHub.Member] = []
+        var callArchive: (any CallArchive)?
+        var audioFiles: [any AudioFiles] = []
         let services = sinkServices
         for settings in configuration.sinks {
             guard let factory = sinkRegistry.factory(for: settings.typeName) else {
@@ -69,6 +74,8 @@ public final class Relay: Sendable {
             let context = SinkContext(id: settings.id, logger: logger, environment: SinkEnvironment(services: services))
             do {
                 let sink = try factory.makeSink(options: settings.options, context: context)
+                if callArchive == nil, let archive = sink as? any CallArchiveSink { callArchive = archive.callArchive }
+                if let files = sink as? any AudioFileSink { audioFiles.append(files.audioFiles) }
                 members.append(EventHub.Member(id: settings.id, typeName: settings.typeName, policy: settings.queue, sink: sink, context: context))
             } catch let error as SinkConfigurationError {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id).\(error.key): \(error.message)")
@@ -76,6 +83,8 @@ public final class Relay: Sendable {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): cannot start: \(error)")
             }
         }
+        self.callArchive = callArchive
+        self.audioFiles = audioFiles
         if let cluster { members.append(cluster.eventRelayMember) }
         hub = EventHub(members: members, logger: logger)
         cluster?.attach(hub)
@@ -132,6 +141,7 @@ public final class Relay: Sendable {
         ControlRoutes(zoom: zoom, hub: hub, access: access, logger: logger).add(to: protected)
         ingestRoutes.addEngagementRoutes(to: protected, access: access)
         EventStreamRoutes(source: eventStreamSource, access: access, limits: eventStreamLimits).add(to: protected)
+        RecordingRoutes(archive: callArchive, audio: audioFiles, access: access).add(to: protected)
         PageRoutes(assets: webAssets, clientSecret: zoom == nil ? nil : configuration.zoom.clientSecret.value, signer: zoom?.signer, logger: logger)
             .add(to: router)
         return router

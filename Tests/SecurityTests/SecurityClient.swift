@@ -20,6 +20,9 @@ struct SecurityClient {
         var status: Int
         var location: String?
         var body: String
+        var headers = HTTPHeaders()
+        /// The body as it came (`body` is its UTF-8 reading).
+        var bytes: [UInt8] = []
     }
 
     init(_ harness: RelayHarness, authorization: String? = nil) {
@@ -52,7 +55,8 @@ struct SecurityClient {
         }
         let response = try await Self.http.execute(request, timeout: .seconds(20))
         let body = try await response.body.collect(upTo: 1 << 22)
-        return Reply(status: Int(response.status.code), location: response.headers.first(name: "location"), body: String(buffer: body))
+        return Reply(status: Int(response.status.code), location: response.headers.first(name: "location"), body: String(buffer: body), headers: response.headers,
+                     bytes: Array(body.readableBytesView))
     }
 
     func control(_ engagement: String, _ action: String, query: String = "") async throws -> Reply {

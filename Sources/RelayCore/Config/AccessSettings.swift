@@ -4,13 +4,15 @@ public struct AccessSettings: Sendable, Decodable {
     public var supervisors: [String] = []
     /// Whether supervisors may also start, stop, pause and resume RTMS (read-only when false).
     public var supervisorsControl = false
+    /// Zoom user ids of QA reviewers: each may find, play and read every recorded call of their own account.
+    public var qa: [String] = []
     /// How long a session token from the Home URL stays valid, in minutes (at most an hour).
     public var sessionMinutes = 60
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case supervisors
+        case supervisors, qa
         case supervisorsControl = "supervisors_control"
         case sessionMinutes = "session_minutes"
     }
@@ -19,12 +21,15 @@ public struct AccessSettings: Sendable, Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         supervisors = try c.decodeIfPresent([String].self, forKey: .supervisors) ?? supervisors
         supervisorsControl = try c.decodeIfPresent(Bool.self, forKey: .supervisorsControl) ?? supervisorsControl
+        qa = try c.decodeIfPresent([String].self, forKey: .qa) ?? qa
         sessionMinutes = try c.decodeIfPresent(Int.self, forKey: .sessionMinutes) ?? sessionMinutes
         guard (1...60).contains(sessionMinutes) else {
             throw SinkConfigurationError(key: "session_minutes", "must be between 1 and 60, not \(sessionMinutes)")
         }
-        if let bad = supervisors.first(where: { $0.isEmpty || $0.utf8.count > 256 }) {
-            throw SinkConfigurationError(key: "supervisors", "'\(bad)' is not a Zoom user id")
+        for (key, ids) in [("supervisors", supervisors), ("qa", qa)] {
+            if let bad = ids.first(where: { $0.isEmpty || $0.utf8.count > 256 }) {
+                throw SinkConfigurationError(key: key, "'\(bad)' is not a Zoom user id")
+            }
         }
     }
 }

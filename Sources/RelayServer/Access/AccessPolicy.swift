@@ -16,6 +16,7 @@ public struct AccessPolicy: Sendable {
     let signer: SessionToken.Signer?
     let supervisors: Set<String>
     let supervisorsControl: Bool
+    let reviewers: Set<String>
 
     public init(allowAnonymous: Bool, operatorToken: Secret, signer: SessionToken.Signer?, access: AccessSettings = AccessSettings()) {
         self.allowAnonymous = allowAnonymous
@@ -23,6 +24,7 @@ public struct AccessPolicy: Sendable {
         self.signer = signer
         supervisors = Set(access.supervisors)
         supervisorsControl = access.supervisorsControl
+        reviewers = Set(access.qa)
     }
 
     /// The caller of `request`, or an error message for a 401.
@@ -31,7 +33,8 @@ public struct AccessPolicy: Sendable {
         if let presented {
             if !operatorToken.isEmpty, HMACHex.constantTimeEquals(presented, operatorToken.value) { return .success(.operator) }
             if let signer, let token = signer.verify(presented) {
-                return .success(supervisors.contains(token.uid) ? .supervisor(token, mayControl: supervisorsControl) : .agent(token))
+                if supervisors.contains(token.uid) { return .success(.supervisor(token, mayControl: supervisorsControl)) }
+                return .success(reviewers.contains(token.uid) ? .qa(token) : .agent(token))
             }
             if allowAnonymous { return Self.anonymous(request) }
             return .failure(AccessDenied(message: "invalid or expired token; reopen the app in Zoom"))
@@ -60,16 +63,17 @@ public struct AccessPolicy: Sendable {
         return .success(.anonymous)
     }
 
-    /// `Authorization: Bearer …`; or `?access_token=…`, on the event stream only (`GET /api/events`), because
-    /// EventSource cannot set headers. Anywhere else a token in the URL is ignored, so that it never authorizes
-    /// a change and is not worth copying out of an access log.
+    /// `Authorization: Bearer …`; or `?access_token=…`, on the event stream (`GET /api/events`) and on a
+    /// recording's audio (`GET /api/recordings/{id}/audio`) only, because EventSource and `<audio>` cannot set
+    /// headers. Anywhere else a token in the URL is ignored, so that it never authorizes a change.
     static func bearer(from request: Request) -> String? {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
             return nil
         }
-        guard request.method == .get, request.uri.path == EventStreamRoutes.path else { return nil }
+        guard request.method == .get || request.method == .head,
+              request.uri.path == EventStreamRoutes.path || RecordingRoutes.isAudioPath(request.uri.path) else { return nil }
         return request.uri.queryParameters["access_token"].map(String.init)
     }
 }

@@ -12,6 +12,9 @@ public enum Caller: Sendable, Hashable {
     /// An agent listed in `access.supervisors`: every engagement of their own account; control only when
     /// `access.supervisors_control` is on.
     case supervisor(SessionToken, mayControl: Bool)
+    /// A QA reviewer listed in `access.qa`: every recorded call of their own account; live, only the calls they
+    /// are on, like an agent.
+    case qa(SessionToken)
 
     /// How `stream.requested` events name who asked.
     public var label: String {
@@ -20,6 +23,7 @@ public enum Caller: Sendable, Hashable {
         case .operator: "operator"
         case .agent(let token): "user:\(token.uid)"
         case .supervisor(let token, _): "supervisor:\(token.uid)"
+        case .qa(let token): "qa:\(token.uid)"
         }
     }
 
@@ -29,7 +33,7 @@ public enum Caller: Sendable, Hashable {
     /// The session token of an agent or supervisor.
     public var session: SessionToken? {
         switch self {
-        case .agent(let token), .supervisor(let token, _): token
+        case .agent(let token), .supervisor(let token, _), .qa(let token): token
         case .anonymous, .operator: nil
         }
     }

@@ -12,6 +12,7 @@ import ZoomAPI
 /// | operator (and anonymous on loopback) | every engagement | every engagement |
 /// | supervisor | every engagement of their account | the same, with `access.supervisors_control` |
 /// | agent | the engagements of their account they are on | the same |
+/// | QA reviewer | live: like an agent; recordings: every call of their account | like an agent |
 ///
 /// An engagement is bound to its account and agents by the engagement webhook when it names them; otherwise a
 /// session caller's first request makes the relay ask Zoom's REST API once, with that caller's account, and the
@@ -35,7 +36,7 @@ struct EngagementAccess: Sendable {
         case .supervisor(let token, _):
             guard let account = token.aid, let bound = binding?.account else { return false }
             return bound == account
-        case .agent(let token):
+        case .agent(let token), .qa(let token):
             guard let account = token.aid, let binding, binding.account == account else { return false }
             return binding.agents.contains(token.uid)
         }
@@ -70,8 +71,21 @@ struct EngagementAccess: Sendable {
             guard let account = token.aid else { return nil }
             let bindings = self.bindings
             return .filtered { bindings.binding(of: $0)?.account == account }
-        case .agent:
+        case .agent, .qa:
             return nil
+        }
+    }
+
+    /// The recorded calls `caller` may find and play: all for the operator, their account's for QA reviewers and
+    /// supervisors, the calls of their account they were on for an agent; nil (none) without an account.
+    func recordings(for caller: Caller) -> CallScope? {
+        switch caller {
+        case .operator, .anonymous:
+            return .all
+        case .supervisor(let token, _), .qa(let token):
+            return token.aid.map { .account($0) }
+        case .agent(let token):
+            return token.aid.map { .agent(account: $0, userID: token.uid) }
         }
     }
 }

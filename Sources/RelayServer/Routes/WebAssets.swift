@@ -12,6 +12,9 @@ enum WebAssets: Sendable {
     /// compares this table with the folder).
     static let builtInFiles: [String: [UInt8]] = [
         "index.html": PackageResources.index_html,
+        "recordings.html": PackageResources.recordings_html,
+        "recordings.js": PackageResources.recordings_js,
+        "recordings.css": PackageResources.recordings_css,
         "app.js": PackageResources.app_js,
         "app.css": PackageResources.app_css,
     ]
@@ -26,11 +29,14 @@ enum WebAssets: Sendable {
         self = .folder(webRoot)
     }
 
-    /// The page itself, or nil when the folder lost it since start-up.
-    func indexHTML() -> String? {
+    /// The pages, by route: each gets the caller's session put into it (`PageRoutes`).
+    static let pages = ["/": "index.html", "/recordings": "recordings.html"]
+
+    /// A page, or nil when the folder lost it since start-up.
+    func page(_ name: String) -> String? {
         switch self {
-        case .builtIn: String(decoding: Self.builtInFiles["index.html"] ?? [], as: UTF8.self)
-        case .folder(let root): try? String(contentsOfFile: (root as NSString).appendingPathComponent("index.html"), encoding: .utf8)
+        case .builtIn: Self.builtInFiles[name].map { String(decoding: $0, as: UTF8.self) }
+        case .folder(let root): try? String(contentsOfFile: (root as NSString).appendingPathComponent(name), encoding: .utf8)
         }
     }
 
