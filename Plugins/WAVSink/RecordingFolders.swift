@@ -22,7 +22,7 @@ public struct RecordingFolders: AudioFiles {
 
     public func recordings(of engagementID: String) -> [StreamAudio] {
         let folder = engagementFolder(engagementID)
-        var found: [(startedAt: String, audio: StreamAudio)] = []
+        var found: [(startedAt: String, folder: String, audio: StreamAudio)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             let path = folder + "/" + name
             // Safe file names can collide (two ids that differ only in characters a file name cannot hold): the
@@ -36,10 +36,10 @@ public struct RecordingFolders: AudioFiles {
             let mixed = manifest.mixed.map {
                 StreamAudio.File(channel: "mixed", userName: nil, path: file($0.file), durationMillis: channels.map(\.durationMillis).max() ?? 0)
             }
-            found.append((manifest.startedAt, StreamAudio(streamID: manifest.streamId, state: manifest.state, sampleRate: manifest.sampleRate,
+            found.append((manifest.startedAt, name, StreamAudio(streamID: manifest.streamId, state: manifest.state, sampleRate: manifest.sampleRate,
                                                           originTimestamp: manifest.originTimestamp, channels: channels, mixed: mixed)))
         }
-        return found.sorted { $0.startedAt < $1.startedAt }.map(\.audio)
+        return found.sorted { ($0.startedAt, $0.folder) < ($1.startedAt, $1.folder) }.map(\.audio)
     }
 
     static func manifest(in folder: String) -> StreamManifest? {

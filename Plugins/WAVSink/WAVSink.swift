@@ -88,7 +88,7 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
     }
 
     /// Deletes recordings older than `retention.days` (never one being written) and logs what went.
-    private func sweep(before cutoff: Int64) {
+    func sweep(before cutoff: Int64) {
         let deleted = folders.delete(before: cutoff, except: Set(recordings.values.map(\.directory)))
         guard deleted.streams > 0 else { return }
         context.logger.info("retention: deleted old recordings", metadata: [
