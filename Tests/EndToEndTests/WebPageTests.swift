@@ -29,17 +29,18 @@ struct WebPageTests {
         return (reply.status, parts.first ?? "", parts.dropFirst().joined(separator: "\r\n\r\n"))
     }
 
-    @Test("serve started in an empty folder serves the page and every file of Sources/RelayServer/Web, byte for byte")
+    @Test("serve started in an empty folder serves the pages (/ and /recordings) and every file of Sources/RelayServer/Web, byte for byte")
     func builtInPage() async throws {
         let (relay, port, folder) = try await serve()
         defer { relay.signal(SIGKILL) }
         // Only the test harness's own output files are there: no web/ folder, and serve wrote nothing.
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == ["stdout.log", "stderr.log"])
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.webFolder.path).sorted()
-        #expect(files.contains("index.html") && files.contains("app.js") && files.contains("app.css"), "\(files)")
+        #expect(Set(["index.html", "app.js", "app.css", "recordings.html", "recordings.js", "recordings.css"]).isSubset(of: files), "\(files)")
         for name in files {
             let expected = try String(contentsOf: Self.webFolder.appendingPathComponent(name), encoding: .utf8)
-            let reply = try get(name == "index.html" ? "/" : "/" + name, port: port)
+            // The pages are served at their routes (`/`, `/recordings`), every other file under its name.
+            let reply = try get(["index.html": "/", "recordings.html": "/recordings"][name] ?? "/" + name, port: port)
             #expect(reply.status == 200, "\(name): \(reply.head)")
             #expect(reply.body == expected, "\(name) differs from the built-in copy (a file added to Web/ must be listed in WebAssets.builtInFiles)")
             let type = ["html": "text/html", "js": "text/javascript", "css": "text/css"][(name as NSString).pathExtension] ?? "?"

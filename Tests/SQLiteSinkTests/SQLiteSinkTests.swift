@@ -116,7 +116,7 @@ struct SQLiteSinkTests {
         }
         #expect(journal == "wal")
         #expect(synchronous == 1)  // NORMAL
-        #expect(migrations.count == 1)
+        #expect(migrations == ArchiveSchema.migrator.migrations, "each migration once, in order")
         #expect(streams == 1)
         try pool.close()
     }
