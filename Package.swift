@@ -18,7 +18,7 @@ let nio: [Target.Dependency] = [
 let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: [Target.Dependency])] = [
     ("JSONLinesSink", [], []),
     ("WAVSink", [], ["wav-crash-probe"]),
-    ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", .product(name: "GRDB", package: "GRDB.swift")]),
+    ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", "JSONLinesSink", .product(name: "GRDB", package: "GRDB.swift")]),
     ("WebSink", [.product(name: "DequeModule", package: "swift-collections"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], []),
     ("RedisSink", ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 ]

@@ -6,7 +6,7 @@ import RelayCore
 ///
 /// This is the worked example of a sink (see docs/writing-a-sink.md): an options struct, an actor holding
 /// the open file, `consume(_:)` writing a whole batch with one `write`, and `finish()` closing the file.
-public actor JSONLinesSink: SinkPlugin {
+public actor JSONLinesSink: SinkPlugin, EventHoldingSink {
     public static let typeName = "jsonl"
     public static let summary = "every non-audio event as one JSON object per line, to a file (rotated by size) or stdout"
 
@@ -45,6 +45,26 @@ public actor JSONLinesSink: SinkPlugin {
         guard let file else { throw JSONLinesSinkError.notOpen(options.path) }
         try file.write(contentsOf: batch)
         size += batch.count
+    }
+
+    /// The events in the file and its rotated copies (`path.1` … `path.max_files`); nothing for standard output.
+    public func heldEvents(of engagements: Set<String>?) async throws -> Set<EventKey> {
+        guard !options.isStandardOutput else { return [] }
+        struct Line: Decodable {
+            var seq: UInt64
+            var engagementID: String
+            enum CodingKeys: String, CodingKey { case seq, engagementID = "engagement_id" }
+        }
+        let decoder = JSONDecoder()
+        var held = Set<EventKey>()
+        for path in [options.path] + (1...max(1, options.maxFiles)).map({ "\(options.path).\($0)" }) {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let event = try? decoder.decode(Line.self, from: line), engagements?.contains(event.engagementID) ?? true else { continue }
+                held.insert(EventKey(engagementID: event.engagementID, seq: event.seq))
+            }
+        }
+        return held
     }
 
     public func finish() async throws {

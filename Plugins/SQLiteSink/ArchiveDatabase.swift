@@ -54,6 +54,8 @@ public enum ArchiveError: Error, CustomStringConvertible {
     case damagedEvent(id: Int64, String)
     /// The archive could not be written for so long that the rows kept for it were given up.
     case backlogDropped(String)
+    /// A sink that writes audio files was to be fed an archive without audio.
+    case noAudio(sink: String, path: String)
 
     public var description: String {
         switch self {
@@ -61,6 +63,8 @@ public enum ArchiveError: Error, CustomStringConvertible {
         case .unknownEngagement(let id, let path): "engagement '\(id)' is not in \(path)"
         case .damagedEvent(let id, let reason): "archived event \(id) cannot be read: \(reason)"
         case .backlogDropped(let message): message
+        case .noAudio(let sink, let path):
+            "\(path) holds no audio (its sqlite sink ran without store_audio: true), so sink '\(sink)' cannot rebuild recordings from it; leave it out (--sink to choose the sinks), or archive with store_audio: true"
         }
     }
 }

@@ -24,6 +24,17 @@ public struct ArchiveReader: Sendable {
         }
     }
 
+    /// Whether the archive holds audio frames (of one engagement, or at all): only an archive written with
+    /// `store_audio: true` does.
+    public func hasAudio(engagement: String? = nil) async throws -> Bool {
+        try await pool.read { db in
+            if let engagement {
+                return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM events WHERE engagement_id = ? AND type = 'audio' AND pcm IS NOT NULL)", arguments: [engagement]) ?? false
+            }
+            return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM events WHERE type = 'audio' AND pcm IS NOT NULL)") ?? false
+        }
+    }
+
     /// Events of one engagement (or all), oldest first, in batches of up to `batchSize`.
     public func events(engagement: String? = nil, batchSize: Int = 512) -> Events {
         Events(pool: pool, engagement: engagement, batchSize: batchSize)

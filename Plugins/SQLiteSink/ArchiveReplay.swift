@@ -28,6 +28,24 @@ public struct ArchiveReplay: Sendable {
         public var batches = 0
         public var sinks: [String] = []
         public var skipped: [String] = []
+        /// What each sink was given, in the order of `sinks`.
+        public var written: [Written] = []
+    }
+
+    /// What one sink was given: events (audio frames among them), and events left out because the sink already
+    /// held them (`EventHoldingSink`).
+    public struct Written: Sendable, Equatable {
+        public var sink: String
+        public var events = 0
+        public var audioFrames = 0
+        public var alreadyHeld = 0
+
+        public init(sink: String, events: Int = 0, audioFrames: Int = 0, alreadyHeld: Int = 0) {
+            self.sink = sink
+            self.events = events
+            self.audioFrames = audioFrames
+            self.alreadyHeld = alreadyHeld
+        }
     }
 
     /// A sink that failed during the replay.
@@ -80,17 +98,35 @@ public struct ArchiveReplay: Sendable {
 
     /// Replays one engagement (or the whole archive): starts every sink, hands each batch to each sink in
     /// turn, and finishes them all (WAV headers and manifests are finalised there).
-    public func run(engagement: String? = nil) async throws -> Summary {
+    ///
+    /// Refuses, before writing anything, to feed a sink that writes audio files (`AudioFileSink`) from an archive
+    /// without audio. A sink that can say what it already holds (`EventHoldingSink`, e.g. a JSON Lines file the
+    /// relay wrote live) is not given those events again, unless `duplicates` is true.
+    public func run(engagement: String? = nil, duplicates: Bool = false) async throws -> Summary {
         if let engagement, try await !reader.engagementIDs().contains(engagement) {
             throw ArchiveError.unknownEngagement(engagement, reader.path)
         }
-        var summary = Summary(sinks: targets.map(\.id), skipped: skipped)
+        if let recorder = targets.first(where: { $0.sink is any AudioFileSink }), try await !reader.hasAudio(engagement: engagement) {
+            throw ArchiveError.noAudio(sink: recorder.id, path: reader.path)
+        }
+        var summary = Summary(sinks: targets.map(\.id), skipped: skipped, written: targets.map { Written(sink: $0.id) })
+        var held: [Set<EventKey>] = []
         for target in targets {
-            do { try await target.sink.start() } catch { throw SinkFailed(id: target.id, error: error) }
+            do {
+                held.append(!duplicates ? try await (target.sink as? any EventHoldingSink)?.heldEvents(of: engagement.map { [$0] }) ?? [] : [])
+                try await target.sink.start()
+            } catch {
+                throw SinkFailed(id: target.id, error: error)
+            }
         }
         for try await batch in reader.events(engagement: engagement) {
-            for target in targets {
-                do { try await target.sink.consume(batch) } catch { throw SinkFailed(id: target.id, error: error) }
+            for (index, target) in targets.enumerated() {
+                let fresh = held[index].isEmpty ? batch : batch.filter { !held[index].contains(EventKey($0)) }
+                summary.written[index].alreadyHeld += batch.count - fresh.count
+                summary.written[index].events += fresh.count
+                summary.written[index].audioFrames += fresh.count { if case .audio = $0.kind { true } else { false } }
+                guard !fresh.isEmpty else { continue }
+                do { try await target.sink.consume(fresh) } catch { throw SinkFailed(id: target.id, error: error) }
             }
             summary.events += batch.count
             summary.batches += 1

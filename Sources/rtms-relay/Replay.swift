@@ -28,6 +28,9 @@ struct Replay: AsyncParsableCommand {
     @Option(name: .customLong("sink"), help: "Replay only into this sink id (repeatable; default: every sink except the archive itself).")
     var sinks: [String] = []
 
+    @Flag(name: .long, help: "Also give a sink the events it already holds (by default a JSON Lines file the relay wrote is not appended to twice).")
+    var duplicates = false
+
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -45,9 +48,14 @@ struct Replay: AsyncParsableCommand {
             throw CommandFailure.badInput("no sink to replay into (skipped: \(replay.skipped.joined(separator: ", ")))")
         }
         do {
-            let summary = try await replay.run(engagement: engagement)
-            print("replayed \(summary.events) events from \(archive) into \(summary.sinks.joined(separator: ", "))"
-                + (summary.skipped.isEmpty ? "" : " (skipped \(summary.skipped.joined(separator: ", ")))"))
+            let summary = try await replay.run(engagement: engagement, duplicates: duplicates)
+            print("replayed \(summary.events) events from \(archive)" + (summary.skipped.isEmpty ? "" : " (left out: \(summary.skipped.joined(separator: ", ")))"))
+            for written in summary.written {
+                var line = "  \(written.sink): \(written.events) events"
+                if written.audioFrames > 0 { line += " (\(written.audioFrames) audio frames)" }
+                if written.alreadyHeld > 0 { line += "; \(written.alreadyHeld) it already held were not written again (--duplicates to write them)" }
+                print(line)
+            }
         } catch let error as ArchiveError {
             throw CommandFailure.badInput("\(error)")
         } catch {

@@ -3,6 +3,7 @@ import Logging
 import RelayCore
 import RelayTesting
 import Testing
+import JSONLinesSink
 import WAVSink
 @testable import SQLiteSink
 
@@ -82,6 +83,78 @@ struct ArchiveReplayTests {
         #expect(recorder.events.allSatisfy { $0.engagementID == "eng-2" })
         #expect(recorder.starts == 1 && recorder.finished)
         await #expect(throws: ArchiveError.self) { try await replay.run(engagement: "nope") }
+    }
+
+    @Test("an archive without audio is refused for a WAV sink before anything is written, naming the sink and store_audio")
+    func noAudioNoWAVs() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let archivePath = dir.path + "/archive.sqlite"
+        let (archive, _) = makeArchive(path: archivePath)   // store_audio: false
+        try await archive.start()
+        try await archive.consume(recordedCall())
+        try await archive.finish()
+        let config = try configuration("""
+            sinks:
+              qa:
+                type: wav
+                directory: \(dir.path)/rebuilt
+            """)
+        let replay = try ArchiveReplay(archive: ArchiveReader(path: archivePath), configuration: config, registry: registry, logger: Logger(label: "test"))
+        do {
+            _ = try await replay.run()
+            Issue.record("a replay without audio into a WAV sink was not refused")
+        } catch let error as ArchiveError {
+            #expect("\(error)".contains("sink 'qa'") && "\(error)".contains("store_audio: true"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/rebuilt"), "nothing may be written before the refusal")
+    }
+
+    @Test("a JSON Lines file the relay already wrote is not appended to twice; --duplicates writes again; each sink's share is reported")
+    func noDuplicateLines() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let archivePath = dir.path + "/archive.sqlite", linesPath = dir.path + "/events.jsonl"
+        // Live: the archive and the JSON Lines sink see the same call, the second engagement only the archive.
+        let (archive, _) = makeArchive(path: archivePath)
+        let context = SinkContext(id: "log", logger: Logger(label: "test"))
+        let lines = try JSONLinesSink(options: JSONLinesSinkOptions(path: linesPath), context: context)
+        try await archive.start()
+        try await lines.start()
+        let first = recordedCall(), second = recordedCall(engagement: "eng-2", stream: "stream-2").map { event -> StreamEvent in
+            var event = event
+            event.seq += 10_000
+            return event
+        }
+        try await archive.consume(first + second)
+        try await lines.consume(first)
+        try await archive.finish()
+        try await lines.finish()
+        func lineCount() throws -> Int { try String(contentsOfFile: linesPath, encoding: .utf8).split(separator: "\n").count }
+        let written = try lineCount()
+        let nonAudio = first.count { if case .audio = $0.kind { false } else { true } }
+        #expect(written == nonAudio)
+
+        var registry = SinkRegistry()
+        registry.register(JSONLinesSink.self)
+        let config = try ConfigLoader(registry: registry, environment: [:]).parse(yaml: """
+            sinks:
+              log:
+                type: jsonl
+                path: \(linesPath)
+            """, file: "test.yaml", environment: [:])
+        let summary = try await ArchiveReplay(archive: ArchiveReader(path: archivePath), configuration: config, registry: registry, logger: Logger(label: "test")).run()
+        #expect(try lineCount() == written + nonAudio, "only the second engagement's lines are new")
+        let share = try #require(summary.written.first)
+        #expect(share.sink == "log")
+        #expect(share.alreadyHeld == nonAudio)
+        #expect(share.events == nonAudio, "the second engagement's events (the archive holds no audio)")
+        #expect(share.audioFrames == 0)
+
+        _ = try await ArchiveReplay(archive: ArchiveReader(path: archivePath), configuration: config, registry: registry, logger: Logger(label: "test")).run()
+        #expect(try lineCount() == written + nonAudio, "a second replay adds nothing")
+        _ = try await ArchiveReplay(archive: ArchiveReader(path: archivePath), configuration: config, registry: registry, logger: Logger(label: "test")).run(duplicates: true)
+        #expect(try lineCount() == 3 * nonAudio + nonAudio, "asked for duplicates, every line is written again")
     }
 
     @Test("a missing archive or an unknown --sink id is reported before anything runs")

@@ -31,3 +31,26 @@ extension Sink {
     public func finish() async throws {}
     public var showsRemoteEvents: Bool { false }
 }
+
+/// A sink that can tell which events it already holds, so that `rtms-relay replay` does not write them a second
+/// time (the JSON Lines sink reads its files). Events are identified by engagement and `seq`: an archived event
+/// keeps the `seq` it was published with.
+public protocol EventHoldingSink: Sink {
+    /// The `EventKey`s of what the sink already wrote, among the events of `engagements` (all when nil).
+    func heldEvents(of engagements: Set<String>?) async throws -> Set<EventKey>
+}
+
+/// Which event this is, across a replay: its engagement and the `seq` the hub stamped.
+public struct EventKey: Sendable, Hashable {
+    public var engagementID: String
+    public var seq: UInt64
+
+    public init(engagementID: String, seq: UInt64) {
+        self.engagementID = engagementID
+        self.seq = seq
+    }
+
+    public init(_ event: StreamEvent) {
+        self.init(engagementID: event.engagementID, seq: event.seq)
+    }
+}
