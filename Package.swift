@@ -223,7 +223,8 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "EndToEndTests",
-        dependencies: ["RelayCore", "RelayTesting", "SQLiteSink", "ZoomSimulator", .product(name: "Logging", package: "swift-log")],
+        dependencies: ["RelayCore", "RelayTesting", "SQLiteSink", "ZoomSimulator", .product(name: "Logging", package: "swift-log"),
+                       .product(name: "GRDB", package: "GRDB.swift")],
         swiftSettings: swiftSettings
     ),
     /// Issue 11's fault tests: the relay with real sinks against the simulator while storage, sockets, browsers,

@@ -32,3 +32,28 @@ extension RelayHarness {
         return problems
     }
 }
+
+extension RelayHarness {
+    /// What is wrong with one stream's transcript compared with what the simulator says it sent: every segment
+    /// exactly once, in order, each the line of its turn of `SimulatedConversation` from the party speaking, timed
+    /// like the turn's audio (start and end at `first audio timestamp + 20 ms × frame`). Empty when it is exact.
+    public func transcriptProblems(streamID: String) async -> [String] {
+        guard let status = await simulator.streamStatus(streamID: streamID) else { return ["the simulator does not know stream \(streamID)"] }
+        let received = transcripts(stream: streamID)
+        var problems: [String] = []
+        if received.count != status.transcriptsSent {
+            problems.append("received \(received.count) transcript segments, simulator sent \(status.transcriptsSent)")
+        }
+        // Frame 0 of the call is the first audio frame (`audioProblems` checks that each channel starts there).
+        let origin = audio(stream: streamID).values.compactMap { $0.first?.timestamp }.min()
+        for (number, segment) in received.enumerated() {
+            let turn = SimulatedConversation.turn(number)
+            let expected = Transcript(
+                channel: SimulatedAudio.channelID(turn.party), speaker: SimulatedAudio.participantNames[turn.party], text: turn.text,
+                start: origin.map { $0 + Int64(turn.frames.lowerBound * 20) }, end: origin.map { $0 + Int64(turn.frames.upperBound * 20) },
+                language: "9")
+            if segment != expected { problems.append("segment \(number): \(segment), expected \(expected)") }
+        }
+        return problems
+    }
+}

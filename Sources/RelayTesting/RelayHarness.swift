@@ -36,12 +36,13 @@ public struct RelayHarness: Sendable {
     ///   - certificateHasIPSAN: with `tls`, whether the simulator's generated certificate names an IP address;
     ///   - server: the `server:` section (anonymous access on loopback by default);
     ///   - extraYAML: more top-level sections (e.g. `access:`);
-    ///   - adjustSimulator: changes to the simulator's configuration (its users, whether webhooks name agents).
+    ///   - adjustSimulator: changes to the simulator's configuration (its users, whether webhooks name agents);
+    ///   - transcripts: `zoom.transcripts`, whether the relay asks for transcripts as well as audio.
     public static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1), tls: Bool = false,
                            tlsHost: String = "localhost", certificateHasIPSAN: Bool = true,
                            accessTokenLifetime: Duration = .seconds(3600), sinks: SinkRegistry = SinkRegistry(), sinksYAML: String = "",
                            server: String = "{host: 127.0.0.1, port: 0, allow_anonymous: true}", extraYAML: String = "",
-                           adjustSimulator: @Sendable (inout SimulatorConfiguration) -> Void = { _ in },
+                           adjustSimulator: @Sendable (inout SimulatorConfiguration) -> Void = { _ in }, transcripts: Bool = true,
                            _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
         // Everything is logged at trace level into the capture, so tests can check no secret leaks.
         let logs = LogCapture()
@@ -63,6 +64,7 @@ public struct RelayHarness: Sendable {
               rtms_allowed_hosts: [\(allowedHosts.map { "\"\($0)\"" }.joined(separator: ", "))]
               ca_file: "\(tls ? caFile : "")"
               allow_insecure_rtms: \(!tls)
+              transcripts: \(transcripts)
             token_store: {path: \(FileManager.default.temporaryDirectory.path)/rtms-tokens-\(UUID().uuidString).sqlite}
             sinks:
               recording:
@@ -141,6 +143,14 @@ public struct RelayHarness: Sendable {
             if case .audio(let frame) = event.kind { result[frame.channel, default: []].append(frame) }
         }
         return result
+    }
+
+    /// Transcript segments received for a stream, in arrival order.
+    public func transcripts(stream: String) -> [Transcript] {
+        sink.events.compactMap { event in
+            guard event.streamID == stream, case .transcript(let transcript) = event.kind else { return nil }
+            return transcript
+        }
     }
 
     public func waitForAudio(stream: String, perChannel count: Int, timeout: Duration = .seconds(30)) async throws {

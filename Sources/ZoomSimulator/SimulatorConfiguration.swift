@@ -63,8 +63,6 @@ public struct SimulatorConfiguration: Sendable {
     public var signalingReconnectWindow: Duration = .seconds(60)
     /// How much audio is buffered while no client is connected (docs: 60 s); flushed on (re)connect.
     public var audioBufferLimit: Duration = .seconds(60)
-    /// Interval between simulated transcript utterances, alternating channels.
-    public var transcriptInterval: Duration = .seconds(2)
     /// Audio sample rate in Hz. Only 16 kHz is produced (the `sample_rate` index 1).
     public var audioSampleRate: Int = 16_000
     /// Audio frame duration in milliseconds (20 ms = 640 bytes of s16le mono at 16 kHz).

@@ -42,6 +42,8 @@ public struct StreamStatus: Sendable {
     public var mediaConnectionsAccepted: Int
     /// 20 ms frames sent so far, per `channel_id`.
     public var framesSent: [String: Int]
+    /// Transcript segments sent so far (one per finished turn, to a media connection that asked for transcripts).
+    public var transcriptsSent: Int
 }
 
 /// Errors of the simulator's public API.

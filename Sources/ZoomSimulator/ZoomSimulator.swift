@@ -43,7 +43,7 @@ public final class ZoomSimulator: Service, Sendable {
             clientID: configuration.clientID, clientSecret: configuration.clientSecret, accountID: configuration.accountID,
             agentUserID: configuration.agentUserID, webhooksNameAgents: configuration.webhooksNameAgents,
             keepAliveMisses: configuration.keepAliveMisses, mediaReconnectWindow: configuration.mediaReconnectWindow,
-            signalingReconnectWindow: configuration.signalingReconnectWindow, transcriptInterval: configuration.transcriptInterval,
+            signalingReconnectWindow: configuration.signalingReconnectWindow,
             frameMilliseconds: frame, bufferFrames: Int(configuration.audioBufferLimit.milliseconds) / frame)
         self.registry = EngagementRegistry(settings: settings, webhooks: webhooks)
         self.pacer = MediaPacer(frameMilliseconds: configuration.audioFrameMilliseconds)
@@ -264,7 +264,8 @@ public final class ZoomSimulator: Service, Sendable {
             streamID: streamID, engagementID: stream.engagementID, phase: await stream.phase, paused: await stream.paused,
             signalingConnected: await stream.isSignalingConnected, mediaConnections: await stream.mediaConnectionCount,
             signalingConnectionsAccepted: await stream.signalingAccepted, mediaConnectionsAccepted: await stream.mediaAccepted,
-            framesSent: Dictionary(uniqueKeysWithValues: sent.enumerated().map { (SimulatedAudio.channelID($0.offset), $0.element) }))
+            framesSent: Dictionary(uniqueKeysWithValues: sent.enumerated().map { (SimulatedAudio.channelID($0.offset), $0.element) }),
+            transcriptsSent: await stream.transcriptsSent)
     }
 
     /// The webhooks delivered so far, in order, with the HTTP status each got (nil: unreachable).

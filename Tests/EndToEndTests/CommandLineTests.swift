@@ -2,9 +2,11 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import GRDB
 import RelayTesting
 import SQLiteSink
 import Testing
+import ZoomSimulator
 
 /// The real executable, as users run it.
 @Suite("rtms-relay command line", .serialized)
@@ -86,7 +88,7 @@ struct CommandLineTests {
     func checkConfigYAMLKeys() async throws {
         let (status, stdout, _) = try await RelayProcess.run(["check-config"])
         #expect(status == 0)
-        for key in ["max_body_bytes 262144", "idle_timeout_seconds 60", "public_url http://localhost:3001", "webhook_tolerance_seconds 300",
+        for key in ["max_body_bytes 262144", "idle_timeout_seconds 60", "public_url http://localhost:3001", "webhook_tolerance_seconds 300", "transcripts true",
                     "session_minutes 60", "status_every_chunks: 50", "level_interval_ms: 250", "max_channels: 8", "store_audio: false", "max_files: 5"] {
             #expect(stdout.contains(key), "\(key) missing from: \(stdout)")
         }
@@ -121,12 +123,14 @@ struct CommandLineTests {
         #expect(!clean.contains("warning:"), "\(clean)")
     }
 
-    @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive, logs each stream's life at info, and exits 0")
+    @Test("demo runs relay and simulator for --seconds, prints the page URL, records WAVs and the archive (with each party's transcript), logs each stream's life at info, and exits 0")
     func demo() async throws {
         let port = Int.random(in: 20_000...60_000)
         let directory = try RelayProcess.makeTemporaryDirectory()
+        // Long enough for the first turn of each party (about 7.5 s of the scripted call), and a margin.
+        let seconds = Double(SimulatedConversation.turn(1).frames.upperBound) * 0.02 + 2
         let (status, stdout, stderr) = try await RelayProcess.run(
-            ["demo", "--port", "\(port)", "--seconds", "3"], directory: directory, timeout: .seconds(60))
+            ["demo", "--port", "\(port)", "--seconds", "\(seconds)"], directory: directory, timeout: .seconds(60))
         #expect(status == 0, "stderr: \(stderr.suffix(2000))")
         #expect(stdout.contains("open http://127.0.0.1:\(port)/"))
         #expect(stderr.contains("demo stopped"))
@@ -140,6 +144,21 @@ struct CommandLineTests {
         let wavs = FileManager.default.enumerator(atPath: data.appendingPathComponent("recordings").path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []
         #expect(wavs.count >= 2, "WAVs: \(wavs)")
         #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("archive.sqlite").path))
+        // The relay asked for transcripts by default: the archive holds the script's first turns, one row per
+        // turn from the party speaking, in order, each as long as its turn.
+        let archive = try DatabaseQueue(path: data.appendingPathComponent("archive.sqlite").path)
+        let rows = try await archive.read { db in
+            try Row.fetchAll(db, sql: "SELECT channel, speaker, text, start_ms, end_ms, language FROM transcripts ORDER BY id")
+        }
+        #expect(rows.count >= 2, "transcripts: \(rows)")
+        for (number, row) in rows.enumerated() {
+            let turn = SimulatedConversation.turn(number)
+            #expect(row["channel"] == SimulatedAudio.channelID(turn.party) && row["speaker"] == SimulatedAudio.participantNames[turn.party])
+            #expect(row["text"] == turn.text)
+            #expect((row["end_ms"] as Int64) - (row["start_ms"] as Int64) == Int64(20 * turn.frames.count))
+            #expect(row["language"] == "9")
+        }
+        #expect(Set(rows.map { $0["channel"] as String }) == Set(SimulatedAudio.channelIDs))
     }
 
     @Test("demo on SIGTERM ends its calls first: exit 0, no cancelled webhooks, every stream stopped and the engagement ended in the archive")

@@ -43,6 +43,8 @@ struct EndToEndIngestTests {
             try await Task.sleep(for: .milliseconds(300))
 
             try await expectExactAudio(h, streamID: stream)
+            let transcriptProblems = await h.transcriptProblems(streamID: stream)
+            #expect(transcriptProblems.isEmpty, "\(transcriptProblems.joined(separator: "; "))")
             let status = try #require(await h.simulator.streamStatus(streamID: stream))
             // One handshake per connection the relay opened: the first, the signaling reconnect and the failover.
             #expect(status.signalingConnectionsAccepted == 3, "\(h.summary())")

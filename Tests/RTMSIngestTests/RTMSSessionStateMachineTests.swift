@@ -6,10 +6,13 @@ import Testing
 struct RTMSSessionStateMachineTests {
     typealias Machine = RTMSSessionStateMachine
     static let url = "wss://rtms.zoom.us/signal"
-    static let mediaURL = "wss://rtms.zoom.us/media/audio"
+    static let audioURL = "wss://rtms.zoom.us/media/audio"
+    /// With transcripts (the default), media goes to the `all` URL.
+    static let mediaURL = "wss://rtms.zoom.us/media/all"
+    static let audioAndTranscripts: RTMSMediaType = [.audio, .transcript]
     static let config = Machine.Configuration(reconnectBase: .seconds(3), reconnectMaximum: .seconds(30), maxReconnectAttempts: 8,
                                               allowList: HostAllowList(["*.zoom.us"]), closeTimeout: .seconds(2))
-    static let ok = SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": mediaURL, "all": "wss://rtms.zoom.us/media/all"])
+    static let ok = SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": audioURL, "all": mediaURL])
     static let dataOK = DataHandshakeResponse(statusCode: 0)
 
     /// A machine that has done both handshakes: signaling is connection 1, media connection 2.
@@ -21,23 +24,37 @@ struct RTMSSessionStateMachineTests {
         return machine
     }
 
-    @Test("the signaling handshake comes first, then media on the audio URL, then CLIENT_READY_ACK and the subscription on signaling")
+    @Test("the signaling handshake comes first, then media (audio and transcripts) on the 'all' URL, then CLIENT_READY_ACK and the subscription on signaling")
     func happyPath() {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
         #expect(machine.handle(.start) == [.openSignaling(1, url: .parsed(Self.url))])
-        #expect(machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1)) == [.openMedia(2, url: .parsed(Self.mediaURL))])
+        #expect(machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1)) == [.openMedia(2, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
         #expect(machine.handle(.dataHandshake(2, Self.dataOK)) == [
             .report(.connected(MediaParameters())), .sendClientReady(on: 1), .sendEventSubscription(on: 1),
         ])
         #expect(machine.phase == .streaming)
     }
 
-    @Test("the media URL falls back to 'all' when no audio URL is listed")
-    func allFallback() {
+    @Test("with zoom.transcripts false, media is audio only: on the audio URL, else on 'all'")
+    func audioOnly() {
+        var config = Self.config
+        config.transcripts = false
+        var machine = Machine(serverURL: Self.url, configuration: config)
+        _ = machine.handle(.start)
+        #expect(machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1)) == [.openMedia(2, url: .parsed(Self.audioURL), media: .audio)])
+        var allOnly = Machine(serverURL: Self.url, configuration: config)
+        _ = allOnly.handle(.start)
+        let response = SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["all": "wss://a.zoom.us/all"])
+        #expect(allOnly.handle(.signalingHandshake(1, response, nowMillis: 1)) == [.openMedia(2, url: .parsed("wss://a.zoom.us/all"), media: .audio)])
+    }
+
+    @Test("with transcripts but no 'all' URL listed, media is audio only on the audio URL (one socket cannot carry both there)")
+    func transcriptsWithoutAllURL() {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
         _ = machine.handle(.start)
-        let response = SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["all": "wss://a.zoom.us/all"])
-        #expect(machine.handle(.signalingHandshake(1, response, nowMillis: 1)) == [.openMedia(2, url: .parsed("wss://a.zoom.us/all"))])
+        let response = SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": Self.audioURL, "transcript": "wss://rtms.zoom.us/media/transcript"])
+        #expect(machine.handle(.signalingHandshake(1, response, nowMillis: 1)) == [.openMedia(2, url: .parsed(Self.audioURL), media: .audio)])
+        #expect(machine.mediaTypes == .audio)
     }
 
     @Test("a server_urls host outside rtms_allowed_hosts is refused before any connection")
@@ -66,11 +83,14 @@ struct RTMSSessionStateMachineTests {
     func disallowedMediaBypasses() {
         for bad in ["wss://127.0.0.2\u{0}.zoom.us/x", "ws://a.zoom.us/x", "WS://a.zoom.us/x", "wss://10.0.0.1/x",
                     "wss://127%2e0.0.1.zoom.us/x", "wss://evil.com\\.zoom.us/x", "wss://a.zoom.us\u{7f}/x"] {
-            var machine = Machine(serverURL: Self.url, configuration: Self.config)
-            _ = machine.handle(.start)
-            let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": bad]), nowMillis: 1))
-            #expect(!actions.contains { if case .openMedia = $0 { true } else { false } }, "\(bad.debugDescription) was opened")
-            #expect(machine.isFinished, "\(bad.debugDescription)")
+            // The audio URL, and the 'all' URL that transcripts pick over a good audio URL.
+            for urls in [["audio": bad], ["audio": Self.audioURL, "all": bad]] {
+                var machine = Machine(serverURL: Self.url, configuration: Self.config)
+                _ = machine.handle(.start)
+                let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 0, mediaURLs: urls), nowMillis: 1))
+                #expect(!actions.contains { if case .openMedia = $0 { true } else { false } }, "\(bad.debugDescription) was opened")
+                #expect(machine.isFinished, "\(bad.debugDescription)")
+            }
         }
     }
 
@@ -119,7 +139,7 @@ struct RTMSSessionStateMachineTests {
         ])
         #expect(machine.handle(.streamState(StreamStateUpdate(state: 2, reason: 14))) == [])
         #expect(machine.handle(.connectionClosed(2, .lost("reset"))) == [])
-        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL))])
+        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
         #expect(machine.signaling == 1)
         #expect(machine.handle(.dataHandshake(3, Self.dataOK)) == [
             .report(.resumed(reason: "media connection interrupted", attempt: 1)), .sendClientReady(on: 1),
@@ -149,7 +169,7 @@ struct RTMSSessionStateMachineTests {
         #expect(dropped.handle(.timerFired(token: 1)) == [
             .report(.interrupted(reason: "media connection lost (closed by server with code 1000)", attempt: 1)), .startTimer(after: .seconds(3), token: 2),
         ])
-        #expect(dropped.handle(.timerFired(token: 2)) == [.openMedia(3, url: .parsed(Self.mediaURL))])
+        #expect(dropped.handle(.timerFired(token: 2)) == [.openMedia(3, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
     }
 
     @Test("the media socket going away while signaling stays up reopens media")
@@ -157,7 +177,7 @@ struct RTMSSessionStateMachineTests {
         var machine = streaming()
         let actions = machine.handle(.connectionClosed(2, .lost("connection reset")))
         #expect(actions == [.report(.interrupted(reason: "media connection lost (connection reset)", attempt: 1)), .startTimer(after: .seconds(3), token: 1)])
-        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL))])
+        #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
     }
 
     @Test("a lost signaling socket closes media and reconnects everything to the same URL")

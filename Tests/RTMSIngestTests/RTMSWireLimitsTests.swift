@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RelayCore
 import Testing
@@ -52,5 +53,39 @@ struct RTMSWireLimitsTests {
         #expect(!admit(1_738_392_033_699 + RTMSWireLimits.maximumDistanceFromOrigin + 1))
         #expect(admit(1_738_392_033_699 - RTMSWireLimits.maximumDistanceFromOrigin))
         #expect(admit(1_738_392_033_739))
+    }
+
+    @Test("transcript times outside the timestamp range, or an end before the start, are left out; the language must be one of Zoom's ids")
+    func transcriptTimes() {
+        let now: Int64 = 1_738_392_033_699
+        #expect(RTMSWireLimits.transcriptTimes(start: now, end: now + 800) == (now, now + 800))
+        #expect(RTMSWireLimits.transcriptTimes(start: now, end: now) == (now, now))
+        #expect(RTMSWireLimits.transcriptTimes(start: nil, end: now) == (nil, now))
+        #expect(RTMSWireLimits.transcriptTimes(start: now, end: now - 1) == (now, nil))
+        #expect(RTMSWireLimits.transcriptTimes(start: 999_999_999_999_999_999, end: -5) == (nil, nil))
+        #expect(RTMSWireLimits.transcriptTimes(start: .min, end: .max) == (nil, nil))
+        #expect(RTMSWireLimits.transcriptTimes(start: 0, end: RTMSWireLimits.timestamps.upperBound) == (0, RTMSWireLimits.timestamps.upperBound))
+        #expect(RTMSWireLimits.transcriptLanguages.contains(-1) && RTMSWireLimits.transcriptLanguages.contains(36))
+        #expect(!RTMSWireLimits.transcriptLanguages.contains(-2) && !RTMSWireLimits.transcriptLanguages.contains(37))
+    }
+
+    @Test("the media handshake asks for transcripts only with media type 8: content_type 5, src_language 9 (English), enable_lid")
+    func transcriptHandshake() throws {
+        let configuration = RTMSClientConfiguration(clientID: "id", clientSecret: Secret("secret"), allowedHosts: ["*.zoom.us"])
+        #expect(configuration.transcripts)
+        func params(_ types: RTMSMediaType) throws -> (mediaType: Int?, params: [String: Any]) {
+            let text = Wire.encode(DataHandshakeRequest(instanceKey: "engagement_id", instanceID: "E", streamID: "S", signature: "sig", sequence: 2,
+                                                        mediaType: types, audio: configuration.requestedAudio, transcript: configuration.requestedTranscript))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            return (object["media_type"] as? Int, try #require(object["media_params"] as? [String: Any]))
+        }
+        let both = try params([.audio, .transcript])
+        #expect(both.mediaType == 9)
+        let transcript = try #require(both.params["transcript"] as? [String: Any])
+        #expect(transcript["content_type"] as? Int == 5 && transcript["src_language"] as? Int == 9 && transcript["enable_lid"] as? Bool == true)
+        #expect((both.params["audio"] as? [String: Any])?["codec"] as? Int == 1)
+        let audioOnly = try params(.audio)
+        #expect(audioOnly.mediaType == 1)
+        #expect(audioOnly.params["transcript"] == nil && audioOnly.params["audio"] != nil)
     }
 }

@@ -88,6 +88,8 @@ struct ConfigLoaderTests {
         #expect(config.server.accessToken.value == "tok-123")
         #expect(config.zoom.clientSecret.value == "s3cret")
         #expect(config.zoom.rtmsAllowedHosts == ["*.zoom.us", "rtms.example.com"])
+        #expect(config.zoom.transcripts)
+        #expect(try parse("zoom:\n  transcripts: false\n").zoom.transcripts == false)
         #expect(config.sinks.map(\.id) == ["recordings", "second"])
         #expect(config.sinks[0].queue == QueuePolicy(capacity: 50, overflow: .block))
         #expect(config.sinks[1].queue == QueuePolicy())
@@ -130,6 +132,8 @@ struct ConfigLoaderTests {
         ("token_store:\n  kind: redis\n", [:], "config.yaml:2: token_store.url: is required when kind is redis (e.g. redis://127.0.0.1:6379/0)"),
         ("zoom:\n  oauth_url: zoom.us\n", [:], "config.yaml:2: zoom.oauth_url: must start with http:// or https://, not 'zoom.us'"),
         ("server:\n  allow_anonymous: maybe\n", [:], "config.yaml:2: server.allow_anonymous: expected true or false, found 'maybe'"),
+        ("zoom:\n  transcripts: audio\n", [:], "config.yaml:2: zoom.transcripts: expected true or false, found 'audio'"),
+        ("zoom:\n  transcript: false\n", [:], "config.yaml:2: unknown key 'transcript' in zoom (did you mean 'transcripts'?)"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    extra: 1\n", [:], "config.yaml:5: unknown key 'extra' in sinks.rec"),
         ("clster:\n  redis_url: x\n", [:], "config.yaml:1: unknown key 'clster' in the document (did you mean 'cluster'?)"),
         ("cluster:\n  redis_url: redis://r\n  lease_ms: 100\n  secret: 0123456789abcdef\n", [:], "config.yaml:3: cluster.lease_ms: must be between 300 and 600000, not 100"),

@@ -110,16 +110,42 @@ import ZoomSimulator
         }
     }
 
-    @Test("transcripts arrive on the transcript URL when requested")
+    @Test("transcripts: one segment per turn from the party speaking, its line of the script, timed like the turn's audio")
     func transcripts() async throws {
-        try await Harness.run({ $0.transcriptInterval = .milliseconds(200) }) { h in
+        try await Harness.run { h in
             let stream = try await h.startCall()
-            try await h.joined(stream, mediaKind: "all", mediaType: 32) { _, media in
-                let transcript = try await media.waitFor { $0.msgType == 17 }
-                #expect((transcript.content["data"] as? String)?.contains("utterance") == true)
-                #expect(transcript.content["channel_id"] as? String != nil)
-                try await Self.waitForAudio(media, count: 10)
+            // Audio and transcripts (1 + 8) on the 'all' URL, as the relay asks.
+            try await h.joined(stream, mediaKind: "all", mediaType: 9) { _, media in
+                try await Self.waitForTranscripts(media, count: 2)
+                let origin = try #require(media.audio().first?.content["timestamp"] as? Int)
+                for (number, segment) in media.received.filter({ $0.msgType == 17 }).prefix(2).enumerated() {
+                    let turn = SimulatedConversation.turn(number)
+                    #expect(segment.content["data"] as? String == turn.text)
+                    #expect(segment.content["channel_id"] as? String == SimulatedAudio.channelID(turn.party))
+                    #expect(segment.content["user_name"] as? String == SimulatedAudio.participantNames[turn.party])
+                    #expect(segment.content["start_time"] as? Int == origin + 20 * turn.frames.lowerBound)
+                    #expect(segment.content["end_time"] as? Int == origin + 20 * turn.frames.upperBound)
+                    #expect(segment.content["language"] as? Int == 9)
+                }
+                // A segment goes out once its turn is spoken: the audio of the turn's last frame was due first.
+                let firstSegment = try #require(media.received.firstIndex { $0.msgType == 17 })
+                let audioBefore = media.received[..<firstSegment].filter { $0.msgType == 14 && $0.content["channel_id"] as? String == SimulatedAudio.channelID(0) }
+                #expect(audioBefore.count >= SimulatedConversation.turn(0).frames.upperBound)
+                try Self.checkAudio(media.audio())
             }
+            #expect(await h.simulator.streamStatus(streamID: stream.streamID)?.transcriptsSent ?? 0 >= 2)
+        }
+    }
+
+    @Test("an audio-only media connection gets no transcripts")
+    func noTranscriptsUnasked() async throws {
+        try await Harness.run { h in
+            let stream = try await h.startCall()
+            try await h.joined(stream, mediaKind: "all", mediaType: 1) { _, media in
+                try await Self.waitForAudio(media, count: 2 * (SimulatedConversation.turn(0).frames.upperBound + 10))
+                #expect(!media.received.contains { $0.msgType == 17 })
+            }
+            #expect(await h.simulator.streamStatus(streamID: stream.streamID)?.transcriptsSent == 0)
         }
     }
 
@@ -357,6 +383,15 @@ import ZoomSimulator
         func channels() -> Set<String> { Set(socket.audio().compactMap { $0.content["channel_id"] as? String }) }
         while socket.audio().count < count || channels().count < SimulatedAudio.channelIDs.count {
             guard ContinuousClock.now < deadline else { throw TestFailure("only \(socket.audio().count) audio frames") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Waits for `count` transcript segments: the time the first `count` turns take to speak, and 10 s more.
+    static func waitForTranscripts(_ socket: TestSocket, count: Int) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(20 * SimulatedConversation.turn(count - 1).frames.upperBound) + .seconds(10)
+        while socket.received.filter({ $0.msgType == 17 }).count < count {
+            guard ContinuousClock.now < deadline else { throw TestFailure("only \(socket.received.filter { $0.msgType == 17 }.count) transcript segments") }
             try await Task.sleep(for: .milliseconds(10))
         }
     }

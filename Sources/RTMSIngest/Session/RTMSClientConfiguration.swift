@@ -13,6 +13,8 @@ public struct RTMSClientConfiguration: Sendable {
     public var media: MediaParameters
     /// Audio data option; ZCC sends one stream per `channel_id` either way.
     public var audioDataOption: RTMSAudioDataOption
+    /// Whether to ask for Zoom's live transcript on the media socket too (`zoom.transcripts`).
+    public var transcripts: Bool
     public var allowList: HostAllowList
     /// Trust for `wss://` (honours `zoom.ca_file`); nil uses the system defaults.
     public var tlsConfiguration: TLSConfiguration?
@@ -32,7 +34,7 @@ public struct RTMSClientConfiguration: Sendable {
     public var eventLoopGroup: any EventLoopGroup
 
     public init(clientID: String, clientSecret: Secret, allowedHosts: [String], allowInsecure: Bool = false, media: MediaParameters = MediaParameters(),
-                audioDataOption: RTMSAudioDataOption = .mixedStream, tlsConfiguration: TLSConfiguration? = nil,
+                audioDataOption: RTMSAudioDataOption = .mixedStream, transcripts: Bool = true, tlsConfiguration: TLSConfiguration? = nil,
                 reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
                 livenessTimeout: Duration = .seconds(65), closeTimeout: Duration = .seconds(2),
                 zccSubscribedEvents: [Int] = ZCCVoiceEventType.allCases.map(\.rawValue), clientAgent: String = "rtms-relay/0.1",
@@ -41,6 +43,7 @@ public struct RTMSClientConfiguration: Sendable {
         self.clientSecret = clientSecret
         self.media = media
         self.audioDataOption = audioDataOption
+        self.transcripts = transcripts
         self.allowList = HostAllowList(allowedHosts, allowInsecure: allowInsecure)
         self.tlsConfiguration = tlsConfiguration
         self.reconnectBase = reconnectBase
@@ -63,12 +66,12 @@ public struct RTMSClientConfiguration: Sendable {
             tls = configuration
         }
         self.init(clientID: settings.clientID, clientSecret: settings.clientSecret, allowedHosts: settings.rtmsAllowedHosts,
-                  allowInsecure: settings.allowInsecureRTMS, tlsConfiguration: tls)
+                  allowInsecure: settings.allowInsecureRTMS, transcripts: settings.transcripts, tlsConfiguration: tls)
     }
 
     var stateMachineConfiguration: RTMSSessionStateMachine.Configuration {
         .init(reconnectBase: reconnectBase, reconnectMaximum: reconnectMaximum, maxReconnectAttempts: maxReconnectAttempts,
-              allowList: allowList, closeTimeout: closeTimeout, requestedMedia: media)
+              allowList: allowList, closeTimeout: closeTimeout, requestedMedia: media, transcripts: transcripts)
     }
 
     var requestedAudio: DataHandshakeRequest.AudioParams {
@@ -78,5 +81,11 @@ public struct RTMSClientConfiguration: Sendable {
             codec: (media.audio.codec.uppercased() == "OPUS" ? RTMSAudioCodec.opus : .l16).rawValue,
             dataOpt: audioDataOption.rawValue,
             sendRate: media.frameMilliseconds)
+    }
+
+    /// `media_params.transcript`: text segments (content type 5) of an English call, with Zoom's language
+    /// identification on so that a call in another language is still transcribed in it.
+    var requestedTranscript: DataHandshakeRequest.TranscriptParams {
+        DataHandshakeRequest.TranscriptParams(srcLanguage: RTMSTranscriptLanguage.english, enableLID: true)
     }
 }

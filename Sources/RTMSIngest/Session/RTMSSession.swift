@@ -107,7 +107,7 @@ public final class RTMSSession: Sendable {
         var connections: [Int: RTMSConnection] = [:]
         var closing: Set<Int> = []
         /// Opens waiting until the previous socket of the same role is fully gone: never two at once.
-        var deferred: [(id: Int, role: RTMSConnection.Role, url: RTMSServerURL)] = []
+        var deferred: [(id: Int, role: RTMSConnection.Role, url: RTMSServerURL, media: RTMSMediaType)] = []
     }
 
     /// Performs actions in order; true once the session is finished.
@@ -120,9 +120,9 @@ public final class RTMSSession: Sendable {
         for action in actions {
             switch action {
             case .openSignaling(let id, let url):
-                open(id: id, role: .signaling, url: url, state: &state, group: &group)
-            case .openMedia(let id, let url):
-                open(id: id, role: .media, url: url, state: &state, group: &group)
+                open(id: id, role: .signaling, url: url, media: [], state: &state, group: &group)
+            case .openMedia(let id, let url, let media):
+                open(id: id, role: .media, url: url, media: media, state: &state, group: &group)
             case .close(let id):
                 state.deferred.removeAll { $0.id == id }
                 if let connection = state.connections[id] {
@@ -155,10 +155,11 @@ public final class RTMSSession: Sendable {
         return finished
     }
 
-    private func open(id: Int, role: RTMSConnection.Role, url: RTMSServerURL, state: inout RunState, group: inout TaskGroup<Void>) {
+    private func open(id: Int, role: RTMSConnection.Role, url: RTMSServerURL, media: RTMSMediaType, state: inout RunState,
+                      group: inout TaskGroup<Void>) {
         let busy = state.connections.values.contains { $0.role == role }
         if busy {
-            state.deferred.append((id, role, url))
+            state.deferred.append((id, role, url, media))
             return
         }
         let connection = RTMSConnection(id: id, role: role)
@@ -173,7 +174,11 @@ public final class RTMSSession: Sendable {
                 signature: signature, sequence: id, clientAgent: configuration.clientAgent))
         case .media:
             handshake = Wire.encode(DataHandshakeRequest(instanceKey: key, instanceID: descriptor.instanceID, streamID: descriptor.streamID,
-                signature: signature, sequence: id, mediaType: .audio, audio: configuration.requestedAudio))
+                signature: signature, sequence: id, mediaType: media, audio: configuration.requestedAudio,
+                transcript: configuration.requestedTranscript))
+            if configuration.transcripts, !media.contains(.transcript) {
+                self.logger.warning("Zoom listed no 'all' media URL, so transcripts cannot be asked for on the audio connection; receiving audio only")
+            }
         }
         let continuation = continuation
         var logger = logger
@@ -206,7 +211,7 @@ public final class RTMSSession: Sendable {
     private func startDeferredOpens(state: inout RunState, group: inout TaskGroup<Void>) {
         let pending = state.deferred
         state.deferred = []
-        for entry in pending { open(id: entry.id, role: entry.role, url: entry.url, state: &state, group: &group) }
+        for entry in pending { open(id: entry.id, role: entry.role, url: entry.url, media: entry.media, state: &state, group: &group) }
     }
 
     // MARK: Messages and events
@@ -273,10 +278,17 @@ public final class RTMSSession: Sendable {
         return false
     }
 
+    /// Publishes a transcript segment; times and a language id outside `RTMSWireLimits` are left out, the text is kept.
     private func publishTranscript(_ message: TranscriptMessage) async {
+        let times = RTMSWireLimits.transcriptTimes(start: message.startTime ?? message.timestamp, end: message.endTime)
+        let language = message.language.flatMap { RTMSWireLimits.transcriptLanguages.contains($0) ? $0 : nil }
+        if times.start != (message.startTime ?? message.timestamp) || times.end != message.endTime || language != message.language {
+            logger.debug("transcript segment with out-of-range times or language; those fields are left out",
+                         metadata: ["start_time": "\(message.startTime.map(String.init) ?? "none")", "end_time": "\(message.endTime.map(String.init) ?? "none")",
+                                    "timestamp": "\(message.timestamp.map(String.init) ?? "none")", "language": "\(message.language.map(String.init) ?? "none")"])
+        }
         let transcript = Transcript(channel: message.channelID ?? message.userID ?? "0", speaker: message.userName, text: message.text,
-                                    start: message.startTime ?? message.timestamp, end: message.endTime,
-                                    language: message.language.map { String($0) })
+                                    start: times.start, end: times.end, language: language.map { String($0) })
         await publisher.publish(.transcript(transcript), engagementID: descriptor.instanceID, streamID: descriptor.streamID)
     }
 

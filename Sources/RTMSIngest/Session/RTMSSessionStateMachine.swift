@@ -21,18 +21,22 @@ public struct RTMSSessionStateMachine: Sendable {
         public var closeTimeout: Duration
         /// What the relay asks for in the media handshake.
         public var requestedMedia: MediaParameters
+        /// Whether transcripts are asked for too, which picks the `all` media URL when Zoom lists one.
+        public var transcripts: Bool
         /// How long a normal close of media by Zoom waits for signaling to say the stream is over before it
         /// counts as an interruption (the two sockets race when a stream ends).
         public var normalCloseGrace: Duration = .seconds(1)
 
         public init(reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
-                    allowList: HostAllowList, closeTimeout: Duration = .seconds(2), requestedMedia: MediaParameters = MediaParameters()) {
+                    allowList: HostAllowList, closeTimeout: Duration = .seconds(2), requestedMedia: MediaParameters = MediaParameters(),
+                    transcripts: Bool = true) {
             self.reconnectBase = reconnectBase
             self.reconnectMaximum = reconnectMaximum
             self.maxReconnectAttempts = maxReconnectAttempts
             self.allowList = allowList
             self.closeTimeout = closeTimeout
             self.requestedMedia = requestedMedia
+            self.transcripts = transcripts
         }
     }
 
@@ -89,7 +93,9 @@ public struct RTMSSessionStateMachine: Sendable {
     public enum Action: Sendable, Equatable {
         /// Connect to this URL: the parsed value that passed the allow-list, never the raw string.
         case openSignaling(ConnectionID, url: RTMSServerURL)
-        case openMedia(ConnectionID, url: RTMSServerURL)
+        /// Connect media and ask for `media` in the data handshake (audio, plus transcripts when configured and
+        /// Zoom listed a URL that serves both).
+        case openMedia(ConnectionID, url: RTMSServerURL, media: RTMSMediaType)
         case close(ConnectionID)
         case sendClientReady(on: ConnectionID)
         case sendEventSubscription(on: ConnectionID)
@@ -104,6 +110,8 @@ public struct RTMSSessionStateMachine: Sendable {
     public private(set) var phase: Phase = .idle
     public private(set) var serverURL: String
     public private(set) var mediaURL: RTMSServerURL?
+    /// What the media handshake asks for on `mediaURL`.
+    public private(set) var mediaTypes: RTMSMediaType = .audio
     private var server: RTMSServerURL?
     public private(set) var signaling: ConnectionID?
     public private(set) var media: ConnectionID?
@@ -149,11 +157,14 @@ public struct RTMSSessionStateMachine: Sendable {
                 }
                 return fail(response.statusCode, message)
             }
-            guard let url = response.audioURL else { return fail(nil, "signaling handshake response lists no audio media URL") }
-            switch configuration.allowList.check(url) {
+            guard let choice = response.mediaURL(transcripts: configuration.transcripts) else {
+                return fail(nil, "signaling handshake response lists no audio media URL")
+            }
+            switch configuration.allowList.check(choice.url) {
             case .success(let parsed): mediaURL = parsed
             case .failure(let refusal): return fail(nil, "media server \(refusal)")
             }
+            mediaTypes = choice.types
             signalingReadyAt = now
             return openMedia()
 
@@ -327,7 +338,7 @@ public struct RTMSSessionStateMachine: Sendable {
         nextID += 1
         media = id
         phase = .connectingMedia
-        return [.openMedia(id, url: mediaURL)]
+        return [.openMedia(id, url: mediaURL, media: mediaTypes)]
     }
 
     private mutating func close(media closeMedia: Bool) -> [Action] {

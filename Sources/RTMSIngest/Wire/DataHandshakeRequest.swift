@@ -8,6 +8,8 @@ struct DataHandshakeRequest: Encodable {
     var sequence: Int
     var mediaType: RTMSMediaType
     var audio: AudioParams?
+    /// Sent only when `mediaType` includes transcripts.
+    var transcript: TranscriptParams?
 
     /// `media_params.audio`, in Zoom's enum numbers.
     struct AudioParams: Encodable, Equatable {
@@ -24,7 +26,22 @@ struct DataHandshakeRequest: Encodable {
         }
     }
 
-    private struct MediaParams: Encodable { var audio: AudioParams? }
+    /// `media_params.transcript` (docs/rtms-media.md): always text (content type 5), a source language id and
+    /// whether Zoom may identify the language itself.
+    struct TranscriptParams: Encodable, Equatable {
+        var contentType = RTMSContentType.text.rawValue
+        var srcLanguage: Int
+        var enableLID: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case contentType = "content_type", srcLanguage = "src_language", enableLID = "enable_lid"
+        }
+    }
+
+    private struct MediaParams: Encodable {
+        var audio: AudioParams?
+        var transcript: TranscriptParams?
+    }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: DynamicKey.self)
@@ -36,6 +53,6 @@ struct DataHandshakeRequest: Encodable {
         try c.encode(signature, forKey: "signature")
         try c.encode(mediaType.rawValue, forKey: "media_type")
         try c.encode(false, forKey: "payload_encryption")
-        try c.encode(MediaParams(audio: audio), forKey: "media_params")
+        try c.encode(MediaParams(audio: audio, transcript: mediaType.contains(.transcript) ? transcript : nil), forKey: "media_params")
     }
 }

@@ -46,3 +46,11 @@ public enum RTMSAudioDataOption: Int, Sendable, Codable {
 public enum RTMSContentType: Int, Sendable, Codable {
     case rtp = 1, rawAudio = 2, rawVideo = 3, fileStream = 4, text = 5
 }
+
+/// `src_language` of the transcript parameters: Zoom's language ids, -1 (none: Zoom identifies the language)
+/// and 0…36 in alphabetical order of the language's English name (docs/rtms-media.md).
+public enum RTMSTranscriptLanguage {
+    public static let english = 9
+    /// Every id Zoom defines.
+    public static let ids: ClosedRange<Int> = -1...36
+}

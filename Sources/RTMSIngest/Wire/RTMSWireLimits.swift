@@ -1,5 +1,5 @@
-/// The ranges the relay accepts for numbers a media server sends, checked where they enter (the media handshake
-/// and each audio frame) so no sink ever computes with an absurd one: a single `timestamp` of
+/// The ranges the relay accepts for numbers a media server sends, checked where they enter (the media handshake,
+/// each audio frame and each transcript segment) so no sink ever computes with an absurd one: a single `timestamp` of
 /// 999999999999999999 used to overflow `(timestamp - origin) * sampleRate` in the WAV sink and end the process.
 public enum RTMSWireLimits {
     /// `media_params.audio.channel`: RTMS sends mono (1) or stereo (2).
@@ -12,6 +12,19 @@ public enum RTMSWireLimits {
     /// (a WAV file cannot even hold 24 h of 48 kHz audio), yet small enough that `distance × sample rate` fits
     /// any integer the sinks use.
     public static let maximumDistanceFromOrigin: Int64 = 24 * 3600 * 1000
+
+    /// `language` of a transcript segment (MEDIA_DATA_TRANSCRIPT, 17): one of Zoom's language ids.
+    public static let transcriptLanguages = RTMSTranscriptLanguage.ids
+
+    /// A transcript segment's start (`start_time`, else `timestamp`) and `end_time` as the relay keeps them: each
+    /// must lie in `timestamps`, and an end before the start is dropped. What fails is left out (nil), so a
+    /// segment with an absurd time still carries its text.
+    public static func transcriptTimes(start: Int64?, end: Int64?) -> (start: Int64?, end: Int64?) {
+        let start = start.flatMap { timestamps.contains($0) ? $0 : nil }
+        var end = end.flatMap { timestamps.contains($0) ? $0 : nil }
+        if let from = start, let to = end, to < from { end = nil }
+        return (start, end)
+    }
 
     /// Whether an audio frame's `timestamp` is usable, given the stream's first non-zero timestamp (nil before it).
     /// 0 means "no timestamp" (the field was missing) and is accepted; sinks then place the frame by arrival.

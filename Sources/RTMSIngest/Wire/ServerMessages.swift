@@ -26,6 +26,14 @@ public struct SignalingHandshakeResponse: Decodable, Sendable, Equatable {
 
     /// The URL to open for audio: `audio`, else `all` (rtms-protocol.md §3).
     public var audioURL: String? { mediaURLs["audio"] ?? mediaURLs["all"] }
+
+    /// The one media URL to open and the media types to ask for on it. With `transcripts`, `all` (the URL that
+    /// serves several media types on one socket) with audio and transcripts; without it, or when Zoom lists no
+    /// `all` URL, `audioURL` with audio only (docs/rtms-media.md).
+    public func mediaURL(transcripts: Bool) -> (url: String, types: RTMSMediaType)? {
+        if transcripts, let all = mediaURLs["all"] { return (all, [.audio, .transcript]) }
+        return audioURL.map { ($0, .audio) }
+    }
 }
 
 /// DATA_HAND_SHAKE_RESP (4): a status and the confirmed media parameters.

@@ -18,6 +18,7 @@ enum EmbeddedDefaults {
           api_url: https://api.zoom.us/v2
           rtms_allowed_hosts: ["*.zoom.us"]
           webhook_tolerance_seconds: 300
+          transcripts: true
         token_store:
           kind: sqlite
           path: data/relay.sqlite

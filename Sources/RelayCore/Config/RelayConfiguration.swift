@@ -117,6 +117,9 @@ public struct ZoomSettings: Sendable, Decodable {
     public var webhookToleranceSeconds = 300
     /// `allow_insecure_rtms`: admit plain `ws://` RTMS URLs (local simulators only; Zoom uses `wss://`).
     public var allowInsecureRTMS = false
+    /// `transcripts`: ask Zoom for its live transcript as well as the audio (media types 1 + 8 on the `all` media
+    /// URL, docs/rtms-media.md). False asks for audio only.
+    public var transcripts = true
 
     /// The keys without which the relay receives no calls: webhooks are verified with `webhook_secret`, RTMS
     /// handshakes are signed with `client_id` and `client_secret`. Empty when all are set.
@@ -137,6 +140,7 @@ public struct ZoomSettings: Sendable, Decodable {
         case caFile = "ca_file"
         case webhookToleranceSeconds = "webhook_tolerance_seconds"
         case allowInsecureRTMS = "allow_insecure_rtms"
+        case transcripts
     }
 
     public init(from decoder: any Decoder) throws {
@@ -150,6 +154,7 @@ public struct ZoomSettings: Sendable, Decodable {
         caFile = try c.decodeIfPresent(String.self, forKey: .caFile) ?? caFile
         webhookToleranceSeconds = try c.decodeIfPresent(Int.self, forKey: .webhookToleranceSeconds) ?? webhookToleranceSeconds
         allowInsecureRTMS = try c.decodeIfPresent(Bool.self, forKey: .allowInsecureRTMS) ?? allowInsecureRTMS
+        transcripts = try c.decodeIfPresent(Bool.self, forKey: .transcripts) ?? transcripts
         for (key, url) in [("oauth_url", oauthURL), ("api_url", apiURL)] where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw SinkConfigurationError(key: key, "must start with http:// or https://, not '\(url)'")
         }

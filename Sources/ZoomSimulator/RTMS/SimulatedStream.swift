@@ -34,6 +34,10 @@ actor SimulatedStream {
         var transcripts: [ByteBuffer] = []
     }
 
+    /// The `language` of every transcript segment: 9, English in Zoom's language ids, the script's language
+    /// whatever `src_language` the client asked for (translation is not simulated).
+    static let transcriptLanguage = 9
+
     let engagementID: String
     let streamID: String
     let sessionID: String
@@ -54,12 +58,15 @@ actor SimulatedStream {
     private var bufferData = true
     private var media: [Int: MediaLink] = [:]
     private var nextIndex: [Int]
+    /// The turn (`SimulatedConversation.turn`) whose transcript segment goes out next.
     private var nextTranscript = 0
     private var silence: [Int: Range<Int>] = [:]
     private var sessionAnnounced = false
     private var everReady = false
     private var deadline: ContinuousClock.Instant?
     private(set) var framesSent: [Int]
+    /// Transcript segments sent (MEDIA_DATA_TRANSCRIPT, 17), on whichever media connection asked for them.
+    private(set) var transcriptsSent = 0
     /// Sockets whose keep-alive requests are withheld (fault injection); connections made later are not.
     private var stalledLinks: Set<Int> = []
     private(set) var signalingAccepted = 0
@@ -135,7 +142,8 @@ actor SimulatedStream {
             if !bufferData {
                 let due = dueIndex(.now)
                 nextIndex = nextIndex.map { _ in due + 1 }
-                nextTranscript = (due + 1) / transcriptFrames + 1
+                // Turns whose audio was dropped, even in part, get no transcript either.
+                nextTranscript = SimulatedConversation.firstTurn(startingAtOrAfter: due + 1)
             }
         }
         switch phase {
@@ -244,10 +252,6 @@ actor SimulatedStream {
 
     // MARK: Media clock
 
-    private var transcriptFrames: Int {
-        max(1, Int(settings.transcriptInterval.milliseconds) / settings.frameMilliseconds)
-    }
-
     private func dueIndex(_ now: ContinuousClock.Instant) -> Int {
         Int((now - clockStart).milliseconds) / settings.frameMilliseconds
     }
@@ -277,17 +281,22 @@ actor SimulatedStream {
             }
         }
         if link.kinds.contains(.transcript) || link.kinds.contains(.all) {
-            let frames = transcriptFrames
-            while (nextTranscript + 1) * frames <= due {
-                let n = nextTranscript
-                nextTranscript += 1
-                let channel = n % SimulatedAudio.channelIDs.count
-                let start = epochStart + Int64(n * frames * settings.frameMilliseconds)
+            // One segment per turn, once the turn's last frame is due: the party's line, timed like its audio. Like
+            // audio, what is older than the buffer is dropped: turns that began before its oldest frame.
+            nextTranscript = max(nextTranscript, SimulatedConversation.firstTurn(startingAtOrAfter: due - settings.bufferFrames))
+            var turn = SimulatedConversation.turn(nextTranscript)
+            while turn.frames.upperBound - 1 <= due {
+                let start = epochStart + Int64(turn.frames.lowerBound * settings.frameMilliseconds)
                 let message = TranscriptMessage(content: .init(
-                    userID: 0, userName: SimulatedAudio.participantNames[channel], channelID: SimulatedAudio.channelID(channel),
-                    data: "\(SimulatedAudio.participantNames[channel]) utterance \(n)", startTime: start,
-                    endTime: start + settings.transcriptInterval.milliseconds, timestamp: start, language: 9))
-                if let buffer = JSONWire.encode(message) { batch.transcripts.append(buffer) }
+                    userID: 0, userName: SimulatedAudio.participantNames[turn.party], channelID: SimulatedAudio.channelID(turn.party),
+                    data: turn.text, startTime: start, endTime: epochStart + Int64(turn.frames.upperBound * settings.frameMilliseconds),
+                    timestamp: start, language: Self.transcriptLanguage))
+                if let buffer = JSONWire.encode(message) {
+                    batch.transcripts.append(buffer)
+                    transcriptsSent += 1
+                }
+                nextTranscript += 1
+                turn = SimulatedConversation.turn(nextTranscript)
             }
         }
         return batch
@@ -307,6 +316,7 @@ actor SimulatedStream {
         paused = false
         let due = dueIndex(.now)
         nextIndex = nextIndex.map { _ in due + 1 }
+        nextTranscript = max(nextTranscript, SimulatedConversation.firstTurn(startingAtOrAfter: due + 1))
         send(SessionStateUpdate(rtmsSessionID: sessionID, state: .resumed, stopReason: 0, reason: 0, timestamp: epochMilliseconds()))
         return true
     }
@@ -437,7 +447,6 @@ struct StreamSettings: Sendable {
     var keepAliveMisses: Int
     var mediaReconnectWindow: Duration
     var signalingReconnectWindow: Duration
-    var transcriptInterval: Duration
     var frameMilliseconds: Int
     var bufferFrames: Int
 }
