@@ -161,6 +161,33 @@ struct CommandLineTests {
         #expect(Set(rows.map { $0["channel"] as String }) == Set(SimulatedAudio.channelIDs))
     }
 
+    @Test("replay after a demo: refuses WAVs from an archive without audio, says what each sink got, and never appends a JSON Lines file twice")
+    func replayAfterDemo() async throws {
+        let port = Int.random(in: 20_000...60_000)
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        let (demoStatus, _, demoError) = try await RelayProcess.run(["demo", "--port", "\(port)", "--seconds", "3"], directory: directory, timeout: .seconds(60))
+        #expect(demoStatus == 0, "\(demoError.suffix(2000))")
+        let lines = directory.appendingPathComponent("data/events.jsonl").path
+        let before = try String(contentsOfFile: lines, encoding: .utf8)
+
+        // The embedded defaults have a WAV sink and the demo's archive has no audio: refused, nothing written.
+        let (refused, _, refusal) = try await RelayProcess.run(["replay", "--archive", "data/archive.sqlite"], directory: directory)
+        #expect(refused == 1)
+        #expect(refusal.contains("holds no audio") && refusal.contains("sink 'qa_recordings'") && refusal.contains("store_audio: true"), "\(refusal)")
+        #expect(try String(contentsOfFile: lines, encoding: .utf8) == before)
+
+        let (status, stdout, stderr) = try await RelayProcess.run(["replay", "--archive", "data/archive.sqlite", "--sink", "events_log"], directory: directory)
+        #expect(status == 0, "\(stderr)")
+        let held = before.split(separator: "\n").count
+        #expect(stdout.contains("events_log: 0 events; \(held) it already held were not written again"), "\(stdout)")
+        #expect(try String(contentsOfFile: lines, encoding: .utf8) == before, "the demo's lines were appended again")
+
+        let (again, againOut, _) = try await RelayProcess.run(["replay", "--archive", "data/archive.sqlite", "--sink", "events_log", "--duplicates"], directory: directory)
+        #expect(again == 0)
+        #expect(againOut.contains("events_log: \(held) events"), "\(againOut)")
+        #expect(try String(contentsOfFile: lines, encoding: .utf8).split(separator: "\n").count == 2 * held)
+    }
+
     @Test("demo on SIGTERM ends its calls first: exit 0, no cancelled webhooks, every stream stopped and the engagement ended in the archive")
     func demoSIGTERM() async throws {
         let port = try freeLoopbackPort()
