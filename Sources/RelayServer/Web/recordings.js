@@ -6,9 +6,15 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") ?? null;
-  // The session the relay put into this page (opened from Zoom), or the one the live page kept for this tab.
-  const token = meta("rtms-relay-session") ?? sessionStorage.getItem("rtms-relay-session");
-  if (token) sessionStorage.setItem("rtms-relay-session", token);
+  // The session the relay put into this page (opened from Zoom as the Home URL), or the one the live page handed
+  // over in the fragment (`#session=`: never sent to the server, removed from the address at once). Kept in memory
+  // only, like the live page's: it dies with the tab.
+  const handedOver = new URLSearchParams(location.hash.slice(1));
+  const token = meta("rtms-relay-session") ?? handedOver.get("session");
+  if (handedOver.has("session")) {
+    handedOver.delete("session");
+    history.replaceState(null, "", `${location.pathname}${location.search}${handedOver.size ? `#${handedOver}` : ""}`);
+  }
 
   const state = { cursor: null, filters: null, call: null, segment: null, players: [], lines: [] };
 
