@@ -19,6 +19,10 @@ import ServiceLifecycle
 /// at-least-once: commands whose replies never arrived are sent again. During a graceful shutdown the sink
 /// stops waiting for Redis: a batch that cannot be sent then fails at once (counted by the hub), so a dead
 /// Redis never holds the relay's exit hostage.
+///
+/// While nothing is due to Redis (no call, or only audio with `audio: false`), the sink PINGs it every
+/// `health_interval_seconds` from its tick, so `/health` turns degraded within that interval of Redis dying
+/// and back to ok when a PING answers again.
 public actor RedisSink: SinkPlugin {
     public static let typeName = "redis"
     public static let summary = "publishes events on {prefix}events and appends them to one Redis stream per engagement"
@@ -34,6 +38,9 @@ public actor RedisSink: SinkPlugin {
     private var inFlight: Task<Void, any Error>?
     /// Set when Redis failed during a graceful shutdown: the remaining batches fail without trying.
     private var abandoned = false
+    /// When Redis last answered (a batch or a PING).
+    private var lastAnswer = ContinuousClock.now
+    private let healthInterval: Duration
     /// Retry delays while Redis is unreachable.
     static let initialRetryDelay = Duration.milliseconds(100)
     static let maximumRetryDelay = Duration.seconds(5)
@@ -53,6 +60,32 @@ public actor RedisSink: SinkPlugin {
         encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.base64
         channel = options.keyPrefix + "events"
         maxLength = String(options.maxLength)
+        healthInterval = .milliseconds(Int64(options.healthIntervalSeconds * 1000))
+    }
+
+    public nonisolated var tickInterval: Duration? { healthInterval }
+
+    /// PINGs Redis when nothing answered for `health_interval_seconds` and no batch is on its way (a batch in
+    /// flight reports Redis's health itself, retrying).
+    public func tick() async throws {
+        guard inFlight == nil, !abandoned, ContinuousClock.now - lastAnswer >= healthInterval else { return }
+        do {
+            let reply = try await connection.send("PING")
+            if let message = reply.errorMessage, reply.isTransientError { throw RedisError.unexpectedReply(message) }
+            answered()
+        } catch {
+            degrade(error, retryIn: healthInterval)
+            // The next PING connects again.
+            await connection.close()
+        }
+    }
+
+    private func answered() {
+        lastAnswer = .now
+        guard isDegraded else { return }
+        isDegraded = false
+        context.reportHealth(.ok)
+        context.logger.info("Redis reachable again", metadata: ["redis": "\(connection.url)"])
     }
 
     /// Connects early to report an unreachable Redis on `/health`; never fails, as `consume` retries.
@@ -142,11 +175,7 @@ public actor RedisSink: SinkPlugin {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, Self.maximumRetryDelay)
         }
-        if isDegraded {
-            isDegraded = false
-            context.reportHealth(.ok)
-            context.logger.info("Redis reachable again; delivering held events", metadata: ["redis": "\(connection.url)"])
-        }
+        answered()
     }
 
     private func degrade(_ error: any Error, retryIn delay: Duration) {

@@ -128,6 +128,44 @@ struct RedisSinkTests {
         }
     }
 
+    @Test("with only audio flowing (audio: false) a SIGKILLed Redis shows as degraded within 3 s, and ok again once it answers")
+    func livenessWhileIdle() async throws {
+        try await RedisServerProcess.withServer { server in
+            let context = SinkContext(id: "bus", logger: Self.logger)
+            let sink = try RedisSink(options: RedisSinkOptions(url: Secret(server.url), healthIntervalSeconds: 1), context: context)
+            let hub = EventHub(members: [
+                EventHub.Member(id: "bus", typeName: RedisSink.typeName, policy: QueuePolicy(capacity: 10_000, overflow: .dropNewest), sink: sink, context: context),
+            ], logger: Self.logger)
+            let audio = DeterministicAudio()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await hub.run() }
+                // Audio keeps flowing for the whole test: nothing of it goes to Redis.
+                group.addTask {
+                    var frame = 0
+                    while !Task.isCancelled {
+                        await hub.publish(audio.event(engagement: "eng-audio", stream: "s", channel: "a", party: 0, frame: frame).kind, engagementID: "eng-audio", streamID: "s")
+                        frame += 1
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+                try await Task.sleep(for: .seconds(1.5))
+                #expect(context.health == .ok)
+                await server.kill()
+                let killed = ContinuousClock.now
+                try await waitUntil(timeout: .seconds(30), "degraded health") {
+                    if case .degraded = context.health { true } else { false }
+                }
+                let noticed = ContinuousClock.now - killed
+                #expect(noticed <= .seconds(3), "a dead Redis went unnoticed for \(noticed)")
+                try await server.start()
+                try await waitUntil(timeout: .seconds(30), "ok health after Redis is back") { context.health == .ok }
+                group.cancelAll()
+                hub.close()
+                try? await group.waitForAll()
+            }
+        }
+    }
+
     @Test("a graceful shutdown with Redis down does not wait for Redis")
     func shutdownWithRedisDown() async throws {
         let server = try await RedisServerProcess()
