@@ -225,6 +225,10 @@ public actor SQLiteSink: SinkPlugin, CallArchiveSink {
             case .transcript(let transcript):
                 channel = transcript.channel
                 effect = .transcript(transcript)
+            case .audioGap(let gap):
+                channel = gap.channel
+                zoomTimestamp = gap.fromTimestamp
+                effect = .none
             case .participant, .streamRequested:
                 effect = .none
             }

@@ -92,7 +92,7 @@ public actor EngagementRegistry {
                 $0.lastReason = code.map { "\(message) (status \($0))" } ?? message
                 $0.stoppedAt = EventClock.iso8601(millis: at)
             }
-        case .streamRequested, .audio, .transcript, .participant:
+        case .streamRequested, .audio, .audioGap, .transcript, .participant:
             break
         }
     }

@@ -17,7 +17,7 @@ public struct IngestPublisher: Sendable {
     func publish(_ kind: StreamEvent.Kind, engagementID: String, streamID: String?) async {
         let event = StreamEvent(engagementID: engagementID, streamID: streamID, kind: kind)
         switch kind {
-        case .audio, .transcript: break
+        case .audio, .audioGap, .transcript: break
         default:
             if await log?.append(event) != true { await registry.record(event) }
         }

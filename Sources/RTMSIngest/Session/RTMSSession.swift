@@ -29,6 +29,8 @@ public final class RTMSSession: Sendable {
     private let format: NIOLockedValueBox<AudioFormat>
     /// Checks audio timestamps against the stream's first; kept across reconnections, which continue the same clock.
     private let timestamps = NIOLockedValueBox(AudioTimestampGate())
+    /// Holes in each party's audio, published as `audio.gap` before the frame that ends them.
+    private let gaps = NIOLockedValueBox(AudioGapDetector())
     /// Audio frames dropped for an out-of-range timestamp: the first is logged, all are counted as malformed.
     private let outOfRangeTimestamps = Atomic<Int>(0)
 
@@ -258,6 +260,16 @@ public final class RTMSSession: Sendable {
     private func publishAudio(_ packet: AudioPacket) async {
         guard acceptsTimestamp(packet.timestamp) else { return }
         let format = format.withLockedValue { $0 }
+        // L16: the frame's length from its bytes; other codecs: the negotiated frame length.
+        let millis = format.codec.uppercased() == "L16" && format.sampleRate > 0 && format.channels > 0
+            ? Int64(packet.pcm.readableBytes / 2 / format.channels) * 1000 / Int64(format.sampleRate)
+            : Int64(configuration.media.frameMilliseconds)
+        if let gap = gaps.withLockedValue({ $0.frame(channel: packet.channel, timestamp: packet.timestamp, durationMillis: millis) }) {
+            logger.warning("audio missing", metadata: ["channel": "\(packet.channel)", "from": "\(gap.from)", "duration_ms": "\(gap.durationMillis)", "cause": "\(gap.cause.rawValue)"])
+            await publisher.hub.publish(.audioGap(AudioGap(channel: packet.channel, userName: packet.userName, fromTimestamp: gap.from,
+                                                           durationMillis: gap.durationMillis, cause: gap.cause)),
+                                        engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+        }
         metrics.audioPublished()
         await publisher.hub.publish(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp,
                                                       format: format, pcm: packet.pcm)),
@@ -302,15 +314,18 @@ public final class RTMSSession: Sendable {
             kind = .streamConnected(parameters)
         case .interrupted(let reason, let attempt):
             logger.warning("stream interrupted", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
+            gaps.withLockedValue { $0.interrupted() }
             kind = .streamInterrupted(reason: reason, attempt: attempt)
         case .resumed(let reason, let attempt):
             logger.info("stream resumed", metadata: ["after": "\(reason)", "attempt": "\(attempt)"])
             kind = .streamResumed(reason: reason, attempt: attempt)
         case .paused:
             logger.info("stream paused")
+            gaps.withLockedValue { $0.reset() }
             kind = .streamPaused
         case .unpaused:
             logger.info("stream unpaused")
+            gaps.withLockedValue { $0.reset() }
             kind = .streamUnpaused
         case .stopped(let reason):
             logger.info("stream stopped", metadata: ["reason": "\(reason.name) (\(reason.code))"])

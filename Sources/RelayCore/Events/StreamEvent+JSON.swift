@@ -33,6 +33,9 @@ extension StreamEvent: Codable {
         case eventType = "event_type"
         case eventName = "event_name"
         case participant
+        case fromTimestamp = "from_timestamp"
+        case durationMs = "duration_ms"
+        case cause
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -71,6 +74,12 @@ extension StreamEvent: Codable {
             case .base64: try c.encode(Base64.encode(frame.pcm.readableBytesView), forKey: .pcm)
             case .summary: try c.encode(frame.pcm.readableBytes, forKey: .pcmBytes)
             }
+        case .audioGap(let gap):
+            try c.encode(gap.channel, forKey: .channel)
+            try c.encodeIfPresent(gap.userName, forKey: .userName)
+            try c.encode(gap.fromTimestamp, forKey: .fromTimestamp)
+            try c.encode(gap.durationMillis, forKey: .durationMs)
+            try c.encode(gap.cause, forKey: .cause)
         case .transcript(let transcript):
             try c.encode(transcript.channel, forKey: .channel)
             try c.encodeIfPresent(transcript.speaker, forKey: .speaker)
@@ -134,6 +143,14 @@ extension StreamEvent: Codable {
                 timestamp: try c.decode(Int64.self, forKey: .timestamp),
                 format: try c.decode(AudioFormat.self, forKey: .format),
                 pcm: pcm
+            ))
+        case .audioGap:
+            kind = .audioGap(AudioGap(
+                channel: try c.decode(String.self, forKey: .channel),
+                userName: try c.decodeIfPresent(String.self, forKey: .userName),
+                fromTimestamp: try c.decode(Int64.self, forKey: .fromTimestamp),
+                durationMillis: try c.decode(Int64.self, forKey: .durationMs),
+                cause: try c.decode(AudioGap.Cause.self, forKey: .cause)
             ))
         case .transcript:
             kind = .transcript(Transcript(

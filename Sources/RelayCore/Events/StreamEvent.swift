@@ -39,6 +39,8 @@ public struct StreamEvent: Sendable {
         case streamStopped(StopReason)
         case streamFailed(statusCode: Int?, message: String)
         case audio(AudioFrame)
+        /// A hole in one party's audio: time Zoom sent nothing for (docs/rtms-media.md, "Gaps").
+        case audioGap(AudioGap)
         case transcript(Transcript)
         case participant(ParticipantEvent)
     }
@@ -61,6 +63,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case streamStopped = "stream.stopped"
     case streamFailed = "stream.failed"
     case audio
+    case audioGap = "audio.gap"
     case transcript
     case participant
 }
@@ -81,6 +84,7 @@ extension StreamEvent.Kind {
         case .streamStopped: .streamStopped
         case .streamFailed: .streamFailed
         case .audio: .audio
+        case .audioGap: .audioGap
         case .transcript: .transcript
         case .participant: .participant
         }
@@ -162,6 +166,31 @@ public struct AudioFrame: Sendable {
         self.timestamp = timestamp
         self.format = format
         self.pcm = pcm
+    }
+}
+
+/// A stretch of one party's audio that never arrived: the frames after `fromTimestamp` (Zoom time, ms since the
+/// epoch) for `durationMillis`, and why the relay thinks they are missing.
+public struct AudioGap: Sendable, Hashable {
+    public enum Cause: String, Sendable, Hashable, Codable {
+        /// The stream was interrupted and reconnected in between.
+        case reconnect
+        /// The party's timestamps jumped with the connection up.
+        case timestampJump = "timestamp_jump"
+    }
+
+    public var channel: String
+    public var userName: String?
+    public var fromTimestamp: Int64
+    public var durationMillis: Int64
+    public var cause: Cause
+
+    public init(channel: String, userName: String? = nil, fromTimestamp: Int64, durationMillis: Int64, cause: Cause) {
+        self.channel = channel
+        self.userName = userName
+        self.fromTimestamp = fromTimestamp
+        self.durationMillis = durationMillis
+        self.cause = cause
     }
 }
 

@@ -72,6 +72,11 @@ public struct StatusLineBuilder: Sendable {
             return [StatusLine(level: .success, text: "Received \(count) audio chunks", channel: frame.channel)]
         case .participant(let participant):
             return [StatusLine(level: .info, text: "Participant event \(participant.eventName)")]
+        case .audioGap(let gap):
+            let seconds = (Double(gap.durationMillis) / 100).rounded() / 10
+            let who = gap.userName.map { "\($0)'s" } ?? "channel \(gap.channel)'s"
+            let why = gap.cause == .reconnect ? "after a reconnect" : "(Zoom's timestamps jumped)"
+            return [StatusLine(level: .warning, text: "\(seconds) s of \(who) audio missing \(why)", channel: gap.channel)]
         case .transcript:
             return []
         }
