@@ -271,6 +271,8 @@ let package = Package(
     products: [
         .executable(name: "rtms-relay", targets: ["rtms-relay"]),
         .library(name: "RelayCore", targets: ["RelayCore"]),
+        // The test kit for sinks written outside this repository: SinkConformance, RecordingSink, RelayHarness.
+        .library(name: "RelayTesting", targets: ["RelayTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),

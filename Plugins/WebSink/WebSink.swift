@@ -10,9 +10,9 @@ import RelayCore
 /// - `event: level` — per stream, each channel's chunk count and audio level, at most every
 ///   `level_interval_ms`. Audio reaches browsers only this way: never as PCM.
 ///
-/// The sink publishes its `EventBroadcaster` through `SinkServices` under its id; the HTTP server finds it
-/// there as an `EventStreamSource` and mounts it, so neither module imports the other.
-public actor WebSink: SinkPlugin {
+/// The sink offers its `EventBroadcaster` as an `EventFeedSink`; the HTTP server finds it by that protocol and
+/// mounts it, so neither module imports the other.
+public actor WebSink: SinkPlugin, EventFeedSink, LiveViewSink {
     public static let typeName = "web"
     public static let summary = "live status lines, events and audio levels for the agent page (Server-Sent Events at /api/events)"
 
@@ -30,11 +30,11 @@ public actor WebSink: SinkPlugin {
         statusLines = StatusLineBuilder(everyChunks: options.statusEveryChunks)
         heartbeatInterval = .milliseconds(Int64(options.heartbeatSeconds * 1000))
         levelInterval = .milliseconds(options.levelIntervalMilliseconds)
-        context.environment.services.register(broadcaster, as: context.id)
     }
 
-    /// The agent page shows every stream of the engagement, whichever instance ingests it (cluster mode).
-    public nonisolated var showsRemoteEvents: Bool { true }
+    /// What `GET /api/events` streams.
+    public nonisolated var feed: any EventStreamSource { broadcaster }
+
 
     /// Levels are flushed and heartbeats sent from `tick()`.
     public nonisolated var tickInterval: Duration? { levelInterval }

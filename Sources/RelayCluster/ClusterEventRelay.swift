@@ -7,7 +7,7 @@ import RelayCore
 ///
 /// A hub member of its own (`cluster` on `/health`), not a configured sink. It is a live view's relay: a batch
 /// Redis cannot take is dropped, never retried, and nothing is stored. Events received from other instances go
-/// only to sinks with `showsRemoteEvents` — never to this relay (so nothing loops) and never to the storage sinks
+/// only to live views (`LiveViewSink`) — never to this relay (so nothing loops) and never to the storage sinks
 /// (each event is stored once, by the instance connected to its stream). With `relay_audio: false` audio frames
 /// stay local, and other instances' pages show no levels or chunk counts for these streams.
 public actor ClusterEventRelay: Sink {

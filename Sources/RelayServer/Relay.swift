@@ -16,8 +16,8 @@ public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     public let hub: EventHub
     public let metrics: RelayMetrics
-    /// Objects sinks publish for other parts of the relay (and tests) to find by sink id.
-    public let sinkServices = SinkServices()
+    /// The sinks built from the config, by id, in config order.
+    let sinks: [(id: String, sink: any Sink)]
     /// OAuth, tokens and REST; nil when the Zoom app credentials are not configured.
     public let zoom: ZoomConnection?
     /// Where the agent page's files are: built in, or `server.web_root`.
@@ -66,16 +66,17 @@ public final class Relay: Sendable {
         var members: [EventHub.Member] = []
         var callArchive: (any CallArchive)?
         var audioFiles: [any AudioFiles] = []
-        let services = sinkServices
+        var sinks: [(id: String, sink: any Sink)] = []
         for settings in configuration.sinks {
             guard let factory = sinkRegistry.factory(for: settings.typeName) else {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): unknown sink type '\(settings.typeName)'")
             }
-            let context = SinkContext(id: settings.id, logger: logger, environment: SinkEnvironment(services: services))
+            let context = SinkContext(id: settings.id, logger: logger)
             do {
                 let sink = try factory.makeSink(options: settings.options, context: context)
                 if callArchive == nil, let archive = sink as? any CallArchiveSink { callArchive = archive.callArchive }
                 if let files = sink as? any AudioFileSink { audioFiles.append(files.audioFiles) }
+                sinks.append((settings.id, sink))
                 members.append(EventHub.Member(id: settings.id, typeName: settings.typeName, policy: settings.queue, sink: sink, context: context))
             } catch let error as SinkConfigurationError {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id).\(error.key): \(error.message)")
@@ -83,6 +84,7 @@ public final class Relay: Sendable {
                 throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): cannot start: \(error)")
             }
         }
+        self.sinks = sinks
         self.callArchive = callArchive
         self.audioFiles = audioFiles
         if let cluster { members.append(cluster.eventRelayMember) }
@@ -147,9 +149,14 @@ public final class Relay: Sendable {
         return router
     }
 
-    /// The live feed a `type: web` sink published, if one is configured (the first, by sink id, if several).
+    /// The live feed of the first sink that serves one (a `type: web` sink), if one is configured.
     public var eventStreamSource: (any EventStreamSource)? {
-        configuration.sinks.lazy.compactMap { self.sinkServices.service($0.id, as: (any EventStreamSource).self) }.first
+        sinks.lazy.compactMap { ($0.sink as? any EventFeedSink)?.feed }.first
+    }
+
+    /// The sink built for `id`, if it has type `S` (for tests and embedding).
+    public func sink<S: Sink>(_ id: String, as type: S.Type = S.self) -> S? {
+        sinks.first { $0.id == id }?.sink as? S
     }
 
     /// Who may call the browser API.

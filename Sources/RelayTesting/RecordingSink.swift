@@ -19,10 +19,9 @@ public final class RecordingSink: SinkPlugin {
         public static let documentation = [OptionDocumentation("stalled", "bool", default: "false", "wait for release() before consuming")]
     }
 
-    /// Built from config: the sink makes itself findable through `SinkServices` under its id.
+    /// Built from config; a test finds it with `Relay.sink(_:as:)`.
     public convenience init(options: Options, context: SinkContext) throws {
         self.init(stalled: options.stalled, context: context)
-        context.environment.services.register(self, as: context.id)
     }
 
     private struct State {

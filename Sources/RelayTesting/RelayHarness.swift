@@ -81,7 +81,7 @@ public struct RelayHarness: Sendable {
             configuration.maxReconnectAttempts = 20
             configuration.livenessTimeout = .seconds(5)
         }
-        guard let sink = relay.sinkServices.service("recording", as: RecordingSink.self) else { throw TimeoutError(what: "the recording sink") }
+        guard let sink = relay.sink("recording", as: RecordingSink.self) else { throw TimeoutError(what: "the recording sink") }
         let registry = relay.registry, ingest = relay.ingest, receiver = relay.webhooks
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
 

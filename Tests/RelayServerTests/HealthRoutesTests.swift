@@ -94,7 +94,7 @@ struct HealthRoutesTests {
     @Test("/health is 503 degraded while a sink reports trouble, and ok again after")
     func healthDegraded() async throws {
         let relay = try makeRelay()
-        let sink = try #require(relay.sinkServices.service("second", as: RecordingSink.self))
+        let sink = try #require(relay.sink("second", as: RecordingSink.self))
         sink.reportHealth(.degraded("disk full: /data"))
         try await relay.makeApplication().test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in

@@ -8,7 +8,7 @@ import Testing
 struct WebSinkChannelCapTests {
     @Test("security #12: level messages list at most 8 channels of a stream, however many channel ids the media server invents")
     func levelChannelsCapped() async throws {
-        let (sink, _) = try makeSink()
+        let sink = try makeSink()
         let subscription = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume((0..<50).map { audio.event(engagement: "eng-1", stream: "s-1", channel: "invented-\($0)", party: $0, frame: 0) })
         try await sink.tick()

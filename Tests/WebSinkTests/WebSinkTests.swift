@@ -31,13 +31,11 @@ final class Counter: Sendable {
     let value = Mutex(0)
 }
 
-/// A web sink wired like the relay wires it, with the services it publishes to.
-func makeSink(_ configure: (inout WebSinkOptions) -> Void = { _ in }) throws -> (WebSink, SinkServices) {
+/// A web sink wired like the relay wires it.
+func makeSink(_ configure: (inout WebSinkOptions) -> Void = { _ in }) throws -> WebSink {
     var options = WebSinkOptions()
     configure(&options)
-    let services = SinkServices()
-    let context = SinkContext(id: "agent_page", logger: Logger(label: "test"), environment: SinkEnvironment(services: services))
-    return (try WebSink(options: options, context: context), services)
+    return try WebSink(options: options, context: SinkContext(id: "agent_page", logger: Logger(label: "test")))
 }
 
 let audio = DeterministicAudio()
@@ -70,16 +68,16 @@ struct WebSinkTests {
         #expect(ServerSentEvent(id: 1, event: "a\nb", data: "").encoded == "id: 1\nevent: a b\ndata: \n\n")
     }
 
-    @Test("the web sink publishes its broadcaster under its id, for the HTTP server to find as an EventStreamSource")
+    @Test("the web sink is an EventFeedSink whose feed is its broadcaster, for the HTTP server to find by type")
     func publishesSource() throws {
-        let (sink, services) = try makeSink()
-        let source = try #require(services.service("agent_page", as: (any EventStreamSource).self))
-        #expect(source as AnyObject === sink.broadcaster)
+        let sink: any Sink = try makeSink()
+        let feed = try #require((sink as? any EventFeedSink)?.feed)
+        #expect(feed as AnyObject === (sink as? WebSink)?.broadcaster)
     }
 
     @Test("status lines say Starting, Received 50/100 audio chunks per channel, RTMS stopped, in order")
     func statusLinesAtTheRightCounts() async throws {
-        let (sink, _) = try makeSink()
+        let sink = try makeSink()
         let subscription = sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil)
         try await sink.consume(call(frames: 120))
         let messages = await collect(subscription, count: 100, timeout: .milliseconds(300))
@@ -94,7 +92,7 @@ struct WebSinkTests {
 
     @Test("status_every_chunks sets the counter step")
     func statusEveryChunks() async throws {
-        let (sink, _) = try makeSink { $0.statusEveryChunks = 10 }
+        let sink = try makeSink { $0.statusEveryChunks = 10 }
         let subscription = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume(call(frames: 25))
         let lines = await collect(subscription, count: 100, timeout: .milliseconds(300)).compactMap(statusText)
@@ -105,7 +103,7 @@ struct WebSinkTests {
 
     @Test("every message has an increasing id; stream events carry the JSON form; no PCM ever reaches a browser")
     func idsAndNoPCM() async throws {
-        let (sink, _) = try makeSink()
+        let sink = try makeSink()
         let subscription = sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil)
         let events = call(frames: 60)
         try await sink.consume(Array(events.dropLast(3)))
@@ -130,7 +128,7 @@ struct WebSinkTests {
 
     @Test("levels go out from tick() only, so at most once per level_interval_ms, and only when audio arrived")
     func levelsAreThrottled() async throws {
-        let (sink, _) = try makeSink()
+        let sink = try makeSink()
         #expect(sink.tickInterval == .milliseconds(250))
         let subscription = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume(Array(call(frames: 100).dropLast()))
@@ -142,7 +140,7 @@ struct WebSinkTests {
 
     @Test("Last-Event-ID resumes after that id from the replay buffer; a new page gets the engagement's history")
     func lastEventIDResume() async throws {
-        let (sink, _) = try makeSink()
+        let sink = try makeSink()
         try await sink.consume(call(frames: 60))
         let all = await collect(sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil), count: 1000, timeout: .milliseconds(300))
         #expect(all.compactMap(statusText).first == "Starting RTMS connection")
@@ -155,7 +153,7 @@ struct WebSinkTests {
 
     @Test("a browser that resumes after the replay buffer moved on is told it missed messages")
     func resumeAfterEviction() async throws {
-        let (sink, _) = try makeSink { $0.replayBuffer = 3 }
+        let sink = try makeSink { $0.replayBuffer = 3 }
         try await sink.consume(call(frames: 0))
         try await sink.consume(call(stream: "s-2", frames: 0))
         let resumed = await collect(sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: 1), count: 100, timeout: .milliseconds(300))
@@ -165,7 +163,7 @@ struct WebSinkTests {
 
     @Test("?engagement= filters: a page sees only its engagement; without it, all")
     func filterByEngagement() async throws {
-        let (sink, _) = try makeSink()
+        let sink = try makeSink()
         let mine = sink.broadcaster.subscribe(scope: .engagement("eng-A"), lastEventID: nil)
         let everything = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await sink.consume(call(engagement: "eng-A", stream: "a", frames: 0) + call(engagement: "eng-B", stream: "b", frames: 0))
@@ -203,7 +201,7 @@ struct WebSinkTests {
 
     @Test("heartbeats go to every open stream; a closed browser is forgotten; close() ends every stream")
     func heartbeatAndClose() async throws {
-        let (sink, _) = try makeSink { $0.heartbeatSeconds = 0.01 }
+        let sink = try makeSink { $0.heartbeatSeconds = 0.01 }
         let one = sink.broadcaster.subscribe(scope: .engagement("x"), lastEventID: nil)
         let two = sink.broadcaster.subscribe(scope: .all, lastEventID: nil)
         try await Task.sleep(for: .milliseconds(20))

@@ -62,11 +62,11 @@ public final class EventHub: Service, Sendable {
     }
 
     /// Queues events another relay instance ingested (cluster mode) for the live-view sinks only
-    /// (`Sink.showsRemoteEvents`), stamped with this hub's sequence numbers.
+    /// (`LiveViewSink`), stamped with this hub's sequence numbers.
     public func publishRemote(_ events: [StreamEvent]) async {
         for var event in events {
             event.seq = sequence.add(1, ordering: .relaxed).newValue
-            for member in members where member.member.sink.showsRemoteEvents {
+            for member in members where member.member.sink is any LiveViewSink {
                 await member.mailbox.put(event)
             }
         }

@@ -76,8 +76,8 @@ public enum EventScope: Sendable {
 
 /// Something the HTTP server can stream to browsers as Server-Sent Events (`GET /api/events`).
 ///
-/// The web sink publishes one through `SinkServices`; RelayServer finds it by this protocol, so neither side
-/// imports the other.
+/// The web sink offers one as an `EventFeedSink`; RelayServer finds it by that protocol among the sinks it
+/// built, so neither side imports the other.
 public protocol EventStreamSource: Sendable {
     /// A live feed of the messages `scope` lets through. With `lastEventID`, messages after that id still held
     /// in the replay buffer come first; without it, the recent history. The stream finishes when the subscriber
@@ -99,4 +99,9 @@ public struct EventSubscription: Sendable {
 
     /// Ends the feed; `messages` finishes after what is already queued.
     public func cancel() { onCancel() }
+}
+
+/// A sink that serves a live feed to browsers (the web sink): `GET /api/events` streams its `feed`.
+public protocol EventFeedSink: Sink {
+    var feed: any EventStreamSource { get }
 }

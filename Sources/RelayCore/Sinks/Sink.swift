@@ -18,18 +18,18 @@ public protocol Sink: Sendable {
     func tick() async throws
     /// Flushes and closes everything; called once, after the queue is drained on shutdown.
     func finish() async throws
-    /// True for live views (the agent page's feed): in cluster mode they also get the events of streams other
-    /// instances ingest. Sinks that store or forward events leave it false, so each event is stored once, by the
-    /// instance connected to the stream.
-    var showsRemoteEvents: Bool { get }
 }
+
+/// A live view (the agent page's feed): in cluster mode it also gets the events of streams other instances
+/// ingest. Sinks that store or forward events are not live views, so each event is stored once, by the instance
+/// connected to the stream; their authors never meet cluster mode.
+public protocol LiveViewSink: Sink {}
 
 extension Sink {
     public func start() async throws {}
     public var tickInterval: Duration? { nil }
     public func tick() async throws {}
     public func finish() async throws {}
-    public var showsRemoteEvents: Bool { false }
 }
 
 /// A sink that can tell which events it already holds, so that `rtms-relay replay` does not write them a second

@@ -8,16 +8,13 @@ public struct SinkContext: Sendable {
     public let id: String
     /// A logger with `sink` metadata set.
     public let logger: Logger
-    /// Where the data directory and other run-time facts come from.
-    public let environment: SinkEnvironment
     let healthBox: SinkHealthBox
 
-    public init(id: String, logger: Logger, environment: SinkEnvironment = SinkEnvironment()) {
+    public init(id: String, logger: Logger) {
         self.id = id
         var logger = logger
         logger[metadataKey: "sink"] = "\(id)"
         self.logger = logger
-        self.environment = environment
         self.healthBox = SinkHealthBox()
     }
 
@@ -42,39 +39,6 @@ public struct SinkContext: Sendable {
 public enum SinkHealth: Sendable, Hashable {
     case ok
     case degraded(String)
-}
-
-/// Facts about the running relay a sink may need.
-public struct SinkEnvironment: Sendable {
-    /// Routes other modules may mount for the sink (the web sink's SSE endpoint) are looked up by id here.
-    public let services: SinkServices
-
-    public init(services: SinkServices = SinkServices()) {
-        self.services = services
-    }
-}
-
-/// A small registry through which a sink publishes an object other parts of the relay use (the web sink's
-/// SSE broadcaster is mounted by the HTTP server), without the core knowing either side.
-public final class SinkServices: Sendable {
-    private let entries = NIOLockedValueBox<[String: any Sendable]>([:])
-
-    public init() {}
-
-    /// Publishes `service` under `key`.
-    public func register(_ service: any Sendable, as key: String) {
-        entries.withLockedValue { $0[key] = service }
-    }
-
-    /// The service registered under `key`, if it has type `T`.
-    public func service<T>(_ key: String, as type: T.Type = T.self) -> T? {
-        entries.withLockedValue { $0[key] as? T }
-    }
-
-    /// Every registered service of type `T`.
-    public func all<T>(of type: T.Type) -> [T] {
-        entries.withLockedValue { $0.values.compactMap { $0 as? T } }
-    }
 }
 
 final class SinkHealthBox: Sendable {

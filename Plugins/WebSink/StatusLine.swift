@@ -1,3 +1,5 @@
+import RelayCore
+
 /// One line of the agent page's live log (SPEC §6): a level and a text, in the original app's words where it
 /// had them (original-app.md §6.4).
 public struct StatusLine: Sendable, Hashable, Codable {
