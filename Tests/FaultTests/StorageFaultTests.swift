@@ -6,11 +6,23 @@ import RelayTesting
 import Testing
 import ZoomSimulator
 
+/// Outside CI a machine without mount rights skips the suite (with the reason); in CI (`.ci/run` sets
+/// `CI`) that would drop the disk-fault coverage silently, so it is a failure there.
+@Suite("Faults: the disk-fault suite runs in CI")
+struct StorageFaultsRunInCI {
+    @Test("CI can mount the tmpfs the disk-fault tests need")
+    func available() {
+        guard ProcessInfo.processInfo.environment["CI"] != nil else { return }
+        #expect(TinyFilesystem.isAvailable, "CI must run the disk-fault tests: this machine cannot mount a tmpfs (needs root)")
+    }
+}
+
 /// The WAV and SQLite sinks on a real filesystem that fills up or is read-only (a small tmpfs: the kernel's own
 /// ENOSPC and EROFS; `chmod` does not stop root), inside the whole relay while a call streams.
 @Suite("Faults: full and read-only disks under the WAV and SQLite sinks", .serialized, .timeLimit(.minutes(3)),
        .enabled(if: TinyFilesystem.isAvailable, "needs root and permission to mount a tmpfs (mount -t tmpfs) to make a real full or read-only disk"))
 struct StorageFaultTests {
+
     static func sinksYAML(_ root: String) -> String {
         """
           recordings: {type: wav, directory: "\(root)/rec"}

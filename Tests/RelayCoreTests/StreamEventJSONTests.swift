@@ -20,7 +20,47 @@ struct StreamEventJSONTests {
         .audio(AudioFrame(channel: "ch-1", userName: "Caller", timestamp: 1_764_000_000_123, pcm: ByteBuffer(bytes: [0, 1, 2, 250, 255]))),
         .transcript(Transcript(channel: "ch-2", speaker: "Agent", text: "Hello, how can I help?", start: 10, end: 20, language: "en-US")),
         .participant(ParticipantEvent(eventType: 9, eventName: "answered", participant: ["user_id": "u1", "role": "agent"])),
+        .audioGap(AudioGap(channel: "ch-2", userName: "Agent", fromTimestamp: 1_764_000_000_200, durationMillis: 2_400, cause: .reconnect)),
     ]
+
+    /// Each sample's fields as they must appear in the JSON form, written out by hand (not by the encoder under
+    /// test), so a field the encoder leaves out or renames fails here even if the decoder agrees with it.
+    nonisolated(unsafe) static let expectedFields: [[String: Any]] = [
+        ["type": "engagement.started", "payload": ["engagement_id": "e1", "account_id": "acc"]],
+        ["type": "engagement.ended", "payload": ["engagement_id": "e1"]],
+        ["type": "stream.requested", "action": "pause", "by": "agent@example.com"],
+        ["type": "stream.started", "server_host": "rtms.zoom.us"],
+        ["type": "stream.connected", "media_params": ["audio": ["sample_rate": 16_000, "channels": 1, "codec": "L16"], "frame_ms": 20]],
+        ["type": "stream.interrupted", "reason": "media socket closed", "attempt": 2],
+        ["type": "stream.resumed", "reason": "media reconnected", "attempt": 2],
+        ["type": "stream.paused"],
+        ["type": "stream.unpaused"],
+        ["type": "stream.stopped", "reason": ["code": 25, "name": "STOP_BC_ALL_APPS_DISABLED"]],
+        ["type": "stream.failed", "status_code": 3, "message": "invalid signature"],
+        ["type": "audio", "channel": "ch-1", "user_name": "Caller", "timestamp": 1_764_000_000_123,
+         "format": ["sample_rate": 16_000, "channels": 1, "codec": "L16"], "pcm": "AAEC+v8="],
+        ["type": "transcript", "channel": "ch-2", "speaker": "Agent", "text": "Hello, how can I help?", "start": 10, "end": 20, "language": "en-US"],
+        ["type": "participant", "event_type": 9, "event_name": "answered", "participant": ["user_id": "u1", "role": "agent"]],
+        ["type": "audio.gap", "channel": "ch-2", "user_name": "Agent", "from_timestamp": 1_764_000_000_200, "duration_ms": 2_400, "cause": "reconnect"],
+    ]
+
+    @Test("every event type's JSON has exactly the fields of the stable form, with their values", arguments: samples.indices)
+    func pinnedFields(index: Int) throws {
+        let event = StreamEvent(seq: 42, timeMillis: 1_764_090_286_123, engagementID: "eng-1", streamID: "str-1", kind: Self.samples[index])
+        let json = try #require(try JSONSerialization.jsonObject(with: event.jsonData()) as? NSDictionary)
+        var expected = Self.expectedFields[index]
+        expected["seq"] = 42
+        expected["time"] = "2025-11-25T17:04:46.123Z"
+        expected["engagement_id"] = "eng-1"
+        expected["stream_id"] = "str-1"
+        #expect(json == NSDictionary(dictionary: expected), "\(json)")
+    }
+
+    @Test("the pinned fields cover every event type")
+    func pinnedCoversEveryType() {
+        #expect(Set(Self.expectedFields.compactMap { $0["type"] as? String }) == Set(EventType.allCases.map(\.rawValue)))
+        #expect(Self.expectedFields.count == Self.samples.count)
+    }
 
     @Test("every event type survives encode → decode unchanged", arguments: samples.indices)
     func roundTrip(index: Int) throws {

@@ -158,10 +158,29 @@ struct ArchiveReplayTests {
     }
 
     @Test("a missing archive or an unknown --sink id is reported before anything runs")
-    func badInput() throws {
+    func badInput() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         #expect(throws: ArchiveError.self) { try ArchiveReader(path: dir.path + "/missing.sqlite") }
+        let (archive, _) = makeArchive(path: dir.path + "/archive.sqlite")
+        try await archive.start()
+        try await archive.finish()
+        let reader = try ArchiveReader(path: dir.path + "/archive.sqlite")
+        let config = try configuration("""
+            sinks:
+              qa:
+                type: wav
+                directory: \(dir.path)/qa
+              other:
+                type: wav
+                directory: \(dir.path)/other
+            """)
+        #expect(throws: SinkConfigurationError.self) {
+            try ArchiveReplay(archive: reader, configuration: config, registry: registry, only: ["nope"], logger: Logger(label: "test"))
+        }
+        let chosen = try ArchiveReplay(archive: reader, configuration: config, registry: registry, only: ["qa"], logger: Logger(label: "test"))
+        #expect(chosen.targets.map(\.id) == ["qa"])
+        #expect(chosen.skipped == ["other"])
     }
 }
 

@@ -220,7 +220,7 @@ import ZoomSimulator
             try await h.joined(stream) { signaling, media in
                 try await Self.waitForAudio(media, count: 4)
                 try await h.simulator.dropMedia(engagementID: stream.engagementID)
-                #expect(try await signaling.waitFor { $0.msgType == 6 && $0.event["event_type"] as? Int == 7 } != nil)
+                _ = try await signaling.waitFor { $0.msgType == 6 && $0.event["event_type"] as? Int == 7 }
                 #expect(try await signaling.waitFor { $0.msgType == 8 && $0.int("state") == 2 }.int("reason") == 14)
                 try await media.waitUntilFinished()
                 try await Task.sleep(for: .milliseconds(200))
