@@ -3,7 +3,7 @@ import FuzzSupport
 import RelayCore
 import ZoomAPI
 
-/// `x-zoom-app-context` and the session token derived from it (SPEC §5.4). The first input byte picks the
+/// `x-zoom-app-context` and the session token derived from it (docs/security.md, "Session tokens"). The first input byte picks the
 /// additional authenticated data's length and which byte to alter; the rest is used three ways:
 /// - as a header as received: `AppContext.decrypt` refuses it with an `AppContext.Failure`, unless it was really
 ///   sealed with the client secret, is fresh, and does not open with another secret;

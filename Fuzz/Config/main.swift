@@ -2,7 +2,7 @@ import BuiltInSinks
 import FuzzSupport
 import RelayCore
 
-/// The config loader (SPEC §3): the input is a config file's text, decoded against the shipped sink types with
+/// The config loader (README.md, "Configuration"): the input is a config file's text, decoded against the shipped sink types with
 /// a fixed environment, the way `loadFile` does after reading the file. Checked:
 /// - every failure is a `ConfigError` naming the file, a line inside the file (or 0) and a non-empty message;
 /// - a configuration that loads loads the same way twice (same summary).

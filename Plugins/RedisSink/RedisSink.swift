@@ -3,7 +3,7 @@ import RedisClient
 import RelayCore
 import ServiceLifecycle
 
-/// Puts events on Redis for other programs (SPEC §7):
+/// Puts events on Redis for other programs (README.md, "Redis keys"):
 ///
 /// - `PUBLISH {prefix}events <event JSON>` for every non-audio event (live consumers);
 /// - `XADD {prefix}stream:{engagement_id} MAXLEN ~ {max_len} * type <type> event <event JSON>` for every

@@ -4,7 +4,7 @@ import GRDB
 /// so an archive written by any earlier relay opens in a newer one.
 ///
 /// - `engagements`, `streams`: one row each, updated as their events arrive (state, times, stop reason).
-/// - `events`: every event in archive order, typed columns for querying and the stable JSON form (SPEC §4.1)
+/// - `events`: every event in archive order, typed columns for querying and the stable JSON form (docs/writing-a-sink.md, "1. What a sink receives")
 ///   for everything else; audio rows only with `store_audio`, with the PCM as a raw blob (never base64).
 /// - `transcripts`: one row per segment.
 /// - `audio_channels`: per party per stream, frames, bytes, gaps and the first and last Zoom timestamp;

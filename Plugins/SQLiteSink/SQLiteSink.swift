@@ -3,7 +3,7 @@ import GRDB
 import RelayCore
 import Synchronization
 
-/// Archives engagements, streams, events, transcripts and per-party audio statistics in SQLite (SPEC §7),
+/// Archives engagements, streams, events, transcripts and per-party audio statistics in SQLite (README.md, "Sinks"; docs/recordings.md),
 /// for integrators to query and for `rtms-relay replay`.
 ///
 /// Each batch the hub hands over that holds rows to archive becomes one transaction, written on GRDB's writer

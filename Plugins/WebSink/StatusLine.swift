@@ -1,7 +1,7 @@
 import RelayCore
 
-/// One line of the agent page's live log (SPEC §6): a level and a text, in the original app's words where it
-/// had them (original-app.md §6.4).
+/// One line of the agent page's live log (README.md, "Sinks"): a level and a text, in the original app's words where it
+/// had them (the original Node app's log said "Starting RTMS connection", "RTMS stopped", …).
 public struct StatusLine: Sendable, Hashable, Codable {
     public enum Level: String, Sendable, Hashable, Codable {
         case info, success, warning, error

@@ -1,12 +1,12 @@
 import NIOCore
 import RelayCore
 
-/// The agent page's live feed (SPEC §6): turns stream events into Server-Sent Events for `GET /api/events`.
+/// The agent page's live feed (README.md, "Sinks"): turns stream events into Server-Sent Events for `GET /api/events`.
 ///
 /// Three kinds of message, each with an `id:`:
 /// - `event: status` — lines for people, from `StatusLineBuilder` (`Starting RTMS connection`,
 ///   `Received 50 audio chunks`, `RTMS stopped` …);
-/// - `event: stream` — every non-audio event in its JSON form (SPEC §4.1);
+/// - `event: stream` — every non-audio event in its JSON form (docs/writing-a-sink.md, "1. What a sink receives");
 /// - `event: level` — per stream, each channel's chunk count and audio level, at most every
 ///   `level_interval_ms`. Audio reaches browsers only this way: never as PCM.
 ///

@@ -2,7 +2,7 @@ import Foundation
 
 /// A lock shared by every process using one Redis: `SET key token NX PX ttl`, renewed while held, and
 /// released only by its owner (a compare-and-delete script), so a holder whose lease lapsed can never
-/// delete the next holder's lock. The same primitive serves per-stream ownership leases (SPEC §8).
+/// delete the next holder's lock. The same primitive serves per-stream ownership leases (README.md, "Running several instances (cluster mode)").
 public struct RedisLock: Sendable {
     /// Proof of ownership: the random value stored under the key.
     public struct Token: Sendable, Hashable {

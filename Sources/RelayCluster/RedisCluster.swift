@@ -7,7 +7,7 @@ import RelayCore
 import ServiceLifecycle
 import ZoomAPI
 
-/// Cluster mode over one Redis (SPEC §8): several relay instances behind a load balancer share webhooks,
+/// Cluster mode over one Redis (README.md, "Running several instances (cluster mode)"): several relay instances behind a load balancer share webhooks,
 /// per-stream ownership leases, the engagement registry and a live event channel.
 ///
 /// - Webhooks: each verified webhook is claimed once cluster-wide (`SET {prefix}webhook:<key> NX PX 2h`, the

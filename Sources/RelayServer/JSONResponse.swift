@@ -15,7 +15,7 @@ extension Response {
         )
     }
 
-    /// `{"error": message}` with `status` — the one error shape of the HTTP API (SPEC §5.1).
+    /// `{"error": message}` with `status` — the one error shape of the HTTP API (README.md, "HTTP").
     static func jsonError(_ message: String, status: HTTPResponse.Status) -> Response {
         (try? json(["error": message], status: status)) ?? Response(status: status)
     }

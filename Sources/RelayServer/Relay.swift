@@ -109,7 +109,7 @@ public final class Relay: Sendable {
         ingest = IngestService(configuration: client, webhooks: webhooks, publisher: publisher, cluster: cluster, logger: logger)
     }
 
-    /// The HTTP routes and middleware of SPEC §5.1.
+    /// The HTTP routes and middleware of README.md, "HTTP".
     public func makeRouter() -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.middlewares.add(RequestLoggingMiddleware())

@@ -4,7 +4,7 @@ import RelayCore
 import Testing
 @testable import RTMSIngest
 
-@Suite("RTMS frame parsing (rtms-protocol.md §4, §7)")
+@Suite("RTMS frame parsing (docs/rtms-protocol.md, \"Message types\")")
 struct RTMSMessageParserTests {
     static let pcm: [UInt8] = (0..<640).map { UInt8(truncatingIfNeeded: $0 &* 7) }
     static let b64 = Base64.encode(pcm)
@@ -139,7 +139,7 @@ struct RTMSMessageParserTests {
     }
 }
 
-@Suite("rtms_allowed_hosts (SPEC §5.2)")
+@Suite("rtms_allowed_hosts (docs/rtms-url-rules.md)")
 struct HostAllowListTests {
     @Test("exact hosts and *.domain patterns match; everything else is refused")
     func matching() {

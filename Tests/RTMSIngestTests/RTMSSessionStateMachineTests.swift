@@ -2,7 +2,7 @@ import RelayCore
 import Testing
 @testable import RTMSIngest
 
-@Suite("RTMS session state machine (rtms-protocol.md §1, §9–§11)")
+@Suite("RTMS session state machine (docs/rtms-protocol.md: states, stop reasons, keep-alive, reconnection)")
 struct RTMSSessionStateMachineTests {
     typealias Machine = RTMSSessionStateMachine
     static let url = "wss://rtms.zoom.us/signal"

@@ -2,7 +2,7 @@ import RelayCore
 import Testing
 import ZoomAPI
 
-@Suite("POST /api/webhooks/zoom without HTTP (SPEC §5.2)")
+@Suite("POST /api/webhooks/zoom without HTTP")
 struct WebhookReceiverTests {
     static let secret = "WEBHOOKSECRET"
     static let now: Int64 = 1_700_000_000

@@ -1,7 +1,7 @@
 import RelayCore
 import ZoomAPI
 
-/// What cluster mode (SPEC §8) gives ingest: webhooks shared by every instance, one ownership lease per
+/// What cluster mode (README.md, "Running several instances (cluster mode)") gives ingest: webhooks shared by every instance, one ownership lease per
 /// stream (only the owner connects to Zoom), the connection details a new owner needs to take a stream over,
 /// and the shared engagement log. `RelayCluster` implements it over Redis; without it ingest is a single
 /// instance and never touches Redis.

@@ -4,7 +4,7 @@ import RelayCore
 import ServiceLifecycle
 import ZoomAPI
 
-/// Turns verified webhooks into RTMS sessions and owns them (SPEC §5.2): one `RTMSSession` per
+/// Turns verified webhooks into RTMS sessions and owns them (README.md, "How a call flows"): one `RTMSSession` per
 /// `rtms_stream_id`, each a child task of `run()`.
 ///
 /// A `server_urls` host outside `rtms_allowed_hosts` is refused before any connection (`stream.failed`). A second

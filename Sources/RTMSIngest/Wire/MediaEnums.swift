@@ -1,4 +1,4 @@
-/// `MEDIA_DATA_TYPE` bitmask of a data handshake (rtms-protocol.md §6.1).
+/// `MEDIA_DATA_TYPE` bitmask of a data handshake (docs/rtms-media.md, "Media types are a bitmask").
 public struct RTMSMediaType: OptionSet, Sendable, Hashable {
     public let rawValue: Int
     public init(rawValue: Int) { self.rawValue = rawValue }

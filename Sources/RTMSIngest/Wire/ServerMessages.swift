@@ -24,7 +24,7 @@ public struct SignalingHandshakeResponse: Decodable, Sendable, Equatable {
         mediaURLs = (try? server?.decodeIfPresent([String: String].self, forKey: .serverURLs)) ?? [:]
     }
 
-    /// The URL to open for audio: `audio`, else `all` (rtms-protocol.md §3).
+    /// The URL to open for audio: `audio`, else `all` (docs/rtms-media.md, "Which media URL").
     public var audioURL: String? { mediaURLs["audio"] ?? mediaURLs["all"] }
 
     /// The one media URL to open and the media types to ask for on it. With `transcripts`, `all` (the URL that

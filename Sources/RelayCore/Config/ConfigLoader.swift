@@ -1,7 +1,7 @@
 import Foundation
 
 /// Reads the relay's configuration: a YAML file or the embedded defaults, with `${VAR}` substitution from
-/// the environment and `.env` files, decoded strictly (SPEC §3).
+/// the environment and `.env` files, decoded strictly (README.md, "Configuration").
 public struct ConfigLoader: Sendable {
     /// The sink types this binary knows; `type:` values are looked up here.
     public let registry: SinkRegistry
@@ -48,7 +48,7 @@ public struct ConfigLoader: Sendable {
         return try parse(yaml: text, file: path, environment: environment)
     }
 
-    /// The configuration used when no file is given (SPEC §3).
+    /// The configuration used when no file is given (README.md, "Configuration").
     public func loadEmbeddedDefaults() throws -> RelayConfiguration {
         try parse(yaml: EmbeddedDefaults.yaml, file: Self.embeddedDefaultsName, environment: try environmentWithDotEnv(nextTo: nil))
     }

@@ -1,5 +1,5 @@
 /// The configuration `serve` uses when there is no config file: loopback only, data under `./data`,
-/// Zoom credentials from the environment when set (SPEC §3). It goes through the same loader as a file,
+/// Zoom credentials from the environment when set (README.md, "Configuration"). It goes through the same loader as a file,
 /// so it is checked the same way.
 enum EmbeddedDefaults {
     static let yaml = """

@@ -1,4 +1,4 @@
-/// `${VAR}` and `${VAR:-default}` in config values, replaced from the environment (SPEC §3).
+/// `${VAR}` and `${VAR:-default}` in config values, replaced from the environment (README.md, "Configuration").
 public enum EnvironmentSubstitution {
     /// Why a substitution failed.
     public struct Failure: Error, CustomStringConvertible, Sendable {

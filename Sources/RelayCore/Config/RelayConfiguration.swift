@@ -1,4 +1,4 @@
-/// The relay's whole configuration (SPEC §3), decoded strictly from YAML by `ConfigLoader`.
+/// The relay's whole configuration (README.md, "Configuration"; config.yaml.example), decoded strictly from YAML by `ConfigLoader`.
 public struct RelayConfiguration: Sendable {
     /// Where it came from: a file path or `<embedded defaults>`.
     public var source: String
@@ -192,7 +192,7 @@ public struct TokenStoreSettings: Sendable, Decodable {
     }
 }
 
-/// `cluster:` — several instances sharing one Redis (SPEC §8).
+/// `cluster:` — several instances sharing one Redis (README.md, "Running several instances (cluster mode)").
 public struct ClusterSettings: Sendable, Decodable {
     /// Empty means a single instance (no Redis connection at all). May hold a password, so it is a `Secret`.
     public var redisURL = Secret("")

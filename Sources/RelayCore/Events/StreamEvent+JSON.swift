@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 
-/// The stable JSON form of an event (SPEC §4.1): one flat object with snake_case keys, `time` in ISO-8601
+/// The stable JSON form of an event (docs/writing-a-sink.md, "1. What a sink receives"): one flat object with snake_case keys, `time` in ISO-8601
 /// UTC with milliseconds, and `pcm` in base64. Every text-based sink writes this form.
 extension StreamEvent: Codable {
     /// How `pcm` is written: in full (base64) or as a byte count only (`pcm_bytes`), for sinks that show

@@ -25,7 +25,7 @@ public struct StreamEvent: Sendable {
         self.kind = kind
     }
 
-    /// The event's payload: one case per `type` of SPEC §4.1.
+    /// The event's payload: one case per `type` (docs/writing-a-sink.md, "1. What a sink receives").
     public enum Kind: Sendable {
         case engagementStarted(payload: JSONValue)
         case engagementEnded(payload: JSONValue)
@@ -96,7 +96,7 @@ public enum StreamAction: String, Sendable, Codable, CaseIterable {
     case start, stop, pause, resume
 }
 
-/// Why a stream ended: Zoom's numeric reason and its name (rtms-protocol.md §9), or a relay-side reason.
+/// Why a stream ended: Zoom's numeric reason and its name (docs/rtms-protocol.md, "Stop reasons"), or a relay-side reason.
 public struct StopReason: Sendable, Hashable, Codable {
     public var code: Int
     public var name: String

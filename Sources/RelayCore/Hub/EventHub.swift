@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Fans every published event out to every sink, each through its own bounded queue and task (SPEC §4.3).
+/// Fans every published event out to every sink, each through its own bounded queue and task (docs/writing-a-sink.md, "4. Queues and overflow").
 ///
 /// Publishing never waits on a slow sink unless that sink's queue is configured `block`. The hub supervises
 /// the sinks: a sink that throws is logged and restarted with backoff while the others go on. On graceful

@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// (Prometheus style) plus the largest value seen. One lock per batch, so the cost per frame is an add.
 public final class LatencyHistogram: Sendable {
     /// Upper bounds of the buckets, in milliseconds; a last, unbounded bucket follows. Fine around the
-    /// 50 ms target of SPEC §9, so `rtms-relay bench` can tell 20 ms from 45 ms.
+    /// 50 ms p99 target of BENCHMARKS.md, so `rtms-relay bench` can tell 20 ms from 45 ms.
     public static let boundsMillis: [Int64] = [1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500,
                                                1_000, 2_000, 5_000, 10_000]
 

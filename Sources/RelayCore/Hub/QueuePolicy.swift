@@ -1,4 +1,4 @@
-/// How big a sink's queue is and what happens when it is full (SPEC §4.3).
+/// How big a sink's queue is and what happens when it is full (docs/writing-a-sink.md, "4. Queues and overflow").
 public struct QueuePolicy: Sendable, Hashable {
     /// What to do with a new event when the queue already holds `capacity` events.
     public enum Overflow: String, Sendable, Hashable, CaseIterable, Codable {

@@ -6,7 +6,7 @@ import NIOCore
 import RelayCore
 import ServiceLifecycle
 
-/// `GET /api/events?engagement=ID` — the web sink's Server-Sent Events (SPEC §6), behind the browser-API
+/// `GET /api/events?engagement=ID` — the web sink's Server-Sent Events (README.md, "HTTP"), behind the browser-API
 /// access control (`?access_token=` is accepted there because EventSource cannot send headers).
 ///
 /// The route only moves bytes: the sink's `EventStreamSource` decides what each browser gets and drops one

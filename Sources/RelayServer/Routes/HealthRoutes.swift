@@ -1,7 +1,7 @@
 import Hummingbird
 import RelayCore
 
-/// What `/health` reports (SPEC §5.1).
+/// What `/health` reports (README.md, "HTTP").
 struct HealthReport: Encodable {
     /// `ok`; `not_ready` while the relay cannot receive calls at all (`zoom.credentials` says why); `degraded`
     /// while a sink is in trouble or a rotated refresh token is unsaved.

@@ -3,7 +3,7 @@ import Foundation
 import RelayCore
 
 /// The `x-zoom-app-context` header Zoom adds to the Home URL request when the app opens inside the client
-/// (SPEC §5.4): AES-256-GCM with key SHA-256(client secret), laid out as
+/// (docs/security.md, "Session tokens"): AES-256-GCM with key SHA-256(client secret), laid out as
 /// `[ivLen:1][iv][aadLen:2 LE][aad][ctLen:4 LE][ciphertext][tag:16]`, base64.
 public struct AppContext: Sendable, Hashable, Decodable {
     /// The Zoom user.

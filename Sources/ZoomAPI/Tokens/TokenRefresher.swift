@@ -2,7 +2,7 @@ import Logging
 import RelayCore
 
 /// Hands out valid access tokens: refreshes **before** expiry and once after a 401, with exactly one
-/// refresh in flight per account (SPEC §5.3).
+/// refresh in flight per account (docs/security.md, "Keeping an account connected").
 ///
 /// Zoom rotates refresh tokens: a second concurrent refresh would present a dead token and could lock the
 /// account out. So every refresh runs under the store's refresh lock, and re-reads the stored tokens first:

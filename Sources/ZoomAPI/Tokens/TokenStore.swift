@@ -1,4 +1,4 @@
-/// Where OAuth tokens live, keyed by Zoom account (SPEC §5.3). Implementations: SQLite (embedded default)
+/// Where OAuth tokens live, keyed by Zoom account (docs/security.md, "Connecting a Zoom account"). Implementations: SQLite (embedded default)
 /// and Redis (several instances).
 public protocol TokenStore: Sendable {
     /// The account's state, or nil when it never connected.

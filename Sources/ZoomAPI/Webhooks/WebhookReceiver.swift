@@ -3,7 +3,7 @@ import DequeModule
 import Logging
 import RelayCore
 
-/// The whole of `POST /api/webhooks/zoom` without the HTTP framework (SPEC §5.2): size limit, signature,
+/// The whole of `POST /api/webhooks/zoom` without the HTTP framework (README.md, "How a call flows"): size limit, signature,
 /// JSON, url_validation, dedupe of Zoom's retries, then hand-off.
 ///
 /// `handle` answers at once; the work an event causes happens later, in whoever consumes `events` (the
