@@ -5,7 +5,7 @@ import Logging
 import RelayCore
 import RelayServer
 
-/// `rtms-relay bench` (SPEC §9): the relay in this process, the Zoom simulator in a child process (so its CPU is
+/// `rtms-relay bench` (BENCHMARKS.md states the target): the relay in this process, the Zoom simulator in a child process (so its CPU is
 /// not counted as the relay's), N concurrent two-party calls over real loopback WebSockets, every selected sink on.
 ///
 /// After every call is connected and a warm-up has passed, it measures a window of `--seconds`: audio frames

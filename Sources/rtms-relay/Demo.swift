@@ -11,7 +11,7 @@ import ServiceLifecycle
 import UnixSignals
 import ZoomSimulator
 
-/// `rtms-relay demo`: the relay and the Zoom simulator in one process (SPEC §2).
+/// `rtms-relay demo`: the relay and the Zoom simulator in one process (README.md, "Command line").
 ///
 /// The relay runs on the embedded defaults (web, WAV and SQLite sinks under `./data`) with Zoom pointed at
 /// the in-process simulator: OAuth, REST, webhooks and RTMS all go over real loopback HTTP and WebSockets.

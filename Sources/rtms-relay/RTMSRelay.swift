@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import RelayCore
 
-/// `rtms-relay`: the relay and its tools (SPEC §2).
+/// `rtms-relay`: the relay and its tools (README.md, "Command line").
 ///
 /// Exit codes: 0 ok, 1 bad input or config, 2 runtime failure. Every error is one line on standard error,
 /// never a stack trace.
