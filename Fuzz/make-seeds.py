@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora under Fuzz/Corpus/<target>/ (run from the repository root).
 
-The seeds are the real inputs each surface sees: webhook bodies (docs/rtms-protocol.md, "Webhooks and their
-signature") and the simulator's, RTMS frames as Zoom's official SDK exchanges them (docs/rtms-protocol.md,
+The seeds are the real inputs each surface sees: webhook bodies (docs/zoom-rtms.md, "Webhooks and their
+signature") and the simulator's, RTMS frames as Zoom's official SDK exchanges them (docs/zoom-rtms.md,
 "What Zoom's SDK sends") and the simulator's, config.yaml.example and the embedded defaults,
 and x-zoom-app-context plaintexts plus one header sealed the way Zoom does. File names are the content's SHA-1,
 as libFuzzer names corpus entries. Needs python3-cryptography for the sealed header.
@@ -28,7 +28,7 @@ def write(target, data):
 
 # MARK: webhook — one salt byte (clock offset, which signature byte to alter), then the raw body.
 WEBHOOKS = [
-    # The signature test vector body of docs/rtms-protocol.md, "Webhooks and their signature".
+    # The signature test vector body of docs/zoom-rtms.md, "Webhooks and their signature".
     '{"event":"contact_center.voice_rtms_started","event_ts":1626230691572,"payload":{"engagement_id":"LjjdDBo5SkGneP8qY4SvuQ","rtms_stream_id":"609340fb2a7946909659956c8aa9250c","server_urls":"wss://127.0.0.1:8443/signal"}}',
     # §2 [D-api] example.
     '{"event":"contact_center.voice_rtms_interrupted","event_ts":1626230691572,"payload":{"engagement_id":"4444AAAiAAAAAiAiAiiAii==","rtms_stream_id":"609340fb2a7946909659956c8aa9250c"}}',
@@ -54,7 +54,7 @@ for index, body in enumerate(WEBHOOKS):
 pcm = bytes((i * 7) % 256 for i in range(640))
 b64 = base64.b64encode(pcm).decode()
 FRAMES = [
-    # What Zoom's official SDK receives, server → SDK (docs/rtms-protocol.md, "What Zoom's SDK sends").
+    # What Zoom's official SDK receives, server → SDK (docs/zoom-rtms.md, "What Zoom's SDK sends").
     '{"msg_type": 2, "protocol_version": 1, "sequence": 3864086, "status_code": 0, "reason": "", "media_server": {"server_urls": {"audio": "ws://127.0.0.1:8765/data/audio", "video": "ws://127.0.0.1:8765/data/video", "transcript": "ws://127.0.0.1:8765/data/transcript", "deskshare": "ws://127.0.0.1:8765/data/deskshare", "chat": "ws://127.0.0.1:8765/data/chat", "all": "ws://127.0.0.1:8765/data/all"}}}',
     '{"msg_type": 4, "protocol_version": 1, "sequence": 3864106, "status_code": 0, "reason": "", "payload_encrypted": false, "media_params": {"audio": {"channel": 2, "codec": 4, "content_type": 2, "data_opt": 2, "sample_rate": 3, "send_rate": 20}}}',
     '{"msg_type": 8, "rtms_session_id": "SESSION1", "state": 1, "reason": 0, "timestamp": 1795557308605}',

@@ -4,7 +4,7 @@ import NIOCore
 import RelayCore
 @testable import RTMSIngest
 
-/// RTMS frames (docs/rtms-protocol.md, "Message types"): the input is one WebSocket message's bytes. Text and binary frames
+/// RTMS frames (docs/zoom-rtms.md, "Message types"): the input is one WebSocket message's bytes. Text and binary frames
 /// reach the parser the same way (`RTMSConnection` hands it the frame's bytes either way). Checked:
 /// - `RTMSMessageParser.parse` returns or throws `RTMSParseError`, never crashes;
 /// - the audio fast path (`AudioFrameScanner`) and the `JSONDecoder` path agree whenever both read a frame, and

@@ -4,7 +4,7 @@ import Logging
 import RelayCore
 import ZoomAPI
 
-/// Webhook bodies and signatures (docs/rtms-protocol.md, "Webhooks and their signature"): the input is one raw body, preceded by one byte that picks the
+/// Webhook bodies and signatures (docs/zoom-rtms.md, "Webhooks and their signature"): the input is one raw body, preceded by one byte that picks the
 /// clock offset and which signature byte to alter. Checked for every input:
 /// - `WebhookEnvelope.decode` either throws or gives an envelope whose payload survives encode → decode, and
 ///   whose typed event carries non-empty ids;

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Everything that shapes one simulated Zoom: where it listens, which credentials it expects, where it sends
-/// webhooks and how fast its timers run. Defaults follow docs/rtms-protocol.md; tests shorten the timers.
+/// webhooks and how fast its timers run. Defaults follow docs/zoom-rtms.md; tests shorten the timers.
 public struct SimulatorConfiguration: Sendable {
     /// How the RTMS listeners speak: plain `ws://`, or `wss://` with a certificate.
     public enum TLSMode: Sendable {

@@ -12,7 +12,7 @@ import NIOWebSocket
 import ServiceLifecycle
 
 /// A fake of Zoom's side of Contact Center RTMS: OAuth, the REST control API, signed webhooks, and the RTMS
-/// signaling and media WebSocket servers, following docs/rtms-protocol.md so that a client that works against it
+/// signaling and media WebSocket servers, following docs/zoom-rtms.md so that a client that works against it
 /// works against Zoom.
 ///
 /// Run it as a `Service` (in a `ServiceGroup`, or call `run()` in a task and cancel it); `endpoints()` waits until

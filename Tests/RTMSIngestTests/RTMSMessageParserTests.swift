@@ -4,7 +4,7 @@ import RelayCore
 import Testing
 @testable import RTMSIngest
 
-@Suite("RTMS frame parsing (docs/rtms-protocol.md, \"Message types\")")
+@Suite("RTMS frame parsing (docs/zoom-rtms.md, \"Message types\")")
 struct RTMSMessageParserTests {
     static let pcm: [UInt8] = (0..<640).map { UInt8(truncatingIfNeeded: $0 &* 7) }
     static let b64 = Base64.encode(pcm)

@@ -2,7 +2,7 @@ import RelayCore
 import Testing
 @testable import RTMSIngest
 
-@Suite("RTMS session state machine (docs/rtms-protocol.md: states, stop reasons, keep-alive, reconnection)")
+@Suite("RTMS session state machine (docs/zoom-rtms.md: states, stop reasons, keep-alive, reconnection)")
 struct RTMSSessionStateMachineTests {
     typealias Machine = RTMSSessionStateMachine
     static let url = "wss://rtms.zoom.us/signal"

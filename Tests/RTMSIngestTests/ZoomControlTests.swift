@@ -12,7 +12,7 @@ import ZoomAPI
 import ZoomSimulator
 
 /// OAuth, the token store and RTMS control, end to end: the real relay against the simulator's OAuth, REST,
-/// webhooks and RTMS servers (docs/security.md, "Connecting a Zoom account"; docs/rtms-protocol.md, "REST: RTMS control").
+/// webhooks and RTMS servers (docs/security.md, "Connecting a Zoom account"; docs/zoom-rtms.md, "REST: RTMS control").
 @Suite("OAuth, token refresh and RTMS control against the simulator")
 struct ZoomControlTests {
     /// A client that shows redirects instead of following them.

@@ -1,7 +1,7 @@
 import Testing
 import ZoomAPI
 
-@Suite("Webhook signature (docs/rtms-protocol.md, \"Webhooks and their signature\")")
+@Suite("Webhook signature (docs/zoom-rtms.md, \"Webhooks and their signature\")")
 struct WebhookVerifierTests {
     static let body = #"{"event":"contact_center.voice_rtms_started","event_ts":1626230691572,"payload":{"engagement_id":"LjjdDBo5SkGneP8qY4SvuQ","rtms_stream_id":"609340fb2a7946909659956c8aa9250c","server_urls":"wss://127.0.0.1:8443/signal"}}"#
     static let vector = "v0=245914316bd5b53337ecf599e4378fcd0d7c7e21e741f6544aedb8c639e42024"
@@ -18,7 +18,7 @@ struct WebhookVerifierTests {
         #expect(verifier.encryptedToken(plainToken: "qgg8vlvZRS6UYooatFL8Aw") == "fce779df09b0556f146a1477525cbfd149be54ba2743a696387afecb49b8f886")
     }
 
-    @Test("the handshake signature test vectors match (docs/rtms-protocol.md, \"Signaling handshake\")")
+    @Test("the handshake signature test vectors match (docs/zoom-rtms.md, \"Signaling handshake\")")
     func handshakeVectors() {
         #expect(RTMSSignature.compute(clientID: "CLIENTID", clientSecret: "SECRET", instanceID: "MEETINGUUID==", streamID: "STREAMID123")
             == "7a620ca0d90233b74a88466a889925de2b81d3d78c3a2ee421b43ea2f33d012f")

@@ -4,7 +4,7 @@ import RelayCore
 ///
 /// Phases: `idle → connectingSignaling → connectingMedia → streaming`, with `awaitingReconnect` between
 /// attempts, `closing` while a STREAM_CLOSE_REQ is outstanding, and `finished`. The reconnection rules are
-/// Zoom's (docs/rtms-protocol.md, "Reconnection and failover"): a media drop (event 7, stream state 2 / reason 14, or the media socket
+/// Zoom's (docs/zoom-rtms.md, "Reconnection and failover"): a media drop (event 7, stream state 2 / reason 14, or the media socket
 /// going away) reopens media only; a lost signaling socket or `rtms_interrupted` reconnects everything; a new
 /// `rtms_started` for the live stream moves to the new URL at once. Delays are `base` doubling to `maximum`.
 /// At most one signaling and one media connection are open at any time.

@@ -1,5 +1,5 @@
 /// DATA_HAND_SHAKE_REQ (3), the first frame on a media socket: the same signature as the signaling handshake
-/// and the media parameters the relay wants (docs/rtms-protocol.md, "Media handshake").
+/// and the media parameters the relay wants (docs/zoom-rtms.md, "Media handshake").
 struct DataHandshakeRequest: Encodable {
     var instanceKey: String
     var instanceID: String

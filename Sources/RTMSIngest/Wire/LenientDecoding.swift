@@ -1,5 +1,5 @@
 /// Zoom's numbers are not always numbers: the beta mock sent stop reasons as strings and user ids come as
-/// integers or strings (docs/rtms-protocol.md, "Message types"). These helpers read what is there instead of throwing.
+/// integers or strings (docs/zoom-rtms.md, "Message types"). These helpers read what is there instead of throwing.
 extension KeyedDecodingContainer {
     func lenientInt(_ key: Key) -> Int? {
         if let value = try? decodeIfPresent(Int.self, forKey: key) { return value }

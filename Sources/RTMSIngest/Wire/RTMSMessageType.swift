@@ -1,4 +1,4 @@
-/// `msg_type` of every RTMS message (docs/rtms-protocol.md, "Message types"). Zoom wants the integers on the wire, never names.
+/// `msg_type` of every RTMS message (docs/zoom-rtms.md, "Message types"). Zoom wants the integers on the wire, never names.
 public enum RTMSMessageType: Int, Sendable, Codable {
     case undefined = 0
     case signalingHandshakeRequest = 1

@@ -1,6 +1,6 @@
 import RelayCore
 
-/// `RTMS_STOP_REASON` numbers and names (docs/rtms-protocol.md, "Stop reasons"), so `stream.stopped` carries both.
+/// `RTMS_STOP_REASON` numbers and names (docs/zoom-rtms.md, "Stop reasons"), so `stream.stopped` carries both.
 public enum RTMSStopReasons {
     static let names: [Int: String] = [
         0: "UNDEFINED", 1: "STOP_BC_HOST_TRIGGERED", 2: "STOP_BC_USER_TRIGGERED", 3: "STOP_BC_USER_LEFT",

@@ -1,4 +1,4 @@
-/// SIGNALING_HAND_SHAKE_REQ (1), the first frame on the signaling socket (docs/rtms-protocol.md, "Signaling handshake").
+/// SIGNALING_HAND_SHAKE_REQ (1), the first frame on the signaling socket (docs/zoom-rtms.md, "Signaling handshake").
 ///
 /// The instance id goes under `engagement_id` for ZCC and `meeting_uuid` otherwise (`RTMSProduct`), byte for
 /// byte. `rtms_client_agent` mirrors what the official SDK sends.

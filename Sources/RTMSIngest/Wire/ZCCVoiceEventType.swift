@@ -1,4 +1,4 @@
-/// ZCC voice events (`RTMS_ZCC_VOICE_EVENT_TYPE`, docs/rtms-protocol.md, "ZCC voice events"). The numbers collide with meeting
+/// ZCC voice events (`RTMS_ZCC_VOICE_EVENT_TYPE`, docs/zoom-rtms.md, "ZCC voice events"). The numbers collide with meeting
 /// events, so they are read only on contact-center streams.
 public enum ZCCVoiceEventType: Int, Sendable, CaseIterable {
     case consumerAnswered = 8, consumerEnd, userAnswered, userEnd, userHold, userUnhold
@@ -18,7 +18,7 @@ public enum ZCCVoiceEventType: Int, Sendable, CaseIterable {
     }
 }
 
-/// Meeting-side event numbers the relay reacts to on any stream (docs/rtms-protocol.md, "Message types").
+/// Meeting-side event numbers the relay reacts to on any stream (docs/zoom-rtms.md, "Message types").
 public enum RTMSEventType: Int, Sendable {
     case firstPacketTimestamp = 1
     case activeSpeakerChange = 2

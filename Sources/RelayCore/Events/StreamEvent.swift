@@ -96,7 +96,7 @@ public enum StreamAction: String, Sendable, Codable, CaseIterable {
     case start, stop, pause, resume
 }
 
-/// Why a stream ended: Zoom's numeric reason and its name (docs/rtms-protocol.md, "Stop reasons"), or a relay-side reason.
+/// Why a stream ended: Zoom's numeric reason and its name (docs/zoom-rtms.md, "Stop reasons"), or a relay-side reason.
 public struct StopReason: Sendable, Hashable, Codable {
     public var code: Int
     public var name: String

@@ -4,7 +4,7 @@ import Logging
 import RelayCore
 import ZoomAPI
 
-/// `POST /api/zoom/rtms/control {"engagementId", "action"}` → Zoom's REST API (docs/rtms-protocol.md, "REST: RTMS control"). Zoom's errors
+/// `POST /api/zoom/rtms/control {"engagementId", "action"}` → Zoom's REST API (docs/zoom-rtms.md, "REST: RTMS control"). Zoom's errors
 /// come back as readable messages with a fitting status; accepted actions become `stream.requested` events.
 struct ControlRoutes {
     let zoom: ZoomConnection?

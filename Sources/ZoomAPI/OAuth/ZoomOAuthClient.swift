@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import RelayCore
 
-/// Zoom's OAuth endpoints (docs/rtms-protocol.md, "OAuth"): the authorize URL, and the token endpoint with Basic
+/// Zoom's OAuth endpoints (docs/zoom-rtms.md, "OAuth"): the authorize URL, and the token endpoint with Basic
 /// client authentication for the authorization-code and refresh grants.
 public struct ZoomOAuthClient: Sendable {
     public let oauthURL: String

@@ -3,7 +3,7 @@ import Foundation
 import NIOHTTP1
 import RelayCore
 
-/// Zoom's REST API as the relay uses it: RTMS control for ZCC engagements (docs/rtms-protocol.md, "REST: RTMS control"), with a
+/// Zoom's REST API as the relay uses it: RTMS control for ZCC engagements (docs/zoom-rtms.md, "REST: RTMS control"), with a
 /// valid token from the `TokenRefresher` and one retry after a 401.
 public struct ZoomRESTClient: Sendable {
     public let apiURL: String

@@ -1,7 +1,7 @@
 import Foundation
 import RelayCore
 
-/// Zoom's webhook envelope `{"event", "event_ts", "payload"}` (docs/rtms-protocol.md, "Webhooks and their signature"). The payload stays JSON:
+/// Zoom's webhook envelope `{"event", "event_ts", "payload"}` (docs/zoom-rtms.md, "Webhooks and their signature"). The payload stays JSON:
 /// its fields differ per event and some senders nest them under `payload.object`.
 public struct WebhookEnvelope: Decodable, Sendable {
     public var event: String

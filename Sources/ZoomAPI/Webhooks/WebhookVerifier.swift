@@ -1,4 +1,4 @@
-/// Checks that a webhook really comes from Zoom (docs/rtms-protocol.md, "Webhooks and their signature"): `x-zm-signature` must be
+/// Checks that a webhook really comes from Zoom (docs/zoom-rtms.md, "Webhooks and their signature"): `x-zm-signature` must be
 /// `v0=` + hex HMAC-SHA256(secret token, `v0:{timestamp}:{raw body}`), compared in constant time, and
 /// `x-zm-request-timestamp` must lie within the tolerance window, so a captured request cannot be replayed later.
 ///

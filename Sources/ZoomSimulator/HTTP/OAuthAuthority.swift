@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Zoom's OAuth server state: authorization codes (single-use, PKCE-bound), access tokens with a lifetime and
-/// rotating refresh tokens (a used refresh token is dead; docs/rtms-protocol.md, "OAuth").
+/// rotating refresh tokens (a used refresh token is dead; docs/zoom-rtms.md, "OAuth").
 actor OAuthAuthority {
     /// An OAuth error as Zoom returns it: HTTP status plus `error` and `reason`.
     struct Failure: Error, Sendable {

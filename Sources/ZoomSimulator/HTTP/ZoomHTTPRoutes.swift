@@ -62,7 +62,7 @@ struct ZoomHTTPRoutes: Sendable {
     }
 
     private func token(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        // Parameters may come as query parameters or as a form body (docs/rtms-protocol.md, "OAuth").
+        // Parameters may come as query parameters or as a form body (docs/zoom-rtms.md, "OAuth").
         var parameters: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
         let body = try await request.body.collect(upTo: 64 * 1024)

@@ -1,5 +1,5 @@
 /// Checks a DATA_HAND_SHAKE_REQ's `media_type` and `media_params` against the URL it arrived on and what a ZCC
-/// stream offers, and completes the parameters with defaults (docs/rtms-protocol.md, "Media handshake").
+/// stream offers, and completes the parameters with defaults (docs/zoom-rtms.md, "Media handshake").
 enum MediaNegotiation: Equatable {
     case accepted(kinds: RTMSMediaType, confirmed: ConfirmedMediaParams, framesPerMessage: Int)
     case refused(RTMSStatusCode)

@@ -23,7 +23,7 @@ enum HMACHex {
     }
 }
 
-/// The RTMS handshake signature (docs/rtms-protocol.md, "Signaling handshake"): `hex(HMAC(clientSecret, "clientID,instanceID,streamID"))`.
+/// The RTMS handshake signature (docs/zoom-rtms.md, "Signaling handshake"): `hex(HMAC(clientSecret, "clientID,instanceID,streamID"))`.
 public enum RTMSSignature {
     public static func compute(clientID: String, clientSecret: String, instanceID: String, streamID: String) -> String {
         HMACHex.sha256(key: clientSecret, message: "\(clientID),\(instanceID),\(streamID)")

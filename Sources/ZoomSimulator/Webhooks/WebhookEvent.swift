@@ -10,7 +10,7 @@ public enum WebhookEventName: String, Sendable {
     case voiceRTMSInterrupted = "contact_center.voice_rtms_interrupted"
 }
 
-/// The webhook envelope `{"event", "event_ts", "payload"}`. RTMS payloads are flat (docs/rtms-protocol.md, "Webhooks and their signature").
+/// The webhook envelope `{"event", "event_ts", "payload"}`. RTMS payloads are flat (docs/zoom-rtms.md, "Webhooks and their signature").
 struct WebhookEnvelope<Payload: Encodable>: Encodable {
     var event: String
     var eventTs: Int64

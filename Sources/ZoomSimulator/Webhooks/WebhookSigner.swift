@@ -1,6 +1,6 @@
 import Foundation
 
-/// Signs webhook bodies exactly as Zoom does (docs/rtms-protocol.md, "Webhooks and their signature"): `x-zm-request-timestamp` in Unix seconds and
+/// Signs webhook bodies exactly as Zoom does (docs/zoom-rtms.md, "Webhooks and their signature"): `x-zm-request-timestamp` in Unix seconds and
 /// `x-zm-signature = "v0=" + hex(HMAC(secretToken, "v0:" + timestamp + ":" + rawBody))`.
 public struct WebhookSigner: Sendable {
     public let secretToken: String

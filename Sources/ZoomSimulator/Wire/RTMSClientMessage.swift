@@ -46,7 +46,7 @@ struct RTMSClientMessage: Decodable, Sendable {
         }
     }
 
-    /// Requested audio parameters (docs/rtms-protocol.md, "Media handshake"); nil fields take the raw-protocol defaults.
+    /// Requested audio parameters (docs/zoom-rtms.md, "Media handshake"); nil fields take the raw-protocol defaults.
     struct AudioParams: Decodable, Sendable {
         var contentType: Int?
         var sampleRate: Int?

@@ -1,4 +1,4 @@
-/// RTMS `msg_type` numbers (docs/rtms-protocol.md, "Message types"). Sent as integers on the wire, never as names.
+/// RTMS `msg_type` numbers (docs/zoom-rtms.md, "Message types"). Sent as integers on the wire, never as names.
 public enum RTMSMessageType: Int, Sendable, Codable {
     case signalingHandshakeRequest = 1
     case signalingHandshakeResponse = 2

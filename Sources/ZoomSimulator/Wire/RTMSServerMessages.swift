@@ -151,7 +151,7 @@ struct EventUpdate: Encodable {
     enum CodingKeys: String, CodingKey { case msgType = "msg_type", event }
 }
 
-/// EVENT_UPDATE (6) carrying a ZCC voice event: `event_ts` and a `participant_info` object (docs/rtms-protocol.md, "ZCC voice events").
+/// EVENT_UPDATE (6) carrying a ZCC voice event: `event_ts` and a `participant_info` object (docs/zoom-rtms.md, "ZCC voice events").
 struct ZCCVoiceEventUpdate: Encodable {
     var msgType = RTMSMessageType.eventUpdate
     var event: Event

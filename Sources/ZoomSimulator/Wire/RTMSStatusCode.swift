@@ -1,5 +1,5 @@
 /// `status_code` values in handshake and close responses, in the current documented numbering
-/// (docs/rtms-protocol.md, "Status codes"). The simulator never emits the legacy 0–75 numbering.
+/// (docs/zoom-rtms.md, "Status codes"). The simulator never emits the legacy 0–75 numbering.
 public enum RTMSStatusCode: Int, Sendable, Codable {
     case ok = 0
     case invalidMessageType = 1

@@ -1,4 +1,4 @@
-/// `RTMS_STOP_REASON` (docs/rtms-protocol.md, "Stop reasons"): sent in 8.reason, 9.stop_reason and the stopped webhook.
+/// `RTMS_STOP_REASON` (docs/zoom-rtms.md, "Stop reasons"): sent in 8.reason, 9.stop_reason and the stopped webhook.
 public enum RTMSStopReason: Int, Sendable, Codable {
     case undefined = 0
     case meetingEnded = 6

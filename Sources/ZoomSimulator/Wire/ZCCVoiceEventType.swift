@@ -1,4 +1,4 @@
-/// ZCC voice event numbers (`RTMS_ZCC_VOICE_EVENT_TYPE`, docs/rtms-protocol.md, "ZCC voice events"). They reuse numbers that mean
+/// ZCC voice event numbers (`RTMS_ZCC_VOICE_EVENT_TYPE`, docs/zoom-rtms.md, "ZCC voice events"). They reuse numbers that mean
 /// something else for meetings, so they live in their own enum.
 public enum ZCCVoiceEventType: Int, Sendable, Codable {
     case consumerAnswered = 8
