@@ -98,13 +98,13 @@ public enum RecordingRepair {
         do {
             header = try WAVHeader.parse(prefix)
         } catch {
-            return problem("\(error); left alone")
+            return problem("\(error)")
         }
         // Only the sink's own layout is rewritten: the same 36 bytes before the data size as `WAVHeader` encodes.
         let ours = WAVHeader(sampleRate: header.sampleRate, channels: header.channels, bitsPerSample: header.bitsPerSample, dataBytes: header.dataBytes)
         guard header.dataOffset == WAVHeader.size, header.blockAlign > 0, prefix.count >= WAVHeader.size,
               Array(prefix[8..<40]) == Array(ours.encoded()[8..<40]) else {
-            return problem("not a WAV file this sink writes (another header layout); left alone")
+            return problem("not a WAV file this sink writes (another header layout)")
         }
         let onDisk = size - WAVHeader.size
         // Whole sample frames only, and no more than a 32-bit RIFF size can declare.
