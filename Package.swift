@@ -147,7 +147,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "rtms-relay",
         dependencies: [
-            "RelayCore", "RelayServer", "RelayCluster", "ZoomSimulator", "BuiltInSinks", "SQLiteSink",
+            "RelayCore", "RelayServer", "RelayCluster", "ZoomSimulator", "BuiltInSinks", "SQLiteSink", "WAVSink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

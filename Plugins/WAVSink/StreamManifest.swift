@@ -20,7 +20,7 @@ struct StreamManifest: Codable {
     }
 
     /// `recording` while open, `stopped` after Zoom's stop (or a failure), `closed` when the relay shut
-    /// down first.
+    /// down first, `interrupted` when the relay died while recording (set by `RecordingRepair` at the next start).
     var state: String
     var engagementId: String
     var streamId: String?

@@ -4,7 +4,8 @@ import RelayCore
 ///
 /// Frames are placed by Zoom's timestamps, so silence fills the time a party sent nothing, late frames land
 /// in their slot and duplicates are dropped. Samples are written every half second of a party; headers are
-/// patched every second (`tick()`), so a crash leaves playable files missing at most the last second.
+/// patched every second (`tick()`), so a crash leaves playable files missing at most the last second, and the
+/// next start repairs them (`RecordingRepair`): headers then declare every whole sample on disk.
 /// Disk trouble never stops the stream or other sinks: the sink reports it on `/health`, drops audio while
 /// it lasts (its time becomes silence) and resumes by itself.
 public actor WAVSink: SinkPlugin, AudioFileSink {
@@ -26,6 +27,9 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
     private var reportedFailures: [String: String] = [:]
 
     private var retentionSchedule = Retention.Schedule()
+    /// Whether `start()` already ran the crash repair (only the process's first start: a restart after a sink
+    /// error has recordings open, and the repair must never touch a file being written).
+    private var repairedAtStart = false
 
     public init(options: WAVSinkOptions, context: SinkContext) {
         self.options = options
@@ -45,6 +49,26 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
 
     // The lifecycle methods repeat the protocol's exact `async throws` signatures: a lighter signature would
     // leave `Sink`'s no-op default visible, and a direct call on `WAVSink` would pick the default.
+
+    /// On the first start only, before any file is opened: repairs what a crash left in the directory (headers
+    /// lagging their data, manifests still `recording`; `RecordingRepair`). Problems are warnings, never fatal.
+    public func start() async throws {
+        guard !repairedAtStart else { return }
+        repairedAtStart = true
+        let report = RecordingRepair.run(directory: options.directory)
+        for file in report.repaired {
+            context.logger.info("repaired a WAV header left behind by a crash", metadata: [
+                "path": "\(file.path)", "data_bytes_before": "\(file.dataBytesBefore)", "data_bytes_after": "\(file.dataBytesAfter)",
+            ])
+        }
+        for problem in report.problems {
+            context.logger.warning("cannot repair a recording; left alone", metadata: ["path": "\(problem.path)", "reason": "\(problem.reason)"])
+        }
+        context.logger.info("recordings checked for crash damage", metadata: [
+            "directory": "\(options.directory)", "wav_files": "\(report.scannedFiles)", "repaired": "\(report.repaired.count)",
+            "manifests_closed": "\(report.closedManifests.count)", "problems": "\(report.problems.count)",
+        ])
+    }
 
     public func consume(_ events: [StreamEvent]) async throws {
         let now = ContinuousClock.now

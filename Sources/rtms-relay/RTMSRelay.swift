@@ -13,7 +13,7 @@ struct RTMSRelay: AsyncParsableCommand {
         commandName: "rtms-relay",
         abstract: "Receives Zoom Realtime Media Streams and sends them, as typed events, to pluggable sinks.",
         version: RelayVersion.current,
-        subcommands: [Serve.self, Demo.self, Simulate.self, Bench.self, CheckConfig.self, Replay.self]
+        subcommands: [Serve.self, Demo.self, Simulate.self, Bench.self, CheckConfig.self, Replay.self, RepairRecordings.self]
     )
 
     static func main() async {

@@ -278,6 +278,32 @@ struct CommandLineTests {
         for type in ["web", "wav", "sqlite", "jsonl"] { #expect(stdout.contains("type \(type)")) }
     }
 
+    @Test("repair-recordings fixes a header lagging its data, prints one line per file and a summary, and exits 1 for a missing directory")
+    func repairRecordings() async throws {
+        let directory = try RelayProcess.makeTemporaryDirectory()
+        let folder = directory.appendingPathComponent("recordings/e1/s1")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // A 16 kHz mono header declaring no data, followed by 1,000 samples and half of one more.
+        func le(_ value: Int, _ count: Int) -> [UInt8] { (0..<count).map { UInt8((value >> (8 * $0)) & 0xFF) } }
+        let header = Array("RIFF".utf8) + le(36, 4) + Array("WAVEfmt ".utf8) + le(16, 4) + le(1, 2) + le(1, 2) + le(16_000, 4)
+            + le(32_000, 4) + le(2, 2) + le(16, 2) + Array("data".utf8) + le(0, 4)
+        let samples = (0..<2_001).map { UInt8($0 % 251) }
+        try Data(header + samples).write(to: folder.appendingPathComponent("agent.wav"))
+        try Data("not audio".utf8).write(to: folder.appendingPathComponent("notes.wav"))
+
+        let (status, stdout, stderr) = try await RelayProcess.run(["repair-recordings", "recordings"], directory: directory)
+        #expect(status == 0)
+        #expect(stdout == "repaired recordings/e1/s1/agent.wav: data 0 -> 2000 bytes (file 2045 -> 2044 bytes)\n"
+            + "repaired 1 of 2 WAV files, closed 0 manifests, left alone 1 file in recordings\n")
+        #expect(stderr.contains("warning: left alone recordings/e1/s1/notes.wav: not a RIFF/WAVE file"), "\(stderr)")
+        let repaired = [UInt8](try Data(contentsOf: folder.appendingPathComponent("agent.wav")))
+        #expect(repaired == Array(header[0..<4]) + le(2_036, 4) + Array(header[8..<40]) + le(2_000, 4) + Array(samples.prefix(2_000)))
+
+        let (missing, _, missingError) = try await RelayProcess.run(["repair-recordings", "nowhere"], directory: directory)
+        #expect(missing == 1)
+        #expect(missingError == "error: nowhere is not a directory\n")
+    }
+
     @Test("an unknown log level is refused with exit 1")
     func badLogLevel() async throws {
         let (status, _, stderr) = try await RelayProcess.run(["serve", "--log-level", "loud"])

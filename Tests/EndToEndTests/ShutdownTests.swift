@@ -116,8 +116,8 @@ struct ShutdownTests {
         #expect(Set(stopped.values) == [20], "stop reasons: \(Set(stopped.values))")
     }
 
-    @Test("SIGKILL during 50 live calls: every WAV on disk is playable, missing at most about a second; the archive opens with every stream's start")
-    func killed() async throws {
+    /// Starts the relay under live calls, SIGKILLs it, stops the simulator, and returns the party WAVs left behind.
+    func startAndKill() async throws -> (Setup, [URL]) {
         let setup = try await start()
         setup.relay.signal(SIGKILL)
         _ = try await setup.relay.waitForExit(timeout: .seconds(15))
@@ -125,6 +125,12 @@ struct ShutdownTests {
         _ = try await setup.simulator.waitForExit(timeout: .seconds(15))
         let files = try wavFiles(in: setup.directory)
         #expect(files.count == Self.calls * 2)
+        return (setup, files)
+    }
+
+    @Test("SIGKILL during 50 live calls: every WAV on disk is playable, missing at most about a second; the archive opens with every stream's start")
+    func killed() async throws {
+        let (setup, files) = try await startAndKill()
         for file in files {
             let (riff, data, size) = try header(file)
             // The header was patched within the last second: it never claims more than is there, and misses
@@ -139,5 +145,57 @@ struct ShutdownTests {
             for event in batch where event.type == .streamConnected { connected.insert(event.streamID ?? "") }
         }
         #expect(connected.count == Self.calls)
+    }
+
+    @Test("SIGKILL during 50 live calls, then serve on the same folder: every WAV header matches its file, each repair is logged, every manifest says interrupted")
+    func killedThenRepaired() async throws {
+        let (setup, files) = try await startAndKill()
+        // As a power loss can leave it: one header never patched at all.
+        let damaged = try FileHandle(forUpdating: files[0])
+        try damaged.seek(toOffset: 4)
+        try damaged.write(contentsOf: [36, 0, 0, 0])
+        try damaged.seek(toOffset: 40)
+        try damaged.write(contentsOf: [0, 0, 0, 0])
+        try damaged.close()
+        var lagging = Set<String>()
+        for file in files {
+            let (_, data, size) = try header(file)
+            if data != size - 44 { lagging.insert(file.path) }
+        }
+        #expect(lagging.contains(files[0].path))
+
+        // A dry run lists what it would repair and changes nothing.
+        let (dryStatus, dryOut, _) = try await RelayProcess.run(["repair-recordings", "data/recordings", "--dry-run"], directory: setup.directory)
+        #expect(dryStatus == 0)
+        #expect(dryOut.contains("dry run: would repair \(lagging.count) of "), "\(dryOut.suffix(500))")
+        #expect(try header(files[0]).data == 0)
+
+        let relay = try RelayProcess(["serve", "--config", "config.yaml"], directory: setup.directory)
+        try await waitUntil(timeout: .seconds(60), "the relay to listen") { relay.stderr.contains("listening on") }
+        relay.signal(SIGTERM)
+        _ = try await relay.waitForExit(timeout: .seconds(30))
+        let log = relay.stderr
+        #expect(log.contains("recordings checked for crash damage"))
+        for file in try wavFiles(in: setup.directory) {
+            let (riff, data, size) = try header(file)
+            #expect(data == size - 44 && riff == data + 36, "\(file.lastPathComponent): header \(data), file \(size - 44)")
+        }
+        for path in lagging {
+            let line = log.split(separator: "\n").first { $0.contains("repaired a WAV header") && $0.contains(path.replacingOccurrences(of: setup.directory.path + "/", with: "")) }
+            #expect(line?.contains("data_bytes_after=") == true, "no repair line for \(path)")
+        }
+        let recordings = setup.directory.appendingPathComponent("data/recordings")
+        let manifests = (FileManager.default.enumerator(atPath: recordings.path)?.allObjects as? [String] ?? []).filter { $0.hasSuffix("stream.json") }
+        #expect(manifests.count == Self.calls)
+        for manifest in manifests {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: recordings.appendingPathComponent(manifest))) as? [String: Any]
+            #expect(json?["state"] as? String == "interrupted", "\(manifest)")
+            #expect(json?["stop_message"] as? String == "interrupted by restart")
+        }
+
+        // Nothing is left to do.
+        let (status, stdout, _) = try await RelayProcess.run(["repair-recordings", "data/recordings"], directory: setup.directory)
+        #expect(status == 0)
+        #expect(stdout == "repaired 0 of \(Self.calls * 2) WAV files, closed 0 manifests, left alone 0 files in data/recordings\n")
     }
 }
