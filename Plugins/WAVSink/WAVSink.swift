@@ -1,6 +1,6 @@
 import RelayCore
 
-/// Writes one WAV file per party per stream, in wall-clock time, for QA teams (SPEC §7).
+/// Writes one WAV file per party per stream, in wall-clock time, for QA teams (README.md, "Sinks"; docs/recordings.md).
 ///
 /// Frames are placed by Zoom's timestamps, so silence fills the time a party sent nothing, late frames land
 /// in their slot and duplicates are dropped. Samples are written every half second of a party; headers are
