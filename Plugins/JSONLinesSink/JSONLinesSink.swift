@@ -19,9 +19,7 @@ public actor JSONLinesSink: SinkPlugin, EventHoldingSink {
     public init(options: JSONLinesSinkOptions, context: SinkContext) throws {
         self.options = options
         self.context = context
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.summary
+        encoder = StreamEvent.jsonEncoder(pcm: .summary)
     }
 
     public func start() async throws {

@@ -55,9 +55,7 @@ public actor RedisSink: SinkPlugin {
         self.options = options
         self.context = context
         connection = RedisConnection(url: url)
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.base64
+        encoder = StreamEvent.jsonEncoder(pcm: .base64)
         channel = options.keyPrefix + "events"
         maxLength = String(options.maxLength)
         healthInterval = .milliseconds(Int64(options.healthIntervalSeconds * 1000))

@@ -34,9 +34,7 @@ public actor SQLiteSink: SinkPlugin, CallArchiveSink {
         callArchive = ArchiveCatalog(path: options.path)
         self.options = options
         self.context = context
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.summary
+        encoder = StreamEvent.jsonEncoder(pcm: .summary)
     }
 
     public func start() async throws {

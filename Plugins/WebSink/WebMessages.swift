@@ -75,12 +75,10 @@ struct LevelMessage: Encodable {
     var json: String { WebJSON.string(self) }
 }
 
-/// The sink's one JSON encoder setting: sorted keys, so messages are stable and testable.
+/// The sink's messages in the event JSON's encoder setting (sorted keys, so messages are stable and testable; never raw PCM).
 enum WebJSON {
     static func string(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}" }
+        guard let data = try? StreamEvent.jsonEncoder(pcm: .summary).encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }

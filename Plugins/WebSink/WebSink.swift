@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RelayCore
 
@@ -23,6 +24,8 @@ public actor WebSink: SinkPlugin, EventFeedSink, LiveViewSink {
     private let heartbeatInterval: Duration
     private let levelInterval: Duration
     private var lastHeartbeat = ContinuousClock.now
+    /// `event: stream` data: the event JSON, with `pcm_bytes` in place of audio.
+    private let encoder = StreamEvent.jsonEncoder(pcm: .summary)
 
     public init(options: WebSinkOptions, context: SinkContext) throws {
         try options.validate()
@@ -58,7 +61,7 @@ public actor WebSink: SinkPlugin, EventFeedSink, LiveViewSink {
                 broadcaster.publish(event: "status", data: StatusMessage(line, of: event).json, engagement: event.engagementID)
             }
             if case .audio = event.kind { continue }
-            if let json = try? event.jsonData(pcm: .summary) {
+            if let json = try? encoder.encode(event) {
                 broadcaster.publish(event: "stream", data: String(decoding: json, as: UTF8.self), engagement: event.engagementID)
             }
         }

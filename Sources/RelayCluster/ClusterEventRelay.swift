@@ -30,8 +30,7 @@ public actor ClusterEventRelay: Sink {
         self.health = health
         self.signer = signer
         self.context = context
-        encoder = JSONEncoder()
-        encoder.userInfo[StreamEvent.pcmEncodingKey] = StreamEvent.PCMEncoding.base64
+        encoder = StreamEvent.jsonEncoder(pcm: .base64)
     }
 
     public func consume(_ events: [StreamEvent]) async throws {

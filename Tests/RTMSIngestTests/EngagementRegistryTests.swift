@@ -51,6 +51,41 @@ struct EngagementRegistryTests {
         #expect(await registry.liveStreamCount() == 1)
     }
 
+    @Test("call details: direction and agents from the webhook, caller, queue and roles from participant events; a later event without a field keeps it; wire ids are capped")
+    func callDetails() async throws {
+        let registry = EngagementRegistry()
+        let started: JSONValue = ["account_id": "A", "object": ["direction": "inbound", "agents": [["user_id": "u1", "display_name": "Alex Agent"]]]]
+        await registry.record(event(.engagementStarted(payload: started), "E", at: 1))
+        let caller: JSONValue = ["channel_id": "c1", "participant_mode": "caller", "display_name": "Casey", "phone_number": "+15550000002",
+                                 "queue_name": "Billing"]
+        await registry.record(event(.participant(ParticipantEvent(eventType: 8, eventName: "CONSUMER_ANSWERED", participant: caller)), "E", "S", at: 2))
+        await registry.record(event(.participant(ParticipantEvent(eventType: 10, eventName: "USER_ANSWERED",
+                                                                  participant: ["channel_id": "c0", "participant_mode": "agent"])), "E", "S", at: 3))
+        // A transfer event naming neither queue nor number must not erase them.
+        await registry.record(event(.participant(ParticipantEvent(eventType: 18, eventName: "TRANSFER_INITIATED",
+                                                                  participant: ["channel_id": "c1", "participant_mode": "caller"])), "E", "S", at: 4))
+        // Invented channel ids beyond the cap are not remembered.
+        for index in 0..<50 {
+            await registry.record(event(.participant(ParticipantEvent(eventType: 26, eventName: "CONFERENCE_PARTICIPANT_INVITED",
+                                                                      participant: ["channel_id": .string("x\(index)"), "participant_mode": "agent"])), "E", "S", at: 5))
+        }
+        // Participant events of an engagement no webhook named create nothing.
+        await registry.record(event(.participant(ParticipantEvent(eventType: 8, eventName: "CONSUMER_ANSWERED", participant: caller)), "ghost", "S9", at: 6))
+
+        let snapshot = await registry.snapshot()
+        #expect(snapshot.map(\.engagementId) == ["E"])
+        let call = snapshot[0].call
+        #expect(call.direction == "inbound")
+        #expect(call.agents == [CallDetails.Party(userID: "u1", name: "Alex Agent")])
+        #expect(call.caller == CallDetails.Party(userID: nil, name: "Casey", phoneNumber: "+15550000002"))
+        #expect(call.queue == "Billing")
+        #expect(call.roles["c0"] == .agent && call.roles["c1"] == .customer)
+        #expect(call.roles.count == ChannelAdmission.defaultLimit)
+        let json = String(decoding: try JSONEncoderForTests.encode(call), as: UTF8.self)
+        #expect(json.contains(#""caller":{"name":"Casey","phoneNumber":"+15550000002"}"#))
+        #expect(json.contains(#""agents":[{"name":"Alex Agent","userId":"u1"}]"#))
+    }
+
 }
 
 import Foundation

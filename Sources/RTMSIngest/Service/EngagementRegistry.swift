@@ -25,6 +25,7 @@ public actor EngagementRegistry {
         var endedAt: Int64?
         var order: Int
         var streams: [StreamSnapshot] = []
+        var call = CallDetails()
     }
 
     /// Applies one published event.
@@ -34,6 +35,7 @@ public actor EngagementRegistry {
         case .engagementStarted(let payload):
             bindings.learn(event.engagementID, EngagementBinding(webhookPayload: payload))
             var engagement = engagementEntry(event.engagementID, at: at)
+            engagement.call.learn(webhookPayload: payload)
             engagement.isActive = true
             engagement.endedAt = nil
             if engagement.streams.isEmpty { engagement.startedAt = at }
@@ -41,6 +43,7 @@ public actor EngagementRegistry {
         case .engagementEnded(let payload):
             bindings.learn(event.engagementID, EngagementBinding(webhookPayload: payload))
             var engagement = engagementEntry(event.engagementID, at: at)
+            engagement.call.learn(webhookPayload: payload)
             engagement.isActive = false
             engagement.endedAt = at
             engagements[event.engagementID] = engagement
@@ -92,7 +95,10 @@ public actor EngagementRegistry {
                 $0.lastReason = code.map { "\(message) (status \($0))" } ?? message
                 $0.stoppedAt = EventClock.iso8601(millis: at)
             }
-        case .streamRequested, .audio, .audioGap, .transcript, .participant:
+        case .participant(let participant):
+            // Only an engagement the relay already knows: participant events come from its streams.
+            engagements[event.engagementID]?.call.learn(participant: participant.participant)
+        case .streamRequested, .audio, .audioGap, .transcript:
             break
         }
     }
@@ -102,7 +108,8 @@ public actor EngagementRegistry {
         engagements.values.filter { visible($0.id) }.sorted { ($0.startedAt, $0.order) > ($1.startedAt, $1.order) }.map { engagement in
             EngagementSnapshot(engagementId: engagement.id, isActive: engagement.isActive,
                                startedAt: EventClock.iso8601(millis: engagement.startedAt),
-                               endedAt: engagement.endedAt.map(EventClock.iso8601(millis:)), streams: engagement.streams.reversed())
+                               endedAt: engagement.endedAt.map(EventClock.iso8601(millis:)), call: engagement.call,
+                               streams: engagement.streams.reversed())
         }
     }
 
@@ -164,6 +171,8 @@ public struct EngagementSnapshot: Sendable, Codable, Equatable {
     public var isActive: Bool
     public var startedAt: String
     public var endedAt: String?
+    /// Direction, agents, caller, queue and each channel's role, where Zoom gave them.
+    public var call: CallDetails
     public var streams: [StreamSnapshot]
 }
 

@@ -172,12 +172,18 @@ extension StreamEvent: Codable {
 }
 
 extension StreamEvent {
-    /// The JSON form as UTF-8 bytes, with keys sorted so the output is stable.
-    public func jsonData(pcm: PCMEncoding = .base64) throws -> Data {
+    /// The one encoder setting of the event JSON (and of messages that carry events): keys sorted so the output is
+    /// stable, slashes unescaped, `pcm` written as `pcm` says. A sink makes one and keeps it.
+    public static func jsonEncoder(pcm: PCMEncoding) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.userInfo[Self.pcmEncodingKey] = pcm
-        return try encoder.encode(self)
+        encoder.userInfo[pcmEncodingKey] = pcm
+        return encoder
+    }
+
+    /// The JSON form as UTF-8 bytes, with keys sorted so the output is stable.
+    public func jsonData(pcm: PCMEncoding = .base64) throws -> Data {
+        try Self.jsonEncoder(pcm: pcm).encode(self)
     }
 
     /// Decodes the JSON form.

@@ -1,5 +1,6 @@
-// The agent page: binds to this agent's engagement (Zoom Apps SDK inside Zoom, a picker outside), shows the
-// web sink's live feed (GET /api/events) and drives RTMS through POST /api/zoom/rtms/control.
+// The agent page: binds to this agent's call (Zoom Apps SDK inside Zoom, a picker outside), shows the web sink's
+// live feed (GET /api/events) as a call header, per-party meters, a live transcript and an activity log in plain
+// words, and drives RTMS through POST /api/zoom/rtms/control.
 // Plain JavaScript, no build step. Every failure is shown in words; nothing here needs the Zoom SDK to load.
 "use strict";
 
@@ -10,6 +11,9 @@
     picker: $("picker"), select: $("engagement-select"), bound: $("bound"), boundId: $("bound-id"),
     boundState: $("bound-state"), streamState: $("stream-state"), channels: $("channels"), log: $("log"),
     buttons: Array.from(document.querySelectorAll(".controls button")), connect: $("connect"),
+    call: $("call"), caller: $("caller"), callMeta: $("call-meta"), rec: $("rec"), started: $("started"),
+    timer: $("timer"), chunkTotal: $("chunk-total"), transcript: $("transcript"), latest: $("latest"),
+    stopDialog: $("stop-dialog"), recordings: $("recordings-link"),
   };
   // What a failed Connect to Zoom means, by the relay's fixed reason code (nothing from the URL is shown).
   const CONNECT_FAILURES = {
@@ -20,11 +24,43 @@
     zoom_failed: "Zoom could not be reached or refused the login; ask the operator to check the relay's log",
   };
   const MAX_LOG_LINES = 500;
+  const MAX_TRANSCRIPT_LINES = 2000;
   const POLL_MS = 3000;
+  // A party counts as speaking while its level is above this (about -40 dBFS), held this long.
+  const SPEAKING_RMS = 0.01;
+  const SPEAKING_HOLD_MS = 600;
+  // Meters with no level update for this long drop to zero (the web sink sends levels every 250 ms by default).
+  const METER_STALE_MS = 1500;
   const STATE_TEXT = {
     none: "no stream", starting: "starting", streaming: "streaming", interrupted: "reconnecting",
     paused: "paused", stopped: "stopped", failed: "failed",
   };
+  // Zoom's contact-center and meeting event names (docs/zoom-rtms.md, "ZCC voice events"), in plain words.
+  const PARTICIPANT_EVENTS = {
+    CONSUMER_ANSWERED: "Customer answered", CONSUMER_END: "Customer hung up",
+    USER_ANSWERED: "Agent answered", USER_END: "Agent left the call",
+    USER_HOLD: "Call put on hold", USER_UNHOLD: "Call taken off hold",
+    MONITOR_STARTED: "A supervisor started listening in", MONITOR_TRANSITIONED: "The supervisor changed how they take part",
+    MONITOR_ENDED: "The supervisor stopped listening in", TAKEOVER_STARTED: "A supervisor took over the call",
+    TRANSFER_INITIATED: "Transfer started", TRANSFER_CANCELED: "Transfer canceled", TRANSFER_ACCEPTED: "Transfer accepted",
+    TRANSFER_COMPLETED: "Transfer completed", TRANSFER_REJECTED: "Transfer declined", TRANSFER_TIMEOUT: "Transfer not answered in time",
+    CONFERENCE_CANCELED: "Conference canceled", CONFERENCE_PARTICIPANT_CANCELED: "Conference invitation withdrawn",
+    CONFERENCE_PARTICIPANT_INVITED: "Someone was invited to join", CONFERENCE_PARTICIPANT_REJECTED: "A conference invitation was declined",
+    CONFERENCE_PARTICIPANT_TIMEOUT: "A conference invitation was not answered", CONFERENCE_PARTICIPANT_LEFT: "A conference participant left",
+    PARTICIPANT_JOIN: "A participant joined", PARTICIPANT_LEAVE: "A participant left",
+    SHARING_START: "Screen sharing started", SHARING_STOP: "Screen sharing stopped",
+  };
+  // Zoom's stop reasons (docs/zoom-rtms.md, "Stop reasons"), as the end of "Recording stopped: …".
+  const STOP_REASONS = {
+    1: "the host stopped it", 2: "a user stopped it", 3: "the app's user left", 4: "the app's user was removed",
+    5: "the host turned the app off", 6: "the call ended", 7: "a participant canceled it", 8: "access was revoked",
+    9: "all apps were turned off", 10: "Zoom had an internal error", 11: "the connection timed out",
+    12: "Zoom's media server lost its connection", 13: "the control connection was lost", 14: "the media connection was lost",
+    17: "Zoom shut the stream down", 18: "Zoom refused the relay's credentials", 19: "reconnecting took too long",
+    20: "the relay closed the stream", 21: "the customer hung up", 22: "the agent hung up", 23: "an admin turned the app off",
+    24: "Zoom stopped hearing from the relay", 25: "it was stopped from this page or the API", 26: "this queue does not allow streaming",
+  };
+  const ACTION_TEXT = { start: "Start", stop: "Stop", pause: "Pause", resume: "Resume" };
 
   const meta = (name) => { const m = document.querySelector(`meta[name="${name}"]`); return m ? m.content : null; };
   const state = {
@@ -34,15 +70,24 @@
     sdkState: null,             // "active", "wrap-up", "end" … from the SDK
     engagement: null,           // the engagement this page is bound to
     engagementActive: false,
+    callEnded: false,           // the bound engagement has ended: the page says so and stops reconnecting
+    offline: false,             // the relay itself cannot be reached
     stream: "none",             // state of the engagement's latest stream
+    pausedSince: null,          // when the stream paused (ms), for "Paused since …"
+    startedAt: null,            // the call's start and end (ms), for the timer
+    endedAt: null,
+    call: null,                 // the call's details from /api/engagements: direction, agents, caller, queue, roles
     authenticated: false,
     zoomConfigured: true,
     busy: false,
     source: null,
-    channels: new Map(),        // channel id -> {row, name, chunks, meter}
+    sourceOpen: false,
+    everOpen: false,            // the feed was open once: a new attempt is a reconnect
+    channels: new Map(),        // channel id -> {row, name, chunks, speaking, meter, userName, chunkCount, lastLevel, speakingUntil}
+    followTranscript: true,     // auto-scroll, off while the agent has scrolled up
   };
 
-  // ---- messages and the log ----
+  // ---- messages and the activity log ----
 
   function showMessage(kind, text) {
     if (!text) { ui.message.hidden = true; ui.message.textContent = ""; return; }
@@ -51,83 +96,220 @@
     ui.message.hidden = false;
   }
 
-  function addLog(level, text, time, channel) {
+  function addLog(level, text, time) {
     const empty = ui.log.querySelector(".empty");
     if (empty) empty.remove();
     const item = document.createElement("li");
     item.dataset.level = ["info", "success", "warning", "error"].includes(level) ? level : "info";
-    const when = time ? new Date(time) : new Date();
-    const stamp = document.createElement("time");
-    stamp.dateTime = when.toISOString();
-    stamp.textContent = when.toLocaleTimeString();
-    const body = document.createElement("span");
-    body.className = "text";
-    body.textContent = text + (channel ? ` (${channelName(channel)})` : "");
-    item.append(stamp, body);
+    item.append(clockElement(time), Object.assign(document.createElement("span"), { className: "text", textContent: text }));
     ui.log.prepend(item);
     while (ui.log.children.length > MAX_LOG_LINES) ui.log.lastElementChild.remove();
   }
 
-  function clearLog() {
-    ui.log.replaceChildren();
-    const empty = document.createElement("li");
-    empty.className = "empty";
-    empty.textContent = "No status messages yet";
-    ui.log.append(empty);
+  function clockElement(time) {
+    const when = time ? new Date(time) : new Date();
+    const stamp = document.createElement("time");
+    stamp.dateTime = when.toISOString();
+    stamp.textContent = when.toLocaleTimeString();
+    return stamp;
   }
 
-  // ---- channels ----
+  function emptyList(list, text) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = text;
+    list.replaceChildren(empty);
+  }
 
-  function channelName(id) {
-    const channel = state.channels.get(id);
-    return channel && channel.userName ? channel.userName : `channel ${id}`;
+  // ---- parties ----
+
+  // "agent", "customer" or null: by the channel's participant_mode, else by an agent's name from the webhook.
+  function roleOf(channel, userName) {
+    const call = state.call;
+    if (!call) return null;
+    if (call.roles && call.roles[channel]) return call.roles[channel];
+    if (userName && (call.agents || []).some((a) => a.name === userName)) return "agent";
+    if (userName && call.caller && call.caller.name === userName) return "customer";
+    return null;
+  }
+
+  function partyLabel(channel, userName) {
+    const role = roleOf(channel, userName);
+    const title = role === "agent" ? "Agent" : role === "customer" ? "Customer" : null;
+    if (title) return userName ? `${title} · ${userName}` : title;
+    return userName || `Channel ${channel}`;
+  }
+
+  // "the customer's", "Alice's", "channel 2's": whose audio a gap is about.
+  function possessive(channel, userName) {
+    const role = roleOf(channel, userName);
+    if (role) return `the ${role}'s`;
+    return userName ? `${userName}'s` : `channel ${channel}'s`;
   }
 
   function resetChannels() {
     state.channels.clear();
-    ui.channels.replaceChildren();
-    const empty = document.createElement("li");
-    empty.className = "empty";
-    empty.textContent = "No audio yet";
-    ui.channels.append(empty);
+    emptyList(ui.channels, "No audio yet");
+    renderChunkTotal();
+  }
+
+  function channelRow(id) {
+    let channel = state.channels.get(id);
+    if (channel) return channel;
+    const empty = ui.channels.querySelector(".empty");
+    if (empty) empty.remove();
+    const row = document.createElement("li");
+    const name = Object.assign(document.createElement("span"), { className: "name" });
+    const speaking = Object.assign(document.createElement("span"), { className: "speaking", textContent: "quiet" });
+    const chunks = Object.assign(document.createElement("span"), { className: "chunks" });
+    chunks.dataset.channel = id;
+    const meter = document.createElement("meter");
+    meter.min = 0; meter.max = 1; meter.low = 0.6; meter.high = 0.9; meter.optimum = 0.3; meter.value = 0;
+    row.append(name, speaking, chunks, meter);
+    ui.channels.append(row);
+    channel = { row, name, speaking, chunks, meter, userName: null, chunkCount: 0, lastLevel: 0, speakingUntil: 0 };
+    state.channels.set(id, channel);
+    return channel;
   }
 
   function updateChannel(data) {
-    let channel = state.channels.get(data.channel);
-    if (!channel) {
-      const empty = ui.channels.querySelector(".empty");
-      if (empty) empty.remove();
-      const row = document.createElement("li");
-      const name = document.createElement("span");
-      name.className = "name";
-      const chunks = document.createElement("span");
-      chunks.className = "chunks";
-      chunks.dataset.channel = data.channel;
-      const meter = document.createElement("meter");
-      meter.min = 0; meter.max = 1; meter.low = 0.6; meter.high = 0.9; meter.optimum = 0.3;
-      row.append(name, chunks, meter);
-      ui.channels.append(row);
-      channel = { row, name, chunks, meter, userName: null };
-      state.channels.set(data.channel, channel);
-    }
+    const channel = channelRow(data.channel);
     channel.userName = data.user_name || channel.userName;
-    const label = channel.userName ? `${channel.userName} (${data.channel})` : `Channel ${data.channel}`;
-    channel.name.textContent = label;
+    channel.chunkCount = data.chunks;
+    channel.lastLevel = Date.now();
     channel.chunks.textContent = `${data.chunks} chunks`;
     // RMS to a 60 dB scale, which is how level meters read.
     const db = data.rms > 0 ? 20 * Math.log10(data.rms) : -60;
     channel.meter.value = Math.max(0, Math.min(1, (db + 60) / 60));
-    channel.meter.setAttribute("aria-label", `${label} level`);
     channel.meter.title = `${Math.round(db)} dBFS`;
+    if (data.rms >= SPEAKING_RMS) channel.speakingUntil = Date.now() + SPEAKING_HOLD_MS;
+    labelChannel(data.channel, channel);
+    renderChannel(channel);
+    renderChunkTotal();
   }
 
-  // ---- stream state and buttons ----
+  function labelChannel(id, channel) {
+    const label = partyLabel(id, channel.userName);
+    channel.name.textContent = label;
+    channel.meter.setAttribute("aria-label", `${label} level`);
+  }
 
-  function setStream(next) {
+  // A meter is live only while the stream streams and levels keep coming; otherwise it reads zero, greyed.
+  function renderChannel(channel) {
+    const now = Date.now();
+    const idle = state.stream !== "streaming" || now - channel.lastLevel > METER_STALE_MS;
+    channel.row.dataset.idle = String(idle);
+    if (idle) channel.meter.value = 0;
+    const speaking = !idle && now < channel.speakingUntil;
+    channel.speaking.dataset.speaking = String(speaking);
+    channel.speaking.textContent = speaking ? "speaking" : "quiet";
+  }
+
+  function renderChunkTotal() {
+    let total = 0;
+    for (const channel of state.channels.values()) total += channel.chunkCount;
+    ui.chunkTotal.textContent = `${total.toLocaleString()} audio chunks`;
+    ui.chunkTotal.dataset.total = String(total);
+  }
+
+  // ---- transcript ----
+
+  function clearTranscript() {
+    emptyList(ui.transcript, "No transcript yet");
+    state.followTranscript = true;
+    ui.latest.hidden = true;
+  }
+
+  function addTranscript(event) {
+    const empty = ui.transcript.querySelector(".empty");
+    if (empty) empty.remove();
+    const role = roleOf(event.channel, event.speaker);
+    const item = document.createElement("li");
+    item.dataset.role = role || "unknown";
+    item.dataset.channel = event.channel;
+    const who = Object.assign(document.createElement("span"), { className: "who" });
+    who.textContent = role === "agent" ? "Agent" : role === "customer" ? "Customer" : (event.speaker || `Channel ${event.channel}`);
+    if (role && event.speaker) who.title = event.speaker;
+    const said = Object.assign(document.createElement("span"), { className: "said", textContent: event.text });
+    item.append(who, said, clockElement(event.time));
+    ui.transcript.append(item);
+    while (ui.transcript.children.length > MAX_TRANSCRIPT_LINES) ui.transcript.firstElementChild.remove();
+    if (state.followTranscript) ui.transcript.scrollTop = ui.transcript.scrollHeight; else ui.latest.hidden = false;
+  }
+
+  // Auto-scroll stops while the agent reads further up, and starts again at the bottom.
+  function onTranscriptScroll() {
+    const atBottom = ui.transcript.scrollTop + ui.transcript.clientHeight >= ui.transcript.scrollHeight - 24;
+    state.followTranscript = atBottom;
+    if (atBottom) ui.latest.hidden = true;
+  }
+
+  // ---- call header ----
+
+  function renderCall() {
+    ui.call.hidden = !state.engagement;
+    const call = state.call || {};
+    const caller = call.caller;
+    ui.caller.textContent = caller && (caller.name || caller.phoneNumber)
+      ? `Caller ${[caller.name, caller.phoneNumber].filter(Boolean).join(" · ")}` : "Caller not named yet";
+    const agents = (call.agents || []).map((a) => a.name || a.userId).filter(Boolean);
+    ui.callMeta.textContent = [
+      call.direction && `${call.direction[0].toUpperCase()}${call.direction.slice(1)}`,
+      call.queue && `queue ${call.queue}`,
+      agents.length && `agent ${agents.join(", ")}`,
+    ].filter(Boolean).join(" · ");
+    ui.started.textContent = state.startedAt ? new Date(state.startedAt).toLocaleTimeString() : "–";
+    if (state.startedAt) ui.started.dateTime = new Date(state.startedAt).toISOString();
+    renderTimer();
+    renderRec();
+  }
+
+  function renderTimer() {
+    if (!state.startedAt) { ui.timer.textContent = "0:00"; return; }
+    const end = state.callEnded && state.endedAt ? state.endedAt : Date.now();
+    const seconds = Math.max(0, Math.floor((end - state.startedAt) / 1000));
+    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    ui.timer.textContent = (h ? `${h}:${String(m).padStart(2, "0")}` : `${m}`) + `:${String(s).padStart(2, "0")}`;
+    ui.timer.dataset.seconds = String(seconds);
+  }
+
+  function renderRec() {
+    const s = state.stream;
+    let kind = "off", text = "Not recording";
+    if (s === "streaming") { kind = "rec"; text = "REC"; }
+    else if (s === "starting") { kind = "reconnecting"; text = "Starting recording…"; }
+    else if (s === "interrupted") { kind = "reconnecting"; text = "REC · reconnecting to Zoom"; }
+    else if (s === "paused") { kind = "paused"; text = state.pausedSince ? `Paused since ${new Date(state.pausedSince).toLocaleTimeString()}` : "Paused"; }
+    else if (s === "stopped") { kind = "stopped"; text = "Recording stopped"; }
+    else if (s === "failed") { kind = "stopped"; text = "Recording failed"; }
+    ui.rec.dataset.state = kind;
+    ui.rec.textContent = text;
+  }
+
+  // ---- stream state, connection and buttons ----
+
+  function setStream(next, at) {
+    const previous = state.stream;
     state.stream = next || "none";
+    if (state.stream === "paused" && (previous !== "paused" || !state.pausedSince)) state.pausedSince = at || Date.now();
+    if (state.stream !== "paused") state.pausedSince = null;
     ui.streamState.dataset.state = state.stream;
     ui.streamState.textContent = STATE_TEXT[state.stream] || state.stream;
+    for (const channel of state.channels.values()) renderChannel(channel);
     render();
+  }
+
+  // The pill says what is true: no call bound, the call over, the relay out of reach, or the feed's state.
+  function renderLive() {
+    let kind, text;
+    if (state.engagement && state.callEnded) { kind = "ended"; text = "Call ended"; }
+    else if (state.offline) { kind = "error"; text = "Offline"; }
+    else if (!state.engagement) { kind = "idle"; text = "No active call"; }
+    else if (state.sourceOpen) { kind = "live"; text = "Live"; }
+    else if (state.source && state.source.readyState === EventSource.CONNECTING) { kind = "reconnecting"; text = state.everOpen ? "Reconnecting" : "Connecting"; }
+    else { kind = "error"; text = "Disconnected"; }
+    ui.live.dataset.state = kind;
+    ui.live.textContent = text;
   }
 
   function render() {
@@ -150,6 +332,14 @@
       ui.picker.hidden = false;
     }
     ui.auth.hidden = state.authenticated || !state.zoomConfigured;
+    renderCall();
+    renderLive();
+  }
+
+  // Once a second: the timer, and meters that stopped hearing levels.
+  function everySecond() {
+    renderTimer();
+    for (const channel of state.channels.values()) renderChannel(channel);
   }
 
   // ---- API ----
@@ -161,7 +351,9 @@
     try {
       response = await fetch(path, Object.assign({}, options, { headers, credentials: "same-origin" }));
     } catch (error) {
-      throw new Error(`cannot reach the relay (${error.message})`);
+      const failure = new Error(`cannot reach the relay (${error.message})`);
+      failure.unreachable = true;
+      throw failure;
     }
     const text = await response.text();
     let body = null;
@@ -186,7 +378,7 @@
         ui.authText.textContent = `Not connected to Zoom: ${status.problem}`;
       }
     } catch (error) {
-      showMessage("error", `Could not read the Zoom connection status: ${error.message}`);
+      if (!error.unreachable) showMessage("error", `Could not read the Zoom connection status: ${error.message}`);
     }
     render();
   }
@@ -196,9 +388,12 @@
     try {
       list = (await api("/api/engagements")).engagements || [];
     } catch (error) {
-      showMessage("error", `Could not list engagements: ${error.message}`);
+      state.offline = !!error.unreachable;
+      if (!error.unreachable) showMessage("error", `Could not list calls: ${error.message}`);
+      render();
       return;
     }
+    if (state.offline) { state.offline = false; showMessage(null); }
     const wanted = state.insideZoom && state.sdkEngagement ? state.sdkEngagement : null;
     if (!wanted) fillPicker(list);
     const id = wanted || ui.select.value || null;
@@ -206,29 +401,42 @@
     if (id !== state.engagement) bind(id);
     state.engagementActive = current ? current.isActive : (wanted ? state.sdkState === "active" : false);
     if (state.insideZoom && state.sdkState && state.sdkState !== "active") state.engagementActive = false;
+    if (current) {
+      state.call = current.call || null;
+      state.startedAt = Date.parse(current.startedAt) || state.startedAt;
+      state.endedAt = current.endedAt ? Date.parse(current.endedAt) : null;
+      if (!current.isActive) endCall(state.endedAt);
+      for (const [channelID, channel] of state.channels) labelChannel(channelID, channel);
+    }
     // Streams come newest first.
     const latest = current && current.streams && current.streams.length ? current.streams[0] : null;
-    setStream(latest ? latest.state : "none");
+    const pausedAt = latest && latest.state === "paused" ? Date.parse(latest.updatedAt || latest.startedAt) : null;
+    setStream(latest ? latest.state : "none", state.pausedSince || pausedAt);
   }
 
+  // Active calls, and the one this page shows even after it ended (so its transcript stays readable).
   function fillPicker(list) {
-    const active = list.filter((e) => e.isActive);
     const previous = ui.select.value;
-    const options = active.map((e) => {
+    const shown = list.filter((e) => e.isActive || e.engagementId === previous);
+    const options = shown.map((e) => {
       const option = document.createElement("option");
       option.value = e.engagementId;
       const latest = e.streams && e.streams.length ? e.streams[0].state : "no stream";
-      option.textContent = `${e.engagementId} (${STATE_TEXT[latest] || latest})`;
+      const caller = e.call && e.call.caller && (e.call.caller.name || e.call.caller.phoneNumber);
+      option.textContent = `${caller ? `${caller} · ` : ""}${e.engagementId} (${e.isActive ? (STATE_TEXT[latest] || latest) : "ended"})`;
       return option;
     });
     if (!options.length) {
       const none = document.createElement("option");
       none.value = "";
-      none.textContent = "No active engagement";
+      none.textContent = "No active call";
       options.push(none);
     }
     ui.select.replaceChildren(...options);
-    ui.select.value = active.some((e) => e.engagementId === previous) ? previous : (active[0] ? active[0].engagementId : "");
+    // An ended call stays on screen until a new one starts.
+    const kept = shown.find((e) => e.engagementId === previous);
+    const active = shown.find((e) => e.isActive);
+    ui.select.value = kept && (kept.isActive || !active) ? previous : (active ? active.engagementId : "");
   }
 
   // Connecting needs a caller (this page's session, or the operator): the relay answers with Zoom's consent URL.
@@ -252,9 +460,9 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ engagementId: state.engagement, action }),
       });
-      showMessage("success", `${action[0].toUpperCase()}${action.slice(1)} requested`);
+      showMessage("success", `${ACTION_TEXT[action]} requested`);
     } catch (error) {
-      showMessage("error", `${action[0].toUpperCase()}${action.slice(1)} failed: ${error.message}`);
+      showMessage("error", `${ACTION_TEXT[action]} failed: ${error.message}`);
       if (error.status === 401) refreshAuth();
     } finally {
       state.busy = false;
@@ -263,43 +471,62 @@
     }
   }
 
+  // Stop ends the recording, so it asks first; the other actions are undone by their opposite.
+  function askToStop() {
+    if (typeof ui.stopDialog.showModal !== "function") {
+      if (window.confirm("Stop recording this call?")) control("stop");
+      return;
+    }
+    ui.stopDialog.returnValue = "";
+    ui.stopDialog.showModal();
+  }
+
   // ---- live feed ----
 
   function bind(engagement) {
     state.engagement = engagement;
     if (state.source) { state.source.close(); state.source = null; }
-    clearLog();
+    state.sourceOpen = false;
+    state.everOpen = false;
+    state.callEnded = false;
+    state.call = null;
+    state.startedAt = null;
+    state.endedAt = null;
+    emptyList(ui.log, "Nothing has happened yet");
+    clearTranscript();
     resetChannels();
     setStream("none");
-    if (!engagement) { setLive("idle", "No engagement"); return; }
+    if (engagement) connectFeed(engagement);
+    render();
+  }
+
+  function connectFeed(engagement) {
     const params = new URLSearchParams({ engagement });
     if (state.token) params.set("access_token", state.token);
     const source = new EventSource(`/api/events?${params}`);
     state.source = source;
-    setLive("reconnecting", "Connecting");
-    source.onopen = () => setLive("live", "Live");
+    source.onopen = () => { state.sourceOpen = true; state.everOpen = true; renderLive(); };
     source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setLive("error", "Disconnected");
+      state.sourceOpen = false;
+      if (state.callEnded) {
+        // Nothing more will come for an ended call: stop asking, and keep saying it ended.
+        source.close();
+      } else if (source.readyState === EventSource.CLOSED) {
         // EventSource hides the HTTP error; ask the API for it in words, then try again.
         probeEvents(params);
-        setTimeout(() => { if (state.source === source) bind(engagement); }, 5000);
-      } else {
-        setLive("reconnecting", "Reconnecting");
+        setTimeout(() => { if (state.source === source && !state.callEnded) connectFeed(engagement); }, 5000);
       }
+      renderLive();
     };
-    source.addEventListener("status", (event) => {
-      const data = parse(event.data);
-      if (data) addLog(data.level, data.text, data.time, data.channel);
-    });
     source.addEventListener("stream", (event) => {
       const data = parse(event.data);
-      if (data) onStreamEvent(data);
+      if (data && state.source === source) onStreamEvent(data);
     });
     source.addEventListener("level", (event) => {
       const data = parse(event.data);
-      if (data && data.channels) data.channels.forEach(updateChannel);
+      if (data && data.channels && state.source === source) data.channels.forEach(updateChannel);
     });
+    // `event: status` carries the original app's texts for other clients; this page writes its own from `stream`.
   }
 
   // Asks /api/events once with fetch, which (unlike EventSource) shows the status and the error body.
@@ -314,7 +541,7 @@
         showMessage("error", `Live updates refused: ${(body && body.error) || response.statusText} (HTTP ${response.status})`);
       }
     } catch (error) {
-      if (error.name !== "AbortError") showMessage("error", `Live updates unavailable: cannot reach the relay (${error.message})`);
+      if (error.name !== "AbortError") { state.offline = true; renderLive(); }
     } finally {
       controller.abort();
     }
@@ -324,23 +551,71 @@
     try { return JSON.parse(text); } catch (_) { return null; }
   }
 
+  function endCall(at) {
+    if (state.callEnded) return;
+    state.callEnded = true;
+    state.engagementActive = false;
+    state.endedAt = at || Date.now();
+    render();
+  }
+
   function onStreamEvent(event) {
+    const at = Date.parse(event.time) || Date.now();
+    const line = describe(event);
+    if (line) addLog(line[0], line[1], event.time);
     switch (event.type) {
-      case "stream.started": resetChannels(); setStream("starting"); break;
-      case "stream.connected": case "stream.resumed": case "stream.unpaused": setStream("streaming"); break;
-      case "stream.paused": setStream("paused"); break;
-      case "stream.interrupted": setStream("interrupted"); break;
-      case "stream.stopped": setStream("stopped"); break;
-      case "stream.failed": setStream("failed"); break;
-      case "engagement.ended": state.engagementActive = false; render(); break;
-      case "engagement.started": state.engagementActive = true; render(); break;
+      case "stream.started": resetChannels(); setStream("starting", at); break;
+      case "stream.connected": case "stream.resumed": case "stream.unpaused": setStream("streaming", at); break;
+      case "stream.paused": setStream("paused", at); break;
+      case "stream.interrupted": setStream("interrupted", at); break;
+      case "stream.stopped": setStream("stopped", at); break;
+      case "stream.failed": setStream("failed", at); break;
+      case "engagement.ended": endCall(at); break;
+      case "engagement.started": state.engagementActive = true; state.startedAt = state.startedAt || at; render(); break;
+      case "transcript": addTranscript(event); break;
       default: break;
     }
   }
 
-  function setLive(kind, text) {
-    ui.live.dataset.state = kind;
-    ui.live.textContent = text;
+  // One event in plain words, as [level, text]; null for what the page shows elsewhere.
+  function describe(event) {
+    switch (event.type) {
+      case "engagement.started": return ["info", "Call started"];
+      case "engagement.ended": return ["info", "Call ended"];
+      case "stream.requested": {
+        const by = event.by && event.by !== "anonymous" ? ` by ${event.by}` : "";
+        return ["info", `${ACTION_TEXT[event.action] || event.action} requested${by}`];
+      }
+      case "stream.started": return ["info", "Connecting to Zoom to record"];
+      case "stream.connected": {
+        const audio = (event.media_params && event.media_params.audio) || {};
+        const format = audio.codec ? ` (${audio.codec}, ${audio.sample_rate / 1000} kHz, ${audio.channels === 1 ? "mono" : `${audio.channels} channels`})` : "";
+        return ["success", `Recording${format}`];
+      }
+      case "stream.interrupted": return ["warning", `Connection to Zoom lost; reconnecting (attempt ${event.attempt})`];
+      case "stream.resumed": return ["success", "Reconnected to Zoom"];
+      case "stream.paused": return ["info", "Recording paused"];
+      case "stream.unpaused": return ["info", "Recording resumed"];
+      case "stream.stopped": {
+        const reason = event.reason || {};
+        const why = STOP_REASONS[reason.code];
+        const normal = [0, 1, 2, 6, 20, 21, 22, 25].includes(reason.code);
+        return [normal ? "success" : "warning", `Recording stopped${why ? `: ${why}` : reason.name ? `: ${reason.name}` : ""}`];
+      }
+      case "stream.failed": return ["error", `Recording failed: ${event.message}${event.status_code != null ? ` (Zoom status ${event.status_code})` : ""}`];
+      case "audio.gap": {
+        const seconds = (Math.round(event.duration_ms / 100) / 10).toFixed(1);
+        const why = event.cause === "reconnect" ? "after a reconnect" : "(Zoom's timestamps jumped)";
+        return ["warning", `${seconds} s of ${possessive(event.channel, event.user_name)} audio missing ${why}`];
+      }
+      case "participant": {
+        if (event.event_name === "ACTIVE_SPEAKER_CHANGE") return null;
+        const text = PARTICIPANT_EVENTS[event.event_name] || `Zoom event ${event.event_name}`;
+        const who = event.participant && event.participant.display_name;
+        return ["info", who ? `${text} (${who})` : text];
+      }
+      default: return null;
+    }
   }
 
   // ---- Zoom Apps SDK (optional) ----
@@ -373,7 +648,7 @@
       state.sdkState = (status && (status.engagementStatus || status).state) || null;
       sdk.onEngagementStatusChange((event) => {
         state.sdkState = (event && (event.engagementStatus || event).state) || null;
-        addLog("info", `Engagement ${state.sdkState || "changed"}`);
+        addLog("info", `Call ${state.sdkState || "changed"}`);
         refreshEngagements();
       });
       if (sdk.onEngagementContextChange) {
@@ -399,15 +674,28 @@
     if (query.has("auth")) history.replaceState(null, "", location.pathname);
     const authError = meta("rtms-relay-auth-error");
     if (authError) showMessage("error", `This Zoom session could not be verified: ${authError}`);
+    // The recordings page takes this page's session from the fragment, which is never sent to the server.
+    if (state.token) ui.recordings.href = `/recordings#session=${encodeURIComponent(state.token)}`;
 
-    for (const button of ui.buttons) button.addEventListener("click", () => control(button.dataset.action));
+    for (const button of ui.buttons) {
+      button.addEventListener("click", () => (button.dataset.action === "stop" ? askToStop() : control(button.dataset.action)));
+    }
+    ui.stopDialog.addEventListener("close", () => { if (ui.stopDialog.returnValue === "stop") control("stop"); });
     ui.connect.addEventListener("click", connectToZoom);
     ui.select.addEventListener("change", () => { bind(ui.select.value || null); refreshEngagements(); });
+    ui.transcript.addEventListener("scroll", onTranscriptScroll);
+    ui.latest.addEventListener("click", () => {
+      state.followTranscript = true;
+      ui.latest.hidden = true;
+      ui.transcript.scrollTop = ui.transcript.scrollHeight;
+    });
 
+    render();
     refreshAuth();
     if (state.insideZoom) startZoom(); else refreshEngagements();
     setInterval(refreshEngagements, POLL_MS);
     setInterval(refreshAuth, 30000);
+    setInterval(everySecond, 1000);
   }
 
   start();
