@@ -223,18 +223,27 @@
   function addTranscript(event) {
     const empty = ui.transcript.querySelector(".empty");
     if (empty) empty.remove();
-    const role = roleOf(event.channel, event.speaker);
     const item = document.createElement("li");
-    item.dataset.role = role || "unknown";
     item.dataset.channel = event.channel;
+    if (event.speaker) item.dataset.speaker = event.speaker;
     const who = Object.assign(document.createElement("span"), { className: "who" });
-    who.textContent = role === "agent" ? "Agent" : role === "customer" ? "Customer" : (event.speaker || `Channel ${event.channel}`);
-    if (role && event.speaker) who.title = event.speaker;
     const said = Object.assign(document.createElement("span"), { className: "said", textContent: event.text });
     item.append(who, said, clockElement(event.time));
+    labelTranscriptLine(item);
     ui.transcript.append(item);
     while (ui.transcript.children.length > MAX_TRANSCRIPT_LINES) ui.transcript.firstElementChild.remove();
     if (state.followTranscript) ui.transcript.scrollTop = ui.transcript.scrollHeight; else ui.latest.hidden = false;
+  }
+
+  // "Agent" or "Customer" when the call's details say so, else the speaker's name; lines that came before the
+  // details are labelled again when they arrive.
+  function labelTranscriptLine(item) {
+    const { channel, speaker } = item.dataset;
+    const role = roleOf(channel, speaker);
+    const who = item.querySelector(".who");
+    item.dataset.role = role || "unknown";
+    who.textContent = role === "agent" ? "Agent" : role === "customer" ? "Customer" : (speaker || `Channel ${channel}`);
+    who.title = role && speaker ? speaker : "";
   }
 
   // Auto-scroll stops while the agent reads further up, and starts again at the bottom.
@@ -407,6 +416,7 @@
       state.endedAt = current.endedAt ? Date.parse(current.endedAt) : null;
       if (!current.isActive) endCall(state.endedAt);
       for (const [channelID, channel] of state.channels) labelChannel(channelID, channel);
+      ui.transcript.querySelectorAll('li[data-role="unknown"]').forEach(labelTranscriptLine);
     }
     // Streams come newest first.
     const latest = current && current.streams && current.streams.length ? current.streams[0] : null;
