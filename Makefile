@@ -48,6 +48,7 @@ browser-test: build .venv/.browser-deps
 ## Zoom's official RTMS SDK (PyPI rtms==1.1.0, in .venv) against the simulator over ws:// and wss://, and the
 ## agent page in headless Chromium
 test: build
+	python3 Tests/Structure/check.py
 	# Serially: the end-to-end suites run real-time calls, and on two cores parallel suites starve each other.
 	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build --no-parallel
 	bash Tests/Conformance/run.sh $(BIN)

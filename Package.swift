@@ -18,7 +18,7 @@ let nio: [Target.Dependency] = [
 let sinks: [(name: String, dependencies: [Target.Dependency], testDependencies: [Target.Dependency])] = [
     ("JSONLinesSink", [], []),
     ("WAVSink", [], ["wav-crash-probe"]),
-    ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", "JSONLinesSink", .product(name: "GRDB", package: "GRDB.swift")]),
+    ("SQLiteSink", [.product(name: "GRDB", package: "GRDB.swift")], ["WAVSink", "JSONLinesSink", "rtms-relay", .product(name: "GRDB", package: "GRDB.swift")]),
     ("WebSink", [.product(name: "DequeModule", package: "swift-collections"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], []),
     ("RedisSink", ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], ["RedisClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 ]
@@ -54,11 +54,18 @@ var targets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
+    /// Zoom's webhook shapes and the signatures on both sides of the handshake: pure values and HMAC, no I/O, so
+    /// ingest (and its state-machine tests) depend on this and not on ZoomAPI's HTTP, SQLite and Redis clients.
+    .target(
+        name: "ZoomWebhooks",
+        dependencies: ["RelayCore", .product(name: "Crypto", package: "swift-crypto")],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "ZoomAPI",
         dependencies: [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            "RelayCore", "RedisClient",
+            "RelayCore", "ZoomWebhooks", "RedisClient",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -73,7 +80,7 @@ var targets: [Target] = [
         dependencies: [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "RelayCore",
-            "ZoomAPI",
+            "ZoomWebhooks",
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "WSCore", package: "swift-websocket"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -105,7 +112,7 @@ var targets: [Target] = [
     .target(
         name: "RelayCluster",
         dependencies: [
-            "RelayCore", "ZoomAPI", "RTMSIngest", "RedisClient",
+            "RelayCore", "ZoomAPI", "ZoomWebhooks", "RTMSIngest", "RedisClient",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,7 +122,7 @@ var targets: [Target] = [
     .target(
         name: "RelayServer",
         dependencies: [
-            "RelayCore", "ZoomAPI", "RTMSIngest", "RelayCluster",
+            "RelayCore", "ZoomAPI", "ZoomWebhooks", "RTMSIngest", "RelayCluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -133,7 +140,7 @@ var targets: [Target] = [
         name: "RelayTesting",
         dependencies: [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomSimulator", "RedisClient",
+            "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomWebhooks", "ZoomSimulator", "RedisClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
@@ -165,7 +172,7 @@ var targets: [Target] = [
     .testTarget(
         name: "RelayServerTests",
         dependencies: [
-            "RelayServer", "RelayTesting", "ZoomAPI",
+            "RelayServer", "RelayTesting", "ZoomAPI", "ZoomWebhooks",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
@@ -176,7 +183,7 @@ var targets: [Target] = [
     .testTarget(name: "CustomSinkTests", dependencies: ["CustomSinkExample", "BuiltInSinks", "RelayTesting", "ZoomSimulator"], swiftSettings: swiftSettings),
     .testTarget(
         name: "ZoomAPITests",
-        dependencies: ["ZoomAPI", "RelayTesting", "RedisClient", .product(name: "Crypto", package: "swift-crypto")],
+        dependencies: ["ZoomAPI", "ZoomWebhooks", "RelayTesting", "RedisClient", .product(name: "Crypto", package: "swift-crypto")],
         swiftSettings: swiftSettings
     ),
     .testTarget(
@@ -191,7 +198,7 @@ var targets: [Target] = [
     .testTarget(
         name: "RTMSIngestTests",
         dependencies: [
-            "RTMSIngest", "ZoomAPI", "RelayTesting", "ZoomSimulator", "RelayServer",
+            "RTMSIngest", "ZoomAPI", "ZoomWebhooks", "RelayTesting", "ZoomSimulator", "RelayServer",
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -203,7 +210,7 @@ var targets: [Target] = [
     .testTarget(
         name: "ClusterTests",
         dependencies: [
-            "RelayTesting", "ZoomSimulator", "RedisClient", "RelayCluster", "RelayCore", "RTMSIngest", "ZoomAPI",
+            "RelayTesting", "ZoomSimulator", "RedisClient", "RelayCluster", "RelayCore", "RTMSIngest", "ZoomAPI", "ZoomWebhooks",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -214,7 +221,7 @@ var targets: [Target] = [
     .testTarget(
         name: "SecurityTests",
         dependencies: [
-            "RelayCore", "RelayServer", "RelayTesting", "ZoomAPI", "ZoomSimulator", "BuiltInSinks",
+            "RelayCore", "RelayServer", "RelayTesting", "ZoomAPI", "ZoomWebhooks", "ZoomSimulator", "BuiltInSinks",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -232,7 +239,7 @@ var targets: [Target] = [
     .testTarget(
         name: "FaultTests",
         dependencies: [
-            "RelayCore", "RelayServer", "RelayTesting", "RTMSIngest", "ZoomAPI", "ZoomSimulator", "BuiltInSinks", "SQLiteSink", "WebSink",
+            "RelayCore", "RelayServer", "RelayTesting", "RTMSIngest", "ZoomAPI", "ZoomWebhooks", "ZoomSimulator", "BuiltInSinks", "SQLiteSink", "WebSink",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -253,10 +260,10 @@ targets.append(.executableTarget(name: "sink-bench", dependencies: ["WAVSink", "
 if Context.environment["RTMS_RELAY_FUZZ"] != nil {
     targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings + [.enableExperimentalFeature("Extern")]))
     let fuzzers: [(name: String, folder: String, dependencies: [Target.Dependency])] = [
-        ("fuzz-webhook", "Webhook", ["ZoomAPI", "RelayCore", .product(name: "Logging", package: "swift-log")]),
+        ("fuzz-webhook", "Webhook", ["ZoomAPI", "ZoomWebhooks", "RelayCore", .product(name: "Logging", package: "swift-log")]),
         ("fuzz-rtms-frame", "RTMSFrame", ["RTMSIngest", "RelayCore", .product(name: "NIOCore", package: "swift-nio")]),
         ("fuzz-config", "Config", ["RelayCore", "BuiltInSinks"]),
-        ("fuzz-app-context", "AppContext", ["ZoomAPI", "RelayCore"]),
+        ("fuzz-app-context", "AppContext", ["ZoomAPI", "ZoomWebhooks", "RelayCore"]),
         ("fuzz-sink-path", "SinkPath", ["RTMSIngest", "RelayCore", "WAVSink", "SQLiteSink", "WebSink",
                                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
     ]

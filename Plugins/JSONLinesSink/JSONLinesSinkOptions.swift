@@ -44,9 +44,9 @@ public struct JSONLinesSinkOptions: SinkOptions, Encodable {
         audio = try c.decodeIfPresent(Audio.self, forKey: .audio) ?? audio
         maxBytes = try c.decodeIfPresent(Int.self, forKey: .maxBytes) ?? maxBytes
         maxFiles = try c.decodeIfPresent(Int.self, forKey: .maxFiles) ?? maxFiles
-        guard !path.isEmpty else { throw SinkConfigurationError(key: "path", "must not be empty (use \"-\" for standard output)") }
-        guard maxBytes >= 1024 else { throw SinkConfigurationError(key: "max_bytes", "must be at least 1024, not \(maxBytes)") }
-        guard maxFiles >= 1 else { throw SinkConfigurationError(key: "max_files", "must be at least 1, not \(maxFiles)") }
+        guard !path.isEmpty else { throw OptionError(key: "path", "must not be empty (use \"-\" for standard output)") }
+        guard maxBytes >= 1024 else { throw OptionError(key: "max_bytes", "must be at least 1024, not \(maxBytes)") }
+        guard maxFiles >= 1 else { throw OptionError(key: "max_files", "must be at least 1, not \(maxFiles)") }
     }
 
     public static let documentation = [

@@ -50,7 +50,7 @@ public actor RedisSink: SinkPlugin {
         do {
             url = try RedisURL(options.url.value)
         } catch {
-            throw SinkConfigurationError(key: "url", "\(error)")
+            throw OptionError(key: "url", "\(error)")
         }
         self.options = options
         self.context = context

@@ -44,9 +44,9 @@ public struct RedisSinkOptions: SinkOptions, Encodable {
         audio = try c.decodeIfPresent(Bool.self, forKey: .audio) ?? audio
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? maxLength
         healthIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .healthIntervalSeconds) ?? healthIntervalSeconds
-        guard maxLength >= 1 else { throw SinkConfigurationError(key: "max_len", "must be at least 1, not \(maxLength)") }
+        guard maxLength >= 1 else { throw OptionError(key: "max_len", "must be at least 1, not \(maxLength)") }
         guard (0.1...60).contains(healthIntervalSeconds) else {
-            throw SinkConfigurationError(key: "health_interval_seconds", "must be between 0.1 and 60, not \(healthIntervalSeconds)")
+            throw OptionError(key: "health_interval_seconds", "must be between 0.1 and 60, not \(healthIntervalSeconds)")
         }
     }
 

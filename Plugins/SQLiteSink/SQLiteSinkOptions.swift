@@ -32,7 +32,7 @@ public struct SQLiteSinkOptions: SinkOptions, Encodable {
         path = try c.decodeIfPresent(String.self, forKey: .path) ?? path
         storeAudio = try c.decodeIfPresent(Bool.self, forKey: .storeAudio) ?? storeAudio
         retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? retention
-        guard !path.isEmpty else { throw SinkConfigurationError(key: "path", "must not be empty") }
+        guard !path.isEmpty else { throw OptionError(key: "path", "must not be empty") }
     }
 
     public static let documentation = [

@@ -43,8 +43,8 @@ public struct WAVSinkOptions: SinkOptions, Encodable {
         mix = try c.decodeIfPresent(Mix.self, forKey: .mix) ?? mix
         maxChannels = try c.decodeIfPresent(Int.self, forKey: .maxChannels) ?? maxChannels
         retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? retention
-        guard !directory.isEmpty else { throw SinkConfigurationError(key: "directory", "must not be empty") }
-        guard (1...1024).contains(maxChannels) else { throw SinkConfigurationError(key: "max_channels", "must be between 1 and 1024, not \(maxChannels)") }
+        guard !directory.isEmpty else { throw OptionError(key: "directory", "must not be empty") }
+        guard (1...1024).contains(maxChannels) else { throw OptionError(key: "max_channels", "must be between 1 and 1024, not \(maxChannels)") }
     }
 
     public static let documentation = [

@@ -40,13 +40,13 @@ public struct WebSinkOptions: SinkOptions, Encodable {
     }
 
     func validate() throws {
-        guard statusEveryChunks >= 1 else { throw SinkConfigurationError(key: "status_every_chunks", "must be at least 1, not \(statusEveryChunks)") }
-        guard replayBuffer >= 1 else { throw SinkConfigurationError(key: "replay_buffer", "must be at least 1, not \(replayBuffer)") }
-        guard heartbeatSeconds > 0 else { throw SinkConfigurationError(key: "heartbeat_seconds", "must be positive, not \(heartbeatSeconds)") }
+        guard statusEveryChunks >= 1 else { throw OptionError(key: "status_every_chunks", "must be at least 1, not \(statusEveryChunks)") }
+        guard replayBuffer >= 1 else { throw OptionError(key: "replay_buffer", "must be at least 1, not \(replayBuffer)") }
+        guard heartbeatSeconds > 0 else { throw OptionError(key: "heartbeat_seconds", "must be positive, not \(heartbeatSeconds)") }
         guard levelIntervalMilliseconds >= 50 else {
-            throw SinkConfigurationError(key: "level_interval_ms", "must be at least 50 (browsers need no more than a few updates a second), not \(levelIntervalMilliseconds)")
+            throw OptionError(key: "level_interval_ms", "must be at least 50 (browsers need no more than a few updates a second), not \(levelIntervalMilliseconds)")
         }
-        guard clientBuffer >= 10 else { throw SinkConfigurationError(key: "client_buffer", "must be at least 10, not \(clientBuffer)") }
+        guard clientBuffer >= 10 else { throw OptionError(key: "client_buffer", "must be at least 10, not \(clientBuffer)") }
     }
 
     public static let documentation = [

@@ -1,5 +1,6 @@
 import RelayCore
 import ZoomAPI
+import ZoomWebhooks
 
 /// What goes over the webhook channel: a verified webhook and the instance Zoom delivered it to.
 struct SharedWebhookMessage: Codable, Sendable {

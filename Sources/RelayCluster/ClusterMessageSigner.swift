@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import RelayCore
 import ZoomAPI
+import ZoomWebhooks
 
 /// Signs and checks everything instances share through Redis that makes an instance act: shared webhooks,
 /// stream details (`{p}stream:*`) and relayed live events. With it, write access to Redis is not enough to

@@ -6,6 +6,7 @@ import RedisClient
 import RelayCore
 import ServiceLifecycle
 import ZoomAPI
+import ZoomWebhooks
 
 /// Cluster mode over one Redis (README.md, "Running several instances (cluster mode)"): several relay instances behind a load balancer share webhooks,
 /// per-stream ownership leases, the engagement registry and a live event channel.
@@ -34,15 +35,14 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
     /// Signs what this instance shares and checks what it reads (`cluster.secret`).
     let signer: ClusterMessageSigner
     let rejections: ClusterRejections
-    /// Where other instances' events go (`attach(_:)`): the live-view sinks of this instance's hub.
-    private let hub = NIOLockedValueBox<EventHub?>(nil)
     private let logger: Logger
     private let leases = NIOLockedValueBox<[String: RedisLock.Token]>([:])
     private let remoteWebhooks: AsyncStream<SharedWebhook>
     private let remoteWebhooksContinuation: AsyncStream<SharedWebhook>.Continuation
-    /// Other instances' event batches on their way to the hub, apart from the subscription so that a slow live
-    /// view never holds up shared webhooks; the newest batches win if it falls far behind.
-    private let remoteEvents: AsyncStream<[StreamEvent]>
+    /// Other instances' event batches, for this instance's live views (the server feeds them to its hub's
+    /// `publishRemote`). Apart from the subscription so that a slow live view never holds up shared webhooks; the
+    /// newest batches win if it falls far behind. It finishes when the cluster shuts down.
+    public let remoteEvents: AsyncStream<[StreamEvent]>
     private let remoteEventsContinuation: AsyncStream<[StreamEvent]>.Continuation
     /// How long a webhook claim is kept: the receiver's dedupe window (Zoom's last retry comes after 85 minutes).
     static let webhookClaimMilliseconds: Int64 = 2 * 3600 * 1000
@@ -58,7 +58,7 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         do {
             return try RedisURL(configuration.cluster.redisURL.value)
         } catch {
-            throw ConfigError(file: configuration.source, line: 0, message: "cluster.redis_url: \(error)")
+            throw configuration.error(at: "cluster.redis_url", "\(error)")
         }
     }
 
@@ -86,12 +86,6 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
         (remoteEvents, remoteEventsContinuation) = AsyncStream.makeStream(of: [StreamEvent].self, bufferingPolicy: .bufferingNewest(1000))
     }
 
-    /// Feeds the events other instances relay to `hub`'s live-view sinks. The hub is built with `eventRelayMember`
-    /// among its members, hence after the cluster.
-    public func attach(_ hub: EventHub) {
-        self.hub.withLockedValue { $0 = hub }
-    }
-
     /// The hub member for `eventRelay`: a live view's queue (the newest events win when Redis is slow).
     public var eventRelayMember: EventHub.Member {
         EventHub.Member(id: "cluster", typeName: "cluster", policy: QueuePolicy(capacity: 10_000, overflow: .dropOldest),
@@ -113,9 +107,6 @@ public final class RedisCluster: IngestCluster, Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.subscribe() }
                 group.addTask { await self.tick() }
-                group.addTask {
-                    for await events in self.remoteEvents { await self.hub.withLockedValue({ $0 })?.publishRemote(events) }
-                }
                 await group.next()
                 group.cancelAll()
             }

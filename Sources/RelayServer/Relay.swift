@@ -6,6 +6,7 @@ import RelayCluster
 import RelayCore
 import ServiceLifecycle
 import ZoomAPI
+import ZoomWebhooks
 import UnixSignals
 
 /// The relay: the sinks behind an `EventHub`, and the HTTP server, run as one service group.
@@ -63,33 +64,12 @@ public final class Relay: Sendable {
             zoom = nil
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        var members: [EventHub.Member] = []
-        var callArchive: (any CallArchive)?
-        var audioFiles: [any AudioFiles] = []
-        var sinks: [(id: String, sink: any Sink)] = []
-        for settings in configuration.sinks {
-            guard let factory = sinkRegistry.factory(for: settings.typeName) else {
-                throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): unknown sink type '\(settings.typeName)'")
-            }
-            let context = SinkContext(id: settings.id, logger: logger)
-            do {
-                let sink = try factory.makeSink(options: settings.options, context: context)
-                if callArchive == nil, let archive = sink as? any CallArchiveSink { callArchive = archive.callArchive }
-                if let files = sink as? any AudioFileSink { audioFiles.append(files.audioFiles) }
-                sinks.append((settings.id, sink))
-                members.append(EventHub.Member(id: settings.id, typeName: settings.typeName, policy: settings.queue, sink: sink, context: context))
-            } catch let error as SinkConfigurationError {
-                throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id).\(error.key): \(error.message)")
-            } catch {
-                throw ConfigError(file: configuration.source, line: settings.line, message: "sinks.\(settings.id): cannot start: \(error)")
-            }
-        }
-        self.sinks = sinks
-        self.callArchive = callArchive
-        self.audioFiles = audioFiles
+        var members = try sinkRegistry.makeSinks(configuration.sinks, of: configuration, logger: logger)
+        sinks = members.map { (id: $0.id, sink: $0.sink) }
+        callArchive = members.lazy.compactMap { ($0.sink as? any CallArchiveSink)?.callArchive }.first
+        audioFiles = members.compactMap { ($0.sink as? any AudioFileSink)?.audioFiles }
         if let cluster { members.append(cluster.eventRelayMember) }
         hub = EventHub(members: members, logger: logger)
-        cluster?.attach(hub)
         registry = EngagementRegistry()
         webhooks = WebhookReceiver(
             verifier: WebhookVerifier(secretToken: zoomSettings.webhookSecret.value, toleranceSeconds: zoomSettings.webhookToleranceSeconds),
@@ -101,12 +81,12 @@ public final class Relay: Sendable {
             client = try RTMSClientConfiguration(settings: zoomSettings)
             adjustIngest(&client)
         } catch {
-            throw ConfigError(file: configuration.source, line: 0, message: "zoom.ca_file: \(error)")
+            throw configuration.error(at: "zoom.ca_file", "\(error)")
         }
         publisher = IngestPublisher(hub: hub, registry: registry, log: cluster?.engagementLog)
         engagementLookups = zoom.map { EngagementLookups(rest: $0.rest, logger: logger) }
         eventStreamLimits = EventStreamLimits(perCaller: configuration.server.maxEventStreamsPerCaller, total: configuration.server.maxEventStreams)
-        ingest = IngestService(configuration: client, webhooks: webhooks, publisher: publisher, cluster: cluster, logger: logger)
+        ingest = IngestService(configuration: client, webhooks: webhooks.events, publisher: publisher, cluster: cluster, logger: logger)
     }
 
     /// The HTTP routes and middleware of README.md, "HTTP".
@@ -187,7 +167,8 @@ public final class Relay: Sendable {
     }
 
     /// The relay's services in shutdown order: the hub first (so it stops last and drains every sink), the
-    /// cluster (which ingest's sessions still use while they stop), the token refresher, ingest, then HTTP.
+    /// cluster (which ingest's sessions still use while they stop), the feed of other instances' events into the
+    /// hub's live views, the token refresher, ingest, then HTTP.
     public func makeServiceGroup(
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -195,6 +176,7 @@ public final class Relay: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: hub)]
         if let cluster {
             services.append(.init(service: cluster))
+            services.append(.init(service: RemoteEventFeed(events: cluster.remoteEvents, hub: hub)))
         }
         if let zoom {
             services.append(.init(service: TokenRefreshService(refresher: zoom.refresher, interval: .seconds(60))))
@@ -210,5 +192,19 @@ public final class Relay: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         try await makeServiceGroup(gracefulShutdownSignals: gracefulShutdownSignals, onServerRunning: onServerRunning).run()
+    }
+}
+
+/// Cluster mode: other instances' events into this hub's live-view sinks (`EventHub.publishRemote`). The cluster
+/// produces them and the hub consumes them; this is the only place that knows both.
+struct RemoteEventFeed: Service {
+    let events: AsyncStream<[StreamEvent]>
+    let hub: EventHub
+
+    func run() async {
+        let events = events, hub = hub
+        await cancelWhenGracefulShutdown {
+            for await batch in events { await hub.publishRemote(batch) }
+        }
     }
 }

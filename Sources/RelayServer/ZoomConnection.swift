@@ -30,7 +30,7 @@ public struct ZoomConnection: Sendable {
             do {
                 store = try RedisTokenStore(url: configuration.tokenStore.url.value, cipher: TokenCipher(clientSecret: zoom.clientSecret.value))
             } catch {
-                throw ConfigError(file: configuration.source, line: 0, message: "token_store.url: \(error)")
+                throw configuration.error(at: "token_store.url", "\(error)")
             }
         }
         refresher = TokenRefresher(store: store, oauth: oauth, logger: logger)

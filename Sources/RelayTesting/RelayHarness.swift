@@ -7,6 +7,7 @@ import RelayCore
 import RelayServer
 import ServiceLifecycle
 import ZoomAPI
+import ZoomWebhooks
 import ZoomSimulator
 
 /// The relay's ingest path (HTTP webhook route, receiver, ingest service, hub with a recording sink) and the Zoom

@@ -8,7 +8,7 @@ import SQLiteSink
 /// `rtms-relay replay`: feeds the events archived by a `type: sqlite` sink to the configured sinks, e.g. to
 /// rebuild WAV files (the archive needs `store_audio: true` for audio) or to backfill a new sink.
 ///
-/// The work is done by `ArchiveReplay` in the SQLite sink module; this command only loads the config and
+/// The work is done by `ArchiveReplay` (ArchiveReplay.swift); this command only loads the config and
 /// maps failures to exit codes (1 bad input or config, 2 runtime failure).
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

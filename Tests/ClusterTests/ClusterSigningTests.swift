@@ -6,6 +6,7 @@ import RelayCore
 import RelayTesting
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 @testable import RelayCluster
 
 /// What an attacker with write access to the cluster's Redis (but not `cluster.secret`) can do: nothing that

@@ -7,6 +7,7 @@ import RelayCore
 import RelayTesting
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 
 /// `RedisCluster`'s pieces in-process, against a real redis-server: webhook sharing, leases, the engagement log.
 @Suite("RedisCluster against a real redis-server", .serialized)

@@ -13,7 +13,7 @@ public actor CallSummarySink: SinkPlugin {
 
         public init(from decoder: any Decoder) throws {
             path = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .path)
-            guard !path.isEmpty else { throw SinkConfigurationError(key: "path", "must not be empty") }
+            guard !path.isEmpty else { throw OptionError(key: "path", "must not be empty") }
         }
 
         public static let documentation = [OptionDocumentation("path", "string", "file to append one summary line per stream to")]

@@ -58,11 +58,11 @@ struct CommandLineTests {
         #expect(worse == "error: worse.yaml:2: server.port: expected an integer, found 'x'\nerror: worse.yaml:4: missing key 'path' in sinks.log\n")
     }
 
-    @Test("an unusable cluster.redis_url fails check-config and serve with one line naming the key")
+    @Test("an unusable cluster.redis_url fails check-config and serve with one line naming the key and its line")
     func badClusterURL() async throws {
         let directory = try RelayProcess.makeTemporaryDirectory()
         try "cluster:\n  redis_url: https://:pw@redis.internal:6379\n  secret: command-line-test-secret\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
-        let expected = "error: bad.yaml: cluster.redis_url: invalid Redis URL: scheme 'https' is not supported (use redis://; TLS is not available in this build)\n"
+        let expected = "error: bad.yaml:2: cluster.redis_url: invalid Redis URL: scheme 'https' is not supported (use redis://; TLS is not available in this build)\n"
         let (status, _, stderr) = try await RelayProcess.run(["check-config", "bad.yaml"], directory: directory)
         #expect(status == 1)
         #expect(stderr == expected)

@@ -5,6 +5,7 @@ import RelayCore
 import RelayTesting
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 
 /// Ten thousand webhook requests from several clients at once while calls stream.
 @Suite("Faults: a webhook flood while calls stream", .serialized, .timeLimit(.minutes(5)))

@@ -9,6 +9,7 @@ import RelayTesting
 import Synchronization
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 import ZoomSimulator
 
 @Suite("Relay + simulator over loopback sockets (issue 4)", .serialized, .timeLimit(.minutes(2)))

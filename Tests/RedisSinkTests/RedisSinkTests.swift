@@ -77,8 +77,8 @@ struct RedisSinkTests {
     func options() throws {
         let defaults = try JSONDecoder().decode(RedisSinkOptions.self, from: Data("{}".utf8))
         #expect(defaults.url.value == "redis://127.0.0.1:6379" && defaults.keyPrefix == "rtms:" && !defaults.audio && defaults.maxLength == 100_000)
-        #expect(throws: SinkConfigurationError.self) { try JSONDecoder().decode(RedisSinkOptions.self, from: Data(#"{"max_len": 0}"#.utf8)) }
-        #expect(throws: SinkConfigurationError.self) {
+        #expect(throws: OptionError.self) { try JSONDecoder().decode(RedisSinkOptions.self, from: Data(#"{"max_len": 0}"#.utf8)) }
+        #expect(throws: OptionError.self) {
             try RedisSink(options: RedisSinkOptions(url: Secret("http://x")), context: SinkContext(id: "bus", logger: Self.logger))
         }
     }

@@ -19,7 +19,7 @@ struct FolderSink: SinkPlugin {
             mix = try c.decodeIfPresent(Mix.self, forKey: .mix) ?? mix
             level = try c.decodeIfPresent(Int.self, forKey: .level) ?? level
             password = try c.decodeIfPresent(Secret.self, forKey: .password) ?? password
-            guard (1...9).contains(level) else { throw SinkConfigurationError(key: "level", "must be between 1 and 9, not \(level)") }
+            guard (1...9).contains(level) else { throw OptionError(key: "level", "must be between 1 and 9, not \(level)") }
         }
 
         static let documentation = [OptionDocumentation("directory", "string", "where files go")]

@@ -34,17 +34,17 @@ struct ClusterWiringTests {
         #expect(relay.hub.snapshot().map(\.id) == ["cluster"])
     }
 
-    @Test("an unusable cluster.redis_url is a config error naming the key and the problem")
+    @Test("an unusable cluster.redis_url is a config error at its line, naming the key and the problem")
     func badURL() throws {
         #expect {
             try relay(cluster: "cluster: {redis_url: \"http://127.0.0.1:6379\", secret: \(Self.secret)}")
         } throws: { error in
-            "\(error)" == "test.yaml: cluster.redis_url: invalid Redis URL: scheme 'http' is not supported (use redis://; TLS is not available in this build)"
+            "\(error)" == "test.yaml:3: cluster.redis_url: invalid Redis URL: scheme 'http' is not supported (use redis://; TLS is not available in this build)"
         }
         #expect {
             try relay(cluster: "cluster: {redis_url: \"redis://127.0.0.1:6379/zero\", secret: \(Self.secret)}")
         } throws: { error in
-            "\(error)" == "test.yaml: cluster.redis_url: invalid Redis URL: database 'zero' is not a number (redis://host:port/0)"
+            "\(error)" == "test.yaml:3: cluster.redis_url: invalid Redis URL: database 'zero' is not a number (redis://host:port/0)"
         }
     }
 

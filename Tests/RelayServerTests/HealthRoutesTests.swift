@@ -7,6 +7,7 @@ import RelayServer
 import RelayTesting
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 
 @Suite("HTTP server: health, metrics, errors, limits")
 struct HealthRoutesTests {

@@ -6,6 +6,8 @@ import Testing
 import JSONLinesSink
 import WAVSink
 @testable import SQLiteSink
+// Replay is the executable's (Sources/rtms-relay/ArchiveReplay.swift); its tests use this module's archive fixtures.
+@testable import rtms_relay
 
 @Suite("replay")
 struct ArchiveReplayTests {
@@ -175,7 +177,7 @@ struct ArchiveReplayTests {
                 type: wav
                 directory: \(dir.path)/other
             """)
-        #expect(throws: SinkConfigurationError.self) {
+        #expect(throws: ArchiveReplay.UnknownSink.self) {
             try ArchiveReplay(archive: reader, configuration: config, registry: registry, only: ["nope"], logger: Logger(label: "test"))
         }
         let chosen = try ArchiveReplay(archive: reader, configuration: config, registry: registry, only: ["qa"], logger: Logger(label: "test"))

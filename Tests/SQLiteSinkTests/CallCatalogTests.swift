@@ -180,7 +180,7 @@ struct CallCatalogTests {
     @Test("retention.days is checked: 0 or more than 100 years is a configuration error naming the key")
     func retentionChecked() throws {
         for bad in ["0", "-1", "36501"] {
-            #expect(throws: SinkConfigurationError.self) {
+            #expect(throws: OptionError.self) {
                 try JSONDecoder().decode(Retention.self, from: Data(#"{"days": \#(bad)}"#.utf8))
             }
         }

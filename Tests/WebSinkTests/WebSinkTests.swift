@@ -220,6 +220,6 @@ struct WebSinkTests {
         #expect(defaults.statusEveryChunks == 50 && defaults.heartbeatSeconds == 15 && defaults.levelIntervalMilliseconds == 250)
         var bad = WebSinkOptions()
         bad.levelIntervalMilliseconds = 10
-        #expect(throws: SinkConfigurationError.self) { try bad.validate() }
+        #expect(throws: OptionError.self) { try bad.validate() }
     }
 }

@@ -1,6 +1,7 @@
 import RelayCore
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 
 @Suite("POST /api/webhooks/zoom without HTTP")
 struct WebhookReceiverTests {

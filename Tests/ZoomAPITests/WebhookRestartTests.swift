@@ -5,6 +5,7 @@ import FoundationNetworking
 import RelayTesting
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 
 /// The real binary, restarted on the same data folder: the webhook dedupe lives in the token database.
 @Suite("Webhook dedupe across a restart", .serialized)

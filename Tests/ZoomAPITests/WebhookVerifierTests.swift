@@ -1,5 +1,6 @@
 import Testing
 import ZoomAPI
+import ZoomWebhooks
 
 @Suite("Webhook signature (docs/zoom-rtms.md, \"Webhooks and their signature\")")
 struct WebhookVerifierTests {

@@ -1,5 +1,5 @@
 import RelayCore
-import ZoomAPI
+import ZoomWebhooks
 
 /// What cluster mode (README.md, "Running several instances (cluster mode)") gives ingest: webhooks shared by every instance, one ownership lease per
 /// stream (only the owner connects to Zoom), the connection details a new owner needs to take a stream over,

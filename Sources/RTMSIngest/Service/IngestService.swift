@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import Logging
 import RelayCore
 import ServiceLifecycle
-import ZoomAPI
+import ZoomWebhooks
 
 /// Turns verified webhooks into RTMS sessions and owns them (README.md, "How a call flows"): one `RTMSSession` per
 /// `rtms_stream_id`, each a child task of `run()`.
@@ -27,7 +27,7 @@ public final class IngestService: Service, Sendable {
     }
 
     private let configuration: RTMSClientConfiguration
-    private let webhooks: WebhookReceiver
+    private let webhooks: AsyncStream<ZoomWebhookEvent>
     private let publisher: IngestPublisher
     private let cluster: (any IngestCluster)?
     public let metrics: IngestMetrics
@@ -37,10 +37,11 @@ public final class IngestService: Service, Sendable {
     private let commandContinuation: AsyncStream<Command>.Continuation
 
     /// - Parameters:
-    ///   - webhooks: the receiver behind `POST /api/webhooks/zoom`; this service consumes its `events`.
+    ///   - webhooks: verified webhooks, in the order they arrived (the HTTP side's receiver checks signatures and
+    ///     duplicates); the service ends its webhook loop when the stream finishes.
     ///   - publisher: the hub and registry events go to.
     ///   - cluster: cluster mode's shared webhooks and leases; nil for a single instance.
-    public init(configuration: RTMSClientConfiguration, webhooks: WebhookReceiver, publisher: IngestPublisher,
+    public init(configuration: RTMSClientConfiguration, webhooks: AsyncStream<ZoomWebhookEvent>, publisher: IngestPublisher,
                 cluster: (any IngestCluster)? = nil,
                 metrics: IngestMetrics = IngestMetrics(), logger: Logger = Logger(label: "rtms-relay.ingest")) {
         self.configuration = configuration
@@ -65,11 +66,11 @@ public final class IngestService: Service, Sendable {
                 await withTaskGroup(of: Void.self) { outer in
                     outer.addTask {
                         if let cluster = self.cluster {
-                            await cluster.shareWebhooks(self.webhooks.events) { shared in
+                            await cluster.shareWebhooks(self.webhooks) { shared in
                                 commandContinuation.yield(.webhook(shared.event, isLocal: shared.isLocal))
                             }
                         } else {
-                            for await event in self.webhooks.events { commandContinuation.yield(.webhook(event, isLocal: true)) }
+                            for await event in self.webhooks { commandContinuation.yield(.webhook(event, isLocal: true)) }
                         }
                     }
                     await withTaskGroup(of: Void.self) { group in

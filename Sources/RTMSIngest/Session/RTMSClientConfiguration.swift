@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import RelayCore
-import ZoomAPI
+import ZoomWebhooks
 
 /// Everything an `RTMSSession` needs besides the stream: credentials, the media to ask for, timers, the host
 /// allow-list and TLS trust. Built from `ZoomSettings` in production; tests shorten the timers.

@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 import NIOCore
 import RelayCore
-import ZoomAPI
+import ZoomWebhooks
 
 /// One RTMS stream: performs what its `RTMSSessionStateMachine` decides — opens and closes the signaling and
 /// media sockets, sends the handshakes, CLIENT_READY_ACK, the event subscription and STREAM_CLOSE_REQ, runs the

@@ -24,11 +24,11 @@ public struct AccessSettings: Sendable, Decodable {
         qa = try c.decodeIfPresent([String].self, forKey: .qa) ?? qa
         sessionMinutes = try c.decodeIfPresent(Int.self, forKey: .sessionMinutes) ?? sessionMinutes
         guard (1...60).contains(sessionMinutes) else {
-            throw SinkConfigurationError(key: "session_minutes", "must be between 1 and 60, not \(sessionMinutes)")
+            throw OptionError(key: "session_minutes", "must be between 1 and 60, not \(sessionMinutes)")
         }
         for (key, ids) in [("supervisors", supervisors), ("qa", qa)] {
             if let bad = ids.first(where: { $0.isEmpty || $0.utf8.count > 256 }) {
-                throw SinkConfigurationError(key: key, "'\(bad)' is not a Zoom user id")
+                throw OptionError(key: key, "'\(bad)' is not a Zoom user id")
             }
         }
     }

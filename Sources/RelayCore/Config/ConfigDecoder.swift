@@ -28,7 +28,7 @@ public struct ConfigDecoder: Sendable {
             value = try body(NodeDecoder(node: node, path: path, keyLine: keyLine ?? node.line, session: session))
         } catch let error as ConfigError {
             throw error
-        } catch let error as SinkConfigurationError {
+        } catch let error as OptionError {
             let line = node[error.key]?.line ?? node.line
             throw ConfigError(file: file, line: line, message: "\(Self.join(path + [error.key])): \(error.message)")
         } catch {
@@ -308,7 +308,7 @@ func decodeValue<T: Decodable>(_ type: T.Type, decoder: NodeDecoder) throws -> T
         return try T(from: decoder)
     } catch let error as ConfigError {
         throw error
-    } catch let error as SinkConfigurationError {
+    } catch let error as OptionError {
         throw session.error(node[error.key] ?? node, path + [error.key], error.message)
     } catch {
         if let cases = T.self as? any CaseIterable.Type {

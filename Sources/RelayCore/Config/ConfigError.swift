@@ -31,6 +31,21 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String { lines.joined(separator: "\n") }
 }
 
+/// A value that decoding alone cannot refuse (out of range, a URL that does not parse), named by its key relative to
+/// what is being decoded: a sink's options, a section, a queue policy. Sinks and settings throw it; the config
+/// decoder and `SinkAssembly` turn it into a `ConfigError` at the key's line, and nothing else does.
+public struct OptionError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var message: String
+
+    public init(key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String { "\(key): \(message)" }
+}
+
 /// Closest candidate to a misspelt key, when it is close enough to be a likely typo.
 func suggestion(for key: String, among candidates: some Sequence<String>) -> String? {
     var best: (String, Int)?

@@ -103,7 +103,20 @@ public struct ConfigLoader: Sendable {
         let access = section("access", AccessSettings())
         let sinks = decodeSinks(root["sinks"], decoder: decoder, errors: &errors)
         if !errors.isEmpty { throw ConfigError(all: errors) }
-        return RelayConfiguration(source: file, server: server, zoom: zoom, tokenStore: tokenStore, cluster: cluster, access: access, sinks: sinks)
+        return RelayConfiguration(source: file, server: server, zoom: zoom, tokenStore: tokenStore, cluster: cluster, access: access, sinks: sinks,
+                                  keyLines: Self.keyLines(of: root))
+    }
+
+    /// Every key's line, by dotted path.
+    static func keyLines(of node: ConfigNode, prefix: String = "") -> [String: Int] {
+        guard case .mapping(let entries, _) = node else { return [:] }
+        var lines: [String: Int] = [:]
+        for entry in entries {
+            let path = prefix.isEmpty ? entry.key : prefix + "." + entry.key
+            lines[path] = entry.keyLine
+            lines.merge(keyLines(of: entry.value, prefix: path)) { first, _ in first }
+        }
+        return lines
     }
 
     /// The sinks; a broken one is reported in `errors` and left out, so the others are still checked.

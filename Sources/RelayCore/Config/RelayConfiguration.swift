@@ -9,6 +9,15 @@ public struct RelayConfiguration: Sendable {
     public var access: AccessSettings
     /// The sinks, in config order.
     public var sinks: [SinkSettings]
+    /// The line of every key in the file, by dotted path (`zoom.ca_file`, `sinks.qa.path`).
+    public var keyLines: [String: Int] = [:]
+
+    /// The error for a value that the relay could not use when it started (a CA file it cannot read, a Redis URL
+    /// it cannot parse): `ConfigError` at the line of `key` (a dotted path), so start-up failures point into the
+    /// file like decoding errors do.
+    public func error(at key: String, _ message: String) -> ConfigError {
+        ConfigError(file: source, line: keyLines[key] ?? 0, message: "\(key): \(message)")
+    }
 }
 
 /// `server:` — where the relay listens and who may call it.
@@ -62,31 +71,31 @@ public struct ServerSettings: Sendable, Decodable {
         maxEventStreams = try c.decodeIfPresent(Int.self, forKey: .maxEventStreams) ?? maxEventStreams
         maxEventStreamsPerCaller = try c.decodeIfPresent(Int.self, forKey: .maxEventStreamsPerCaller) ?? maxEventStreamsPerCaller
         guard maxEventStreams > 0, maxEventStreamsPerCaller > 0 else {
-            throw SinkConfigurationError(key: maxEventStreams > 0 ? "max_event_streams_per_caller" : "max_event_streams", "must be at least 1")
+            throw OptionError(key: maxEventStreams > 0 ? "max_event_streams_per_caller" : "max_event_streams", "must be at least 1")
         }
         idleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds) ?? idleTimeoutSeconds
         headerTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .headerTimeoutSeconds) ?? headerTimeoutSeconds
         bodyTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .bodyTimeoutSeconds) ?? bodyTimeoutSeconds
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? maxConnections
         webRoot = try c.decodeIfPresent(String.self, forKey: .webRoot) ?? webRoot
-        guard (0...65535).contains(port) else { throw SinkConfigurationError(key: "port", "must be between 0 and 65535, not \(port)") }
-        guard !host.isEmpty else { throw SinkConfigurationError(key: "host", "must not be empty") }
-        guard maxBodyBytes > 0 else { throw SinkConfigurationError(key: "max_body_bytes", "must be positive") }
+        guard (0...65535).contains(port) else { throw OptionError(key: "port", "must be between 0 and 65535, not \(port)") }
+        guard !host.isEmpty else { throw OptionError(key: "host", "must not be empty") }
+        guard maxBodyBytes > 0 else { throw OptionError(key: "max_body_bytes", "must be positive") }
         for (key, seconds) in [("idle_timeout_seconds", idleTimeoutSeconds), ("header_timeout_seconds", headerTimeoutSeconds), ("body_timeout_seconds", bodyTimeoutSeconds)] where !(1...86_400).contains(seconds) {
-            throw SinkConfigurationError(key: key, "must be between 1 and 86400, not \(seconds)")
+            throw OptionError(key: key, "must be between 1 and 86400, not \(seconds)")
         }
-        guard maxConnections > 0 else { throw SinkConfigurationError(key: "max_connections", "must be positive") }
+        guard maxConnections > 0 else { throw OptionError(key: "max_connections", "must be positive") }
         guard publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://") else {
-            throw SinkConfigurationError(key: "public_url", "must start with http:// or https://, not '\(publicURL)'")
+            throw OptionError(key: "public_url", "must start with http:// or https://, not '\(publicURL)'")
         }
         if allowAnonymous && !Self.isLoopback(host) {
-            throw SinkConfigurationError(
+            throw OptionError(
                 key: "allow_anonymous",
                 "is only allowed when server.host is a loopback address (127.0.0.1, ::1, localhost), not '\(host)'"
             )
         }
         if allowAnonymous && WebOrigin(url: publicURL)?.isLoopback != true {
-            throw SinkConfigurationError(
+            throw OptionError(
                 key: "allow_anonymous",
                 "is only allowed when server.public_url is on this machine too (http://localhost:PORT, http://127.0.0.1:PORT, http://[::1]:PORT), not '\(publicURL)': behind a tunnel or proxy the anonymous API would be public"
             )
@@ -156,13 +165,13 @@ public struct ZoomSettings: Sendable, Decodable {
         allowInsecureRTMS = try c.decodeIfPresent(Bool.self, forKey: .allowInsecureRTMS) ?? allowInsecureRTMS
         transcripts = try c.decodeIfPresent(Bool.self, forKey: .transcripts) ?? transcripts
         for (key, url) in [("oauth_url", oauthURL), ("api_url", apiURL)] where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            throw SinkConfigurationError(key: key, "must start with http:// or https://, not '\(url)'")
+            throw OptionError(key: key, "must start with http:// or https://, not '\(url)'")
         }
         guard webhookToleranceSeconds > 0 else {
-            throw SinkConfigurationError(key: "webhook_tolerance_seconds", "must be positive")
+            throw OptionError(key: "webhook_tolerance_seconds", "must be positive")
         }
         if let bad = rtmsAllowedHosts.first(where: { $0.isEmpty || $0.contains("/") || $0.contains(":") }) {
-            throw SinkConfigurationError(key: "rtms_allowed_hosts", "'\(bad)' is not a host name or '*.domain' pattern")
+            throw OptionError(key: "rtms_allowed_hosts", "'\(bad)' is not a host name or '*.domain' pattern")
         }
     }
 }
@@ -187,7 +196,7 @@ public struct TokenStoreSettings: Sendable, Decodable {
         path = try c.decodeIfPresent(String.self, forKey: .path) ?? path
         url = try c.decodeIfPresent(Secret.self, forKey: .url) ?? url
         if kind == .redis && url.isEmpty {
-            throw SinkConfigurationError(key: "url", "is required when kind is redis (e.g. redis://127.0.0.1:6379/0)")
+            throw OptionError(key: "url", "is required when kind is redis (e.g. redis://127.0.0.1:6379/0)")
         }
     }
 }
@@ -228,11 +237,11 @@ public struct ClusterSettings: Sendable, Decodable {
         relayAudio = try c.decodeIfPresent(Bool.self, forKey: .relayAudio) ?? relayAudio
         secret = try c.decodeIfPresent(Secret.self, forKey: .secret) ?? secret
         if isEnabled && secret.value.utf8.count < 16 {
-            throw SinkConfigurationError(key: "secret", "is required when redis_url is set: at least 16 characters shared by every "
+            throw OptionError(key: "secret", "is required when redis_url is set: at least 16 characters shared by every "
                 + "instance (e.g. secret: ${RELAY_CLUSTER_SECRET}); cluster messages in Redis are signed with it")
         }
         guard (300...600_000).contains(leaseMilliseconds) else {
-            throw SinkConfigurationError(key: "lease_ms", "must be between 300 and 600000, not \(leaseMilliseconds)")
+            throw OptionError(key: "lease_ms", "must be between 300 and 600000, not \(leaseMilliseconds)")
         }
     }
 }
@@ -255,6 +264,6 @@ extension QueuePolicy: Decodable {
         self.init()
         capacity = try c.decodeIfPresent(Int.self, forKey: .capacity) ?? capacity
         overflow = try c.decodeIfPresent(Overflow.self, forKey: .overflow) ?? overflow
-        guard capacity > 0 else { throw SinkConfigurationError(key: "capacity", "must be at least 1, not \(capacity)") }
+        guard capacity > 0 else { throw OptionError(key: "capacity", "must be at least 1, not \(capacity)") }
     }
 }

@@ -11,7 +11,7 @@ public struct Retention: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         days = try c.decodeIfPresent(Int.self, forKey: .days)
         if let days, !(1...36_500).contains(days) {
-            throw SinkConfigurationError(key: "retention.days", "must be between 1 and 36500, not \(days)")
+            throw OptionError(key: "retention.days", "must be between 1 and 36500, not \(days)")
         }
     }
 

@@ -9,7 +9,7 @@ public protocol SinkPlugin: Sink {
     static var typeName: String { get }
     /// One line on what the sink does, for `check-config`.
     static var summary: String { get }
-    /// Builds the sink. Throw `SinkConfigurationError` for options that decode but make no sense.
+    /// Builds the sink. Throw `OptionError` for options that decode but make no sense.
     init(options: Options, context: SinkContext) throws
 }
 
@@ -32,19 +32,6 @@ public struct OptionDocumentation: Sendable, Hashable {
         self.defaultValue = defaultValue
         self.help = help
     }
-}
-
-/// An error in a sink's options that decoding alone cannot catch (a value out of range).
-public struct SinkConfigurationError: Error, CustomStringConvertible, Sendable {
-    public var key: String
-    public var message: String
-
-    public init(key: String, _ message: String) {
-        self.key = key
-        self.message = message
-    }
-
-    public var description: String { "\(key): \(message)" }
 }
 
 /// A registered sink type, erased so the registry can hold any of them.

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import RelayCore
 import ZoomAPI
+import ZoomWebhooks
 
 /// Decides who is calling the browser API: the operator (`server.access_token`), an agent or supervisor (a
 /// session token from the Home URL), or anyone when `allow_anonymous` is on (which the config only allows on a

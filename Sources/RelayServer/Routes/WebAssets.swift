@@ -24,7 +24,7 @@ enum WebAssets: Sendable {
         let webRoot = configuration.server.webRoot
         guard !webRoot.isEmpty else { self = .builtIn; return }
         guard FileManager.default.fileExists(atPath: (webRoot as NSString).appendingPathComponent("index.html")) else {
-            throw ConfigError(file: configuration.source, line: 0, message: "server.web_root: \(webRoot) has no index.html")
+            throw configuration.error(at: "server.web_root", "\(webRoot) has no index.html")
         }
         self = .folder(webRoot)
     }

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import DequeModule
 import Logging
 import RelayCore
+import ZoomWebhooks
 
 /// The whole of `POST /api/webhooks/zoom` without the HTTP framework (README.md, "How a call flows"): size limit, signature,
 /// JSON, url_validation, dedupe of Zoom's retries, then hand-off.

@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 import RelayCore
+import SQLiteSink
 
-/// Feeds archived events to sinks built from a configuration: what `rtms-relay replay` runs, kept here so it
-/// is testable without the command line.
+/// Feeds archived events to sinks built from a configuration: what `rtms-relay replay` runs (`Replay.swift` only
+/// adds the command line). The SQLite sink module gives the reader (`ArchiveReader`); the sinks are built like
+/// the relay's own (`SinkRegistry.makeSinks`). Tested by `Tests/SQLiteSinkTests/ArchiveReplayTests.swift`.
 ///
 /// Sinks are fed directly, batch by batch and in archive order, not through the `EventHub`: a replay must
 /// not drop anything under a `drop_newest` queue policy, and events keep their archived `seq`. A sink that
@@ -49,6 +51,13 @@ public struct ArchiveReplay: Sendable {
     }
 
     /// A sink that failed during the replay.
+    /// `--sink` names an id the config does not have.
+    public struct UnknownSink: Error, CustomStringConvertible {
+        public var id: String
+        public var source: String
+        public var description: String { "no sink '\(id)' in \(source)" }
+    }
+
     public struct SinkFailed: Error, CustomStringConvertible {
         public var id: String
         public var error: any Error
@@ -63,28 +72,23 @@ public struct ArchiveReplay: Sendable {
     /// Builds the configured sinks (all, or those whose ids are in `only`) except one writing to this archive.
     public init(archive reader: ArchiveReader, configuration: RelayConfiguration, registry: SinkRegistry, only: [String] = [], logger: Logger) throws {
         self.reader = reader
-        var targets: [Target] = []
+        var chosen: [SinkSettings] = []
         var skipped: [String] = []
         let archive = Self.canonical(reader.path)
         for settings in configuration.sinks {
             if !only.isEmpty && !only.contains(settings.id) {
                 skipped.append(settings.id)
-                continue
-            }
-            if let options = settings.options as? SQLiteSinkOptions, Self.canonical(options.path) == archive {
+            } else if let options = settings.options as? SQLiteSinkOptions, Self.canonical(options.path) == archive {
                 logger.notice("not replaying into the archive being read", metadata: ["sink": "\(settings.id)"])
                 skipped.append(settings.id)
-                continue
+            } else {
+                chosen.append(settings)
             }
-            guard let factory = registry.factory(for: settings.typeName) else {
-                throw SinkConfigurationError(key: "sinks.\(settings.id).type", "unknown sink type '\(settings.typeName)'")
-            }
-            let context = SinkContext(id: settings.id, logger: logger)
-            targets.append(Target(id: settings.id, sink: try factory.makeSink(options: settings.options, context: context), context: context))
         }
         if let unknown = only.first(where: { id in !configuration.sinks.contains { $0.id == id } }) {
-            throw SinkConfigurationError(key: "sink", "no sink '\(unknown)' in \(configuration.source)")
+            throw UnknownSink(id: unknown, source: configuration.source)
         }
+        let targets = try registry.makeSinks(chosen, of: configuration, logger: logger).map { Target(id: $0.id, sink: $0.sink, context: $0.context) }
         self.targets = targets
         self.skipped = skipped
     }
