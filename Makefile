@@ -51,6 +51,8 @@ test: build
 	python3 Tests/Structure/check.py
 	# Serially: the end-to-end suites run real-time calls, and on two cores parallel suites starve each other.
 	RTMS_RELAY_BIN=$(CURDIR)/$(BIN) swift test --skip-build --no-parallel
+	# A sink in a package of its own, built and tested against this checkout (docs/writing-a-sink.md, section 9).
+	swift test --package-path Tests/OutOfTreeSink
 	bash Tests/Conformance/run.sh $(BIN)
 	$(MAKE) browser-test
 

@@ -136,11 +136,23 @@ var targets: [Target] = [
         resources: [.embedInCode("Web")],
         swiftSettings: swiftSettings
     ),
+    /// The sink kit: `SinkConformance`, `RecordingSink`, `DeterministicAudio`. RelayCore only, so a sink written
+    /// in its own package tests against it without building the relay (Tests/OutOfTreeSink).
+    .target(
+        name: "SinkTesting",
+        dependencies: [
+            "RelayCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "RelayTesting",
         dependencies: [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            "RelayCore", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomWebhooks", "ZoomSimulator", "RedisClient",
+            "RelayCore", "SinkTesting", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomWebhooks", "ZoomSimulator", "RedisClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
@@ -178,9 +190,10 @@ var targets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
-    // A sink in a module of its own, added the way docs/writing-a-sink.md says; used only by its test.
-    .target(name: "CustomSinkExample", dependencies: ["RelayCore"], path: "Tests/CustomSinkExample", swiftSettings: swiftSettings),
-    .testTarget(name: "CustomSinkTests", dependencies: ["CustomSinkExample", "BuiltInSinks", "RelayTesting", "ZoomSimulator"], swiftSettings: swiftSettings),
+    // The sink of the out-of-tree example package (Tests/OutOfTreeSink, built on its own by `make test`), also
+    // compiled here so that CustomSinkTests can play a simulated call through it beside the built-in sinks.
+    .target(name: "CallSummarySink", dependencies: ["RelayCore"], path: "Tests/OutOfTreeSink/Sources/CallSummarySink", swiftSettings: swiftSettings),
+    .testTarget(name: "CustomSinkTests", dependencies: ["CallSummarySink", "BuiltInSinks", "RelayTesting", "ZoomSimulator"], swiftSettings: swiftSettings),
     .testTarget(
         name: "ZoomAPITests",
         dependencies: ["ZoomAPI", "ZoomWebhooks", "RelayTesting", "RedisClient", .product(name: "Crypto", package: "swift-crypto")],
@@ -278,7 +291,9 @@ let package = Package(
     products: [
         .executable(name: "rtms-relay", targets: ["rtms-relay"]),
         .library(name: "RelayCore", targets: ["RelayCore"]),
-        // The test kit for sinks written outside this repository: SinkConformance, RecordingSink, RelayHarness.
+        // The sink kit for sinks written outside this repository: SinkConformance, RecordingSink (RelayCore only).
+        .library(name: "SinkTesting", targets: ["SinkTesting"]),
+        // The relay's own test kit, with the sink kit: RelayHarness (relay + simulator), RelayProcess, LogCapture.
         .library(name: "RelayTesting", targets: ["RelayTesting"]),
     ],
     dependencies: [

@@ -3,6 +3,7 @@ import FuzzSupport
 import Logging
 import RelayCore
 import ZoomAPI
+import ZoomWebhooks
 
 /// Webhook bodies and signatures (docs/zoom-rtms.md, "Webhooks and their signature"): the input is one raw body, preceded by one byte that picks the
 /// clock offset and which signature byte to alter. Checked for every input:

@@ -1,5 +1,5 @@
 import BuiltInSinks
-import CustomSinkExample
+import CallSummarySink
 import Foundation
 import RelayCore
 import RelayTesting

@@ -82,6 +82,8 @@ def main():
     for folders, pattern, what in rules:
         for folder in folders:
             for path in sorted((ROOT / folder).rglob("*.swift")):
+                if not path.is_file() or any(part.startswith(".build") for part in path.parts):
+                    continue
                 for number, line in enumerate(path.read_text().splitlines(), 1):
                     if pattern.search(line):
                         failures.append(f"{path.relative_to(ROOT)}:{number}: {what}")

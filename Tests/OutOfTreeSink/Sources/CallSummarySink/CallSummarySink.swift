@@ -1,9 +1,10 @@
 import Foundation
 import RelayCore
 
-/// A custom sink written the way docs/writing-a-sink.md describes, living in a test-only target: when a
-/// stream stops, it appends one line to a file with the stream's audio frame counts per channel and why it
-/// stopped. `CustomSinkTests` registers it next to the built-in sinks and plays a simulated call through it.
+/// A custom sink written the way docs/writing-a-sink.md describes, in a package of its own (Tests/OutOfTreeSink):
+/// when a stream stops, it appends one line to a file with the stream's audio frame counts per channel and why it
+/// stopped. Its package's tests run the conformance suite; rtms-relay's `CustomSinkTests` also registers it next to
+/// the built-in sinks and plays a simulated call through it.
 public actor CallSummarySink: SinkPlugin {
     public struct Options: SinkOptions {
         /// The file the summaries are appended to.
@@ -11,9 +12,13 @@ public actor CallSummarySink: SinkPlugin {
 
         enum CodingKeys: String, CodingKey { case path }
 
-        public init(from decoder: any Decoder) throws {
-            path = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .path)
+        public init(path: String) throws {
             guard !path.isEmpty else { throw OptionError(key: "path", "must not be empty") }
+            self.path = path
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try self.init(path: decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .path))
         }
 
         public static let documentation = [OptionDocumentation("path", "string", "file to append one summary line per stream to")]

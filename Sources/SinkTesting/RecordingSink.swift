@@ -102,6 +102,7 @@ public func waitUntil(timeout: Duration = .seconds(10), _ what: @autoclosure () 
 /// A wait in a test that ran out of time.
 public struct TimeoutError: Error, CustomStringConvertible {
     public var what: String
+    public init(what: String) { self.what = what }
     public var description: String { "timed out waiting for \(what)" }
 }
 
