@@ -11,6 +11,8 @@ public actor JSONLinesSink: SinkPlugin, EventHoldingSink {
     public static let summary = "every non-audio event as one JSON object per line, to a file (rotated by size) or stdout"
 
     private let options: JSONLinesSinkOptions
+    /// Without audio in the file (`audio: none`) the hub does not hand this sink audio frames at all.
+    public nonisolated var interests: EventInterests { options.audio == .none ? .allButAudio : .all }
     private let context: SinkContext
     private let encoder: JSONEncoder
     private var file: FileHandle?
@@ -30,7 +32,6 @@ public actor JSONLinesSink: SinkPlugin, EventHoldingSink {
     public func consume(_ events: [StreamEvent]) async throws {
         var batch = Data()
         for event in events {
-            if case .audio = event.kind, options.audio == .none { continue }
             batch.append(try encoder.encode(event))
             batch.append(UInt8(ascii: "\n"))
         }

@@ -62,6 +62,8 @@ public actor RedisSink: SinkPlugin {
     }
 
     public nonisolated var tickInterval: Duration? { healthInterval }
+    /// Without `audio: true` the hub does not hand this sink audio frames at all.
+    public nonisolated var interests: EventInterests { options.audio ? .all : .allButAudio }
 
     /// PINGs Redis when nothing answered for `health_interval_seconds` and no batch is on its way (a batch in
     /// flight reports Redis's health itself, retrying).
@@ -125,7 +127,6 @@ public actor RedisSink: SinkPlugin {
         commands.reserveCapacity(events.count * 2)
         for event in events {
             let isAudio = if case .audio = event.kind { true } else { false }
-            if isAudio && !options.audio { continue }
             let json = try encoder.encode(event)
             if !isAudio {
                 var publish = RedisCommand("PUBLISH", [channel])

@@ -20,6 +20,8 @@ public actor ClusterEventRelay: Sink {
     private let encoder: JSONEncoder
     /// Its `/health` entry (`cluster`), which also reports whether the cluster's Redis answers.
     public nonisolated let context: SinkContext
+    /// Without `cluster.relay_audio` the hub does not hand the relay audio frames at all.
+    public nonisolated var interests: EventInterests { relayAudio ? .all : .allButAudio }
 
     init(connection: RedisConnection, channel: String, origin: String, relayAudio: Bool, health: ClusterHealth, signer: ClusterMessageSigner,
          context: SinkContext) {
@@ -34,7 +36,6 @@ public actor ClusterEventRelay: Sink {
     }
 
     public func consume(_ events: [StreamEvent]) async throws {
-        let events = relayAudio ? events : events.filter { if case .audio = $0.kind { false } else { true } }
         guard !events.isEmpty else { return }
         guard health.isReachable else { return }
         var publish = RedisCommand("PUBLISH", [channel])

@@ -35,8 +35,14 @@ public final class RecordingSink: SinkPlugin {
     private let gate: Gate?
     private let context: SinkContext?
 
-    /// - Parameter stalled: when true, `consume` waits until `release()` is called.
-    public init(stalled: Bool = false, context: SinkContext? = nil) {
+    /// The kinds it asks the hub for (`Sink.interests`).
+    public let interests: EventInterests
+
+    /// - Parameters:
+    ///   - stalled: when true, `consume` waits until `release()` is called.
+    ///   - interests: the kinds it asks the hub for.
+    public init(stalled: Bool = false, interests: EventInterests = .all, context: SinkContext? = nil) {
+        self.interests = interests
         gate = stalled ? Gate() : nil
         self.context = context
     }

@@ -17,7 +17,9 @@ import RelayCore
 /// - a restart: `start()` again after a failure, then more batches and a finish (the hub restarts a sink
 ///   that threw with `start()`);
 /// - a finish straight after a batch, with no tick in between (nothing may be left unwritten for want of one);
-/// - every event kind, including the ones added after the sink was written (`StreamEvent.Kind` has a case per
+/// - `interests` honoured: the sink gets only the kinds it asks for, as from the hub (and must ask for some, and
+///   always the same);
+/// - every event kind it asks for, including the ones added after the sink was written (`StreamEvent.Kind` has a case per
 ///   `EventType`; the sample below is built from `EventType.allCases`, so a new kind reaches the sink here first).
 ///
 /// It reports what threw, and never judges what a sink wrote: that is the sink's own tests' job.
@@ -36,10 +38,18 @@ public enum SinkConformance {
                 return false
             }
         }
-        let batches = sampleBatches()
+        let all = sampleBatches()
+        // Each sink gets the kinds it asks for, as from the hub; the hub reads `interests` once, so it must not change.
+        func batches(for sink: any Sink) -> [[StreamEvent]] {
+            let interests = sink.interests
+            if sink.interests != interests { problems.append("interests: changed between two reads (\(interests), then \(sink.interests))") }
+            if !EventType.allCases.contains(where: interests.contains) { problems.append("interests: asks for no event kind at all") }
+            return all.map(interests.filter).filter { !$0.isEmpty }
+        }
 
         // 1. The whole life, in order.
         if let sink = make(makeSink, id: id, logger: logger, &problems) {
+            let batches = batches(for: sink)
             _ = await attempt("start") { try await sink.start() }
             for (index, batch) in batches.enumerated() {
                 _ = await attempt("consume batch \(index + 1) of \(batches.count)") { try await sink.consume(batch) }
@@ -49,14 +59,16 @@ public enum SinkConformance {
         }
         // 2. A restart after a failure: start again, go on.
         if let sink = make(makeSink, id: id, logger: logger, &problems) {
+            let batches = batches(for: sink)
             _ = await attempt("start") { try await sink.start() }
-            _ = await attempt("consume before the restart") { try await sink.consume(batches[0]) }
+            _ = await attempt("consume before the restart") { try await sink.consume(batches.first ?? []) }
             _ = await attempt("start again (the hub's restart)") { try await sink.start() }
             _ = await attempt("consume after the restart") { try await sink.consume(Array(batches.dropFirst()).flatMap { $0 }) }
             _ = await attempt("finish after the restart") { try await sink.finish() }
         }
         // 3. A finish with the last batch just handed over, no tick in between.
         if let sink = make(makeSink, id: id, logger: logger, &problems) {
+            let batches = batches(for: sink)
             _ = await attempt("start") { try await sink.start() }
             _ = await attempt("consume a batch then finish at once") { try await sink.consume(batches.flatMap { $0 }) }
             _ = await attempt("finish with a pending batch") { try await sink.finish() }

@@ -105,7 +105,8 @@ public struct ArchiveReplay: Sendable {
     ///
     /// Refuses, before writing anything, to feed a sink that writes audio files (`AudioFileSink`) from an archive
     /// without audio. A sink that can say what it already holds (`EventHoldingSink`, e.g. a JSON Lines file the
-    /// relay wrote live) is not given those events again, unless `duplicates` is true.
+    /// relay wrote live) is not given those events again, unless `duplicates` is true. Each sink gets only the kinds
+    /// it asks for (`Sink.interests`), as from the hub.
     public func run(engagement: String? = nil, duplicates: Bool = false) async throws -> Summary {
         if let engagement, try await !reader.engagementIDs().contains(engagement) {
             throw ArchiveError.unknownEngagement(engagement, reader.path)
@@ -123,10 +124,13 @@ public struct ArchiveReplay: Sendable {
                 throw SinkFailed(id: target.id, error: error)
             }
         }
+        let interests = targets.map(\.sink.interests)
         for try await batch in reader.events(engagement: engagement) {
             for (index, target) in targets.enumerated() {
-                let fresh = held[index].isEmpty ? batch : batch.filter { !held[index].contains(EventKey($0)) }
-                summary.written[index].alreadyHeld += batch.count - fresh.count
+                // What the hub would hand this sink (`Sink.interests`), less what it already holds.
+                let wanted = interests[index].filter(batch)
+                let fresh = held[index].isEmpty ? wanted : wanted.filter { !held[index].contains(EventKey($0)) }
+                summary.written[index].alreadyHeld += wanted.count - fresh.count
                 summary.written[index].events += fresh.count
                 summary.written[index].audioFrames += fresh.count { if case .audio = $0.kind { true } else { false } }
                 guard !fresh.isEmpty else { continue }

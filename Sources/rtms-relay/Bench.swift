@@ -232,8 +232,9 @@ private struct Measurement {
         guard let end = stop.latency[id] else { return .empty }
         return end.since(start.latency[id] ?? .empty)
     }
-    /// Events a sink did not consume: dropped by its queue policy, failed, or still queued.
-    func lostEvents(_ sink: SinkSnapshot) -> UInt64 { published &- min(published, sink.delivered) }
+    /// Events a sink did not consume: dropped by its queue policy, failed, or still queued. (Not `published -
+    /// delivered`: a sink is handed only the kinds it wants, `Sink.interests`.)
+    func lostEvents(_ sink: SinkSnapshot) -> UInt64 { sink.dropped + sink.failed + UInt64(max(0, sink.depth)) }
     /// Frames the simulator sent that the relay never published, plus the most any sink lost.
     var framesLost: Int {
         max(0, summary.audioFramesSent - framesReceived) + Int(sinks.map(lostEvents).max() ?? 0)
@@ -373,7 +374,7 @@ private struct Report {
         ]
         for sink in m.sinks {
             let window = m.windowLatency(sink.id)
-            lines.append("    \(sink.id) (\(sink.type)): p50 \(ms(window.quantileUpperBoundMillis(0.5))) · p99 \(ms(window.quantileUpperBoundMillis(0.99))) · max \(ms(window.count > 0 ? window.maxMillis : nil)); consumed \(sink.delivered) of \(m.published) events, dropped \(sink.dropped), failed \(sink.failed)")
+            lines.append("    \(sink.id) (\(sink.type)): p50 \(ms(window.quantileUpperBoundMillis(0.5))) · p99 \(ms(window.quantileUpperBoundMillis(0.99))) · max \(ms(window.count > 0 ? window.maxMillis : nil)); consumed \(sink.delivered) events (\(m.published) published), dropped \(sink.dropped), failed \(sink.failed)")
         }
         lines.append("  peak RSS      \(peakRSS >> 20) MiB  (\(String(format: "%.2f", Double(m.peakWindowRSS - m.baselineRSS) / Double(calls) / 1_048_576)) MiB per call)")
         lines.append("  frames lost   \(m.framesLost) of \(m.summary.audioFramesSent) sent (relay received \(m.framesReceived); malformed \(m.malformed))")

@@ -229,7 +229,15 @@ struct CommandLineTests {
         #expect((object["frames_per_second"] as? Double ?? 0) > 0)
         let sinks = try #require(object["sinks"] as? [[String: Any]])
         #expect(sinks.compactMap { $0["type"] as? String }.sorted() == ["jsonl", "wav"])
-        for sink in sinks { #expect(sink["consumed"] as? Int == object["events_published"] as? Int, "\(sink)") }
+        // Each sink gets the kinds it asked for, all of them: the WAV sink every event, the JSON Lines sink
+        // (no `audio`) every event but the audio frames.
+        let published = try #require(object["events_published"] as? Int)
+        let received = try #require(object["frames_received"] as? Int)
+        for sink in sinks {
+            #expect(sink["dropped"] as? Int == 0 && sink["failed"] as? Int == 0, "\(sink)")
+            let expected = sink["type"] as? String == "jsonl" ? published - received : published
+            #expect(sink["consumed"] as? Int == expected, "\(sink), published \(published), audio frames \(received)")
+        }
         // The recordings really were written: one WAV per party per call, plus the mixes.
         let wavs = FileManager.default.enumerator(atPath: directory.appendingPathComponent("data/recordings").path)?
             .compactMap { $0 as? String }.filter { $0.hasSuffix(".wav") } ?? []

@@ -37,7 +37,8 @@ struct JSONLinesSinkTests {
         let (sink, directory) = try makeSink("sinks:\n  log:\n    type: jsonl\n    path: DIR/sub/events.jsonl\n")
         try await sink.start()
         let batch = events(10, audioEvery: 3)
-        try await sink.consume(batch)
+        #expect(!sink.interests.contains(.audio))  // the hub never hands it audio
+        try await sink.consume(sink.interests.filter(batch))
         try await sink.finish()
         let written = try lines(directory.appendingPathComponent("sub/events.jsonl"))
         let expected = try batch.filter { $0.type != .audio }.map { String(decoding: try $0.jsonData(), as: UTF8.self) }

@@ -29,7 +29,8 @@ struct RedisSinkTests {
             _ = try await subscriber.receive()
             let sink = try RedisSink(options: RedisSinkOptions(url: Secret(server.url), keyPrefix: "bus:"), context: SinkContext(id: "bus", logger: Self.logger))
             try await sink.start()
-            try await sink.consume(events())
+            #expect(!sink.interests.contains(.audio))  // without `audio: true` the hub never hands it audio
+            try await sink.consume(sink.interests.filter(events()))
             try await sink.finish()
 
             let entries = try await StreamEntries.read(server: server, key: "bus:stream:eng-1")

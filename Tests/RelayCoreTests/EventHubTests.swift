@@ -197,4 +197,62 @@ struct EventHubTests {
         #expect(hub.snapshot()[0].degradedReason == "disk full")
         #expect(hub.snapshot()[0].isDegraded)
     }
+
+    @Test("a batch is stamped with consecutive sequence numbers and reaches each sink whole and in order")
+    func batchPublish() async throws {
+        let a = RecordingSink(), b = RecordingSink()
+        let hub = EventHub(members: [member("a", a), member("b", b)], logger: Logger(label: "test"))
+        try await withHub(hub) {
+            await hub.publish(event(0))
+            await hub.publish(contentsOf: (1..<300).map { event($0) })
+            await hub.publish(event(300))
+            try await a.expectEvents(count: 301)
+            try await b.expectEvents(count: 301)
+        }
+        for sink in [a, b] {
+            #expect(sink.events.map(\.seq) == Array(1...301))
+            #expect(attempts(sink.events) == Array(0...300))
+        }
+        #expect(hub.publishedCount == 301)
+    }
+
+    @Test("each sink gets only the kinds it asked for; what it did not ask for is neither queued nor dropped")
+    func interests() async throws {
+        let everything = RecordingSink()
+        let noAudio = RecordingSink(interests: .allButAudio)
+        let stops = RecordingSink(interests: .only([.streamStopped]))
+        // A tiny queue: had the audio been queued for `noAudio`, it would have overflowed.
+        let hub = EventHub(members: [member("all", everything), member("no_audio", noAudio, capacity: 5), member("stops", stops, capacity: 5)],
+                           logger: Logger(label: "test"))
+        var batch = (0..<200).map { StreamEvent(engagementID: "e1", streamID: "s1", kind: .audio(AudioFrame(channel: "\($0 % 2)", timestamp: Int64($0) * 20, pcm: ByteBuffer()))) }
+        batch.insert(event(1), at: 100)
+        batch.append(StreamEvent(engagementID: "e1", streamID: "s1", kind: .streamStopped(StopReason(code: 1, name: "STOP_BC_HOST_TRIGGERED"))))
+        try await withHub(hub) {
+            await hub.publish(contentsOf: batch)
+            try await everything.expectEvents(count: 202)
+            try await noAudio.expectEvents(count: 2)
+            try await stops.expectEvents(count: 1)
+        }
+        #expect(noAudio.events.map(\.type) == [.streamResumed, .streamStopped])
+        #expect(stops.events.map(\.type) == [.streamStopped])
+        // The kept events carry the sequence numbers the whole batch was stamped with.
+        #expect(noAudio.events.map(\.seq) == [101, 202])
+        for snapshot in hub.snapshot() {
+            #expect(snapshot.dropped == 0, "\(snapshot.id)")
+        }
+        #expect(hub.snapshot().map(\.delivered) == [202, 2, 1])
+    }
+
+    @Test("interests: all and allExcept take kinds added later, only does not; every kind fits the mask")
+    func interestsSemantics() {
+        #expect(EventType.allCases.count <= 64)
+        for type in EventType.allCases {
+            #expect(EventInterests.all.contains(type))
+            #expect(EventInterests.allButAudio.contains(type) == (type != .audio))
+            #expect(EventInterests.only([.transcript]).contains(type) == (type == .transcript))
+        }
+        #expect(EventInterests.all.isAll)
+        #expect(!EventInterests.allButAudio.isAll)
+        #expect(EventInterests.only([.audio, .audioGap]).description == "audio, audio.gap")
+    }
 }

@@ -3,7 +3,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Fans every published event out to every sink, each through its own bounded queue and task (docs/writing-a-sink.md, "4. Queues and overflow").
+/// Fans every published event out to every sink that wants its kind (`Sink.interests`), each through its own
+/// bounded queue and task (docs/writing-a-sink.md, "4. Queues and overflow").
 ///
 /// Publishing never waits on a slow sink unless that sink's queue is configured `block`. The hub supervises
 /// the sinks: a sink that throws is logged and restarted with backoff while the others go on. On graceful
@@ -52,23 +53,40 @@ public final class EventHub: Service, Sendable {
         self.backoff = backoff
     }
 
-    /// Stamps the next sequence number on `event` and queues it for every sink.
+    /// Stamps the next sequence number on `event` and queues it for every sink that wants its kind.
     public func publish(_ event: StreamEvent) async {
-        var event = event
-        event.seq = sequence.add(1, ordering: .relaxed).newValue
+        await publish(contentsOf: [event])
+    }
+
+    /// Stamps consecutive sequence numbers on `events` (one atomic step for the batch) and queues them, in order,
+    /// for every sink that wants their kinds (`Sink.interests`): one lock acquisition and one wake-up per sink
+    /// for the whole batch.
+    public func publish(contentsOf events: [StreamEvent]) async {
+        guard !events.isEmpty else { return }
+        var events = events
+        stamp(&events)
         for member in members {
-            await member.mailbox.put(event)
+            await member.put(events)
         }
     }
 
     /// Queues events another relay instance ingested (cluster mode) for the live-view sinks only
     /// (`LiveViewSink`), stamped with this hub's sequence numbers.
     public func publishRemote(_ events: [StreamEvent]) async {
-        for var event in events {
-            event.seq = sequence.add(1, ordering: .relaxed).newValue
-            for member in members where member.member.sink is any LiveViewSink {
-                await member.mailbox.put(event)
-            }
+        guard !events.isEmpty else { return }
+        var events = events
+        stamp(&events)
+        for member in members where member.member.sink is any LiveViewSink {
+            await member.put(events)
+        }
+    }
+
+    private func stamp(_ events: inout [StreamEvent]) {
+        let last = sequence.add(UInt64(events.count), ordering: .relaxed).newValue
+        var seq = last - UInt64(events.count)
+        for index in events.indices {
+            seq += 1
+            events[index].seq = seq
         }
     }
 
@@ -82,7 +100,7 @@ public final class EventHub: Service, Sendable {
         members.map { $0.snapshot() }
     }
 
-    /// Events published so far (each went to every sink's queue).
+    /// Events published so far (each went to the queue of every sink that wants its kind).
     public var publishedCount: UInt64 { sequence.load(ordering: .relaxed) }
 
     /// Starts a fresh maximum in every sink's latency histogram (the benchmark's measurement window).
@@ -196,9 +214,19 @@ extension EventHub {
         let latency = LatencyHistogram()
         private let counters = NIOLockedValueBox(Counters())
 
+        /// The sink's `interests`, read once.
+        let interests: EventInterests
+
         init(_ member: Member) {
             self.member = member
             self.mailbox = SinkMailbox(policy: member.policy)
+            self.interests = member.sink.interests
+        }
+
+        /// Queues the events of `events` this sink wants.
+        func put(_ events: [StreamEvent]) async {
+            let wanted = interests.filter(events)
+            if !wanted.isEmpty { await mailbox.put(contentsOf: wanted[...]) }
         }
 
         func deliver(_ delivery: SinkMailbox.Delivery) async throws {

@@ -1,8 +1,8 @@
 import NIOConcurrencyHelpers
 import DequeModule
 
-/// One sink's bounded queue. Producers `offer` without ever suspending (unless the policy is `block`);
-/// the sink's loop takes everything queued at once as a batch.
+/// One sink's bounded queue. Producers put whole batches under one lock acquisition without ever suspending
+/// (unless the policy is `block`); the sink's loop takes everything queued at once as a batch.
 ///
 /// Written on a mutex-protected deque rather than `AsyncStream` so the consumer can take whole batches,
 /// the depth is readable at any time, and `block` needs no second mechanism.
@@ -36,10 +36,14 @@ final class SinkMailbox: Sendable {
     /// Events discarded by the overflow policy (or published after close).
     var dropped: UInt64 { state.withLockedValue { $0.dropped } }
 
-    /// Queues `event`; with `block`, waits for room first.
-    func put(_ event: StreamEvent) async {
+    /// Queues `events` in order under one lock acquisition (the overflow policy applies to each in turn), and
+    /// wakes the consumer once. With `block`, queues what fits, waits for the consumer to take a batch, then goes
+    /// on with the rest; cancelled while waiting, the rest is counted as dropped.
+    func put(contentsOf events: ArraySlice<StreamEvent>) async {
+        var rest = events
         while true {
-            if tryPut(event) { return }
+            tryPut(&rest)
+            if rest.isEmpty { return }
             // Full with the block policy: wait for the consumer to take a batch, then try again.
             let id = state.withLockedValue { state -> UInt64 in
                 state.nextWaiterID += 1
@@ -62,44 +66,44 @@ final class SinkMailbox: Sendable {
                 waiter?.resume()
             }
             if Task.isCancelled {
-                state.withLockedValue { $0.dropped += 1 }
+                let lost = UInt64(rest.count)
+                state.withLockedValue { $0.dropped += lost }
                 return
             }
         }
     }
 
-    /// Queues `event` unless the queue is full under `block` (returns false then). Never suspends.
-    private func tryPut(_ event: StreamEvent) -> Bool {
-        enum Outcome { case queued(CheckedContinuation<Delivery?, Never>?), discarded, full }
-        let outcome = state.withLockedValue { state -> Outcome in
+    /// Queues as many of `events` as the policy allows without suspending: all of them, except under `block`
+    /// with the queue full, where it stops and leaves the rest in `rest`. Never suspends.
+    private func tryPut(_ rest: inout ArraySlice<StreamEvent>) {
+        let consumer = state.withLockedValue { state -> CheckedContinuation<Delivery?, Never>? in
             if state.closed {
-                state.dropped += 1
-                return .discarded
+                state.dropped += UInt64(rest.count)
+                rest = []
+                return nil
             }
-            if state.buffer.count >= policy.capacity {
-                switch policy.overflow {
-                case .block:
-                    return .full
-                case .dropNewest:
-                    state.dropped += 1
-                    return .discarded
-                case .dropOldest:
-                    state.buffer.removeFirst()
-                    state.dropped += 1
+            var queued = false
+            while let event = rest.first {
+                if state.buffer.count >= policy.capacity {
+                    switch policy.overflow {
+                    case .block:
+                        return queued ? state.consumer.take() : nil
+                    case .dropNewest:
+                        state.dropped += UInt64(rest.count)
+                        rest = []
+                        return queued ? state.consumer.take() : nil
+                    case .dropOldest:
+                        state.buffer.removeFirst()
+                        state.dropped += 1
+                    }
                 }
+                state.buffer.append(event)
+                queued = true
+                rest = rest.dropFirst()
             }
-            state.buffer.append(event)
-            return .queued(state.consumer.take())
+            return queued ? state.consumer.take() : nil
         }
-        switch outcome {
-        case .queued(let consumer):
-            consumer?.resume(returning: nil)
-            return true
-        case .discarded:
-            return true
-        case .full:
-            return false
-        }
+        consumer?.resume(returning: nil)
     }
 
     /// Asks for a tick on the consumer's next wake-up.

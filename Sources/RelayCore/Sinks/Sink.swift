@@ -18,6 +18,8 @@ public protocol Sink: Sendable {
     func tick() async throws
     /// Flushes and closes everything; called once, after the queue is drained on shutdown.
     func finish() async throws
+    /// The event kinds the hub hands this sink (default: all). Read once, when the hub is built.
+    var interests: EventInterests { get }
 }
 
 /// A live view (the agent page's feed): in cluster mode it also gets the events of streams other instances
@@ -30,6 +32,7 @@ extension Sink {
     public var tickInterval: Duration? { nil }
     public func tick() async throws {}
     public func finish() async throws {}
+    public var interests: EventInterests { .all }
 }
 
 /// A sink that can tell which events it already holds, so that `rtms-relay replay` does not write them a second
