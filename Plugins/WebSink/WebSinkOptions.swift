@@ -1,25 +1,9 @@
 import RelayCore
 
-/// The options of a `type: web` sink: the agent page's live feed (`GET /api/events`).
-///
-/// ```yaml
-/// sinks:
-///   agent_page:
-///     type: web
-///     status_every_chunks: 50     # "Received N audio chunks" every this many chunks per channel
-///     replay_buffer: 1000         # messages kept for Last-Event-ID resume and for a page opened mid-call
-///     heartbeat_seconds: 15       # ": heartbeat" comment on every open stream
-///     level_interval_ms: 250      # per-channel chunk counters and audio levels, at most this often
-///     client_buffer: 500          # messages a browser may fall behind before it is dropped
-/// ```
+/// The options of a `type: web` sink, the agent page's live feed (`GET /api/events`), each declared once in
+/// `Declared` (`rtms-relay check-config` lists them; `config.yaml.example` shows them in use).
 public struct WebSinkOptions: SinkOptions, Encodable {
-    public var statusEveryChunks = 50
-    public var replayBuffer = 1000
-    public var heartbeatSeconds = 15.0
-    public var levelIntervalMilliseconds = 250
-    public var clientBuffer = 500
-
-    enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey, Sendable {
         case statusEveryChunks = "status_every_chunks"
         case replayBuffer = "replay_buffer"
         case heartbeatSeconds = "heartbeat_seconds"
@@ -27,15 +11,39 @@ public struct WebSinkOptions: SinkOptions, Encodable {
         case clientBuffer = "client_buffer"
     }
 
+    public enum Declared {
+        public static let statusEveryChunks = SinkOption(CodingKeys.statusEveryChunks, "integer", default: 50,
+            "emit \"Received N audio chunks\" every this many chunks per channel")
+        public static let replayBuffer = SinkOption(CodingKeys.replayBuffer, "integer", default: 1000,
+            "messages kept for Last-Event-ID resume and for pages opened mid-call")
+        public static let heartbeatSeconds = SinkOption(CodingKeys.heartbeatSeconds, "number", default: 15.0,
+            "seconds between heartbeat comments on every open stream")
+        public static let levelIntervalMilliseconds = SinkOption(CodingKeys.levelIntervalMilliseconds, "integer", default: 250,
+            "milliseconds between per-channel counter and level updates")
+        public static let clientBuffer = SinkOption(CodingKeys.clientBuffer, "integer", default: 500,
+            "messages a browser may fall behind before it is disconnected")
+    }
+
+    public static let documentation = [
+        Declared.statusEveryChunks.documentation, Declared.replayBuffer.documentation, Declared.heartbeatSeconds.documentation,
+        Declared.levelIntervalMilliseconds.documentation, Declared.clientBuffer.documentation,
+    ]
+
+    public var statusEveryChunks = Declared.statusEveryChunks.default
+    public var replayBuffer = Declared.replayBuffer.default
+    public var heartbeatSeconds = Declared.heartbeatSeconds.default
+    public var levelIntervalMilliseconds = Declared.levelIntervalMilliseconds.default
+    public var clientBuffer = Declared.clientBuffer.default
+
     public init() {}
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        statusEveryChunks = try c.decodeIfPresent(Int.self, forKey: .statusEveryChunks) ?? statusEveryChunks
-        replayBuffer = try c.decodeIfPresent(Int.self, forKey: .replayBuffer) ?? replayBuffer
-        heartbeatSeconds = try c.decodeIfPresent(Double.self, forKey: .heartbeatSeconds) ?? heartbeatSeconds
-        levelIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .levelIntervalMilliseconds) ?? levelIntervalMilliseconds
-        clientBuffer = try c.decodeIfPresent(Int.self, forKey: .clientBuffer) ?? clientBuffer
+        statusEveryChunks = try c.decode(Declared.statusEveryChunks)
+        replayBuffer = try c.decode(Declared.replayBuffer)
+        heartbeatSeconds = try c.decode(Declared.heartbeatSeconds)
+        levelIntervalMilliseconds = try c.decode(Declared.levelIntervalMilliseconds)
+        clientBuffer = try c.decode(Declared.clientBuffer)
         try validate()
     }
 
@@ -48,12 +56,4 @@ public struct WebSinkOptions: SinkOptions, Encodable {
         }
         guard clientBuffer >= 10 else { throw OptionError(key: "client_buffer", "must be at least 10, not \(clientBuffer)") }
     }
-
-    public static let documentation = [
-        OptionDocumentation("status_every_chunks", "integer", default: "50", "emit \"Received N audio chunks\" every this many chunks per channel"),
-        OptionDocumentation("replay_buffer", "integer", default: "1000", "messages kept for Last-Event-ID resume and for pages opened mid-call"),
-        OptionDocumentation("heartbeat_seconds", "number", default: "15", "seconds between heartbeat comments on every open stream"),
-        OptionDocumentation("level_interval_ms", "integer", default: "250", "milliseconds between per-channel counter and level updates"),
-        OptionDocumentation("client_buffer", "integer", default: "500", "messages a browser may fall behind before it is disconnected"),
-    ]
 }

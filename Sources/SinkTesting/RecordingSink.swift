@@ -11,12 +11,14 @@ public final class RecordingSink: SinkPlugin {
 
     /// `stalled: true` makes `consume` wait for `release()`.
     public struct Options: SinkOptions {
-        public var stalled = false
-        enum CodingKeys: String, CodingKey { case stalled }
+        public enum CodingKeys: String, CodingKey, Sendable { case stalled }
+        public static let stalledOption = SinkOption(CodingKeys.stalled, "bool", default: false, "wait for release() before consuming")
+        public static let documentation = [stalledOption.documentation]
+
+        public var stalled: Bool
         public init(from decoder: any Decoder) throws {
-            stalled = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .stalled) ?? false
+            stalled = try decoder.container(keyedBy: CodingKeys.self).decode(Self.stalledOption)
         }
-        public static let documentation = [OptionDocumentation("stalled", "bool", default: "false", "wait for release() before consuming")]
     }
 
     /// Built from config; a test finds it with `Relay.sink(_:as:)`.

@@ -26,6 +26,7 @@ enum EmbeddedDefaults {
           agent_page:
             type: web
             status_every_chunks: 50
+            queue: {capacity: 10000, overflow: drop_oldest}
           qa_recordings:
             type: wav
             directory: data/recordings
@@ -36,5 +37,6 @@ enum EmbeddedDefaults {
           events_log:
             type: jsonl
             path: data/events.jsonl
+            queue: {capacity: 10000, overflow: drop_newest}
         """
 }

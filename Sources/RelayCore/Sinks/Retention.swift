@@ -18,10 +18,8 @@ public struct Retention: Sendable, Hashable, Codable {
     /// How often a sink sweeps.
     public static let interval = Duration.seconds(86_400)
 
-    /// The one line every storage sink's documentation carries for it.
-    public static let documentation = OptionDocumentation(
-        "retention.days", "integer", default: "off",
-        "delete recordings (or rows) of calls older than this many days, at start-up and once a day; logs what it deleted")
+    /// What every storage sink's `retention` option says of itself (`SinkOption`'s help).
+    public static let help = "delete recordings (or rows) of calls older than {days: N} days, at start-up and once a day; logs what it deleted"
 
     /// Everything last touched before this (milliseconds since the epoch) is due for deletion; nil when off.
     public func cutoff(now: Int64 = EventClock.nowMillis()) -> Int64? {

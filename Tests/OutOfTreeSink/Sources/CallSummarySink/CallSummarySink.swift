@@ -10,7 +10,7 @@ public actor CallSummarySink: SinkPlugin {
         /// The file the summaries are appended to.
         public var path: String
 
-        enum CodingKeys: String, CodingKey { case path }
+        public enum CodingKeys: String, CodingKey, Sendable { case path }
 
         public init(path: String) throws {
             guard !path.isEmpty else { throw OptionError(key: "path", "must not be empty") }
@@ -18,10 +18,11 @@ public actor CallSummarySink: SinkPlugin {
         }
 
         public init(from decoder: any Decoder) throws {
-            try self.init(path: decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .path))
+            try self.init(path: decoder.container(keyedBy: CodingKeys.self).decode(Self.pathOption))
         }
 
-        public static let documentation = [OptionDocumentation("path", "string", "file to append one summary line per stream to")]
+        public static let pathOption = SinkOption<CodingKeys, String>(required: .path, "string", "file to append one summary line per stream to")
+        public static let documentation = [pathOption.documentation]
     }
 
     public static let typeName = "call_summary"
