@@ -86,6 +86,7 @@ var targets: [Target] = [
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + nio,
@@ -155,7 +156,7 @@ var targets: [Target] = [
             "RelayCore", "SinkTesting", "RelayServer", "RTMSIngest", "ZoomAPI", "ZoomWebhooks", "ZoomSimulator", "RedisClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ],
+        ] + nio,
         swiftSettings: swiftSettings
     ),
     .target(

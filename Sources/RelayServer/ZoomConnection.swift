@@ -20,8 +20,10 @@ public struct ZoomConnection: Sendable {
     public let redirectURI: String
 
     /// - Parameter logins: where logins in progress are kept (shared through Redis in cluster mode).
-    public init(configuration: RelayConfiguration, logger: Logger, httpClient: HTTPClient = .shared, logins: PendingLogins = PendingLogins()) throws {
+    /// - Parameter httpClient: the client for OAuth and REST; by default the one for `zoom.proxy` (`HTTPClient.zoom(proxy:)`).
+    public init(configuration: RelayConfiguration, logger: Logger, httpClient: HTTPClient? = nil, logins: PendingLogins = PendingLogins()) throws {
         let zoom = configuration.zoom
+        let httpClient = httpClient ?? .zoom(proxy: zoom.proxy)
         oauth = ZoomOAuthClient(oauthURL: zoom.oauthURL, clientID: zoom.clientID, clientSecret: zoom.clientSecret, httpClient: httpClient)
         switch configuration.tokenStore.kind {
         case .sqlite:

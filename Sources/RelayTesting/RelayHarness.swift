@@ -38,13 +38,14 @@ public struct RelayHarness: Sendable {
     ///   - server: the `server:` section (anonymous access on loopback by default);
     ///   - extraYAML: more top-level sections (e.g. `access:`);
     ///   - adjustSimulator: changes to the simulator's configuration (its users, whether webhooks name agents);
-    ///   - transcripts: `zoom.transcripts`, whether the relay asks for transcripts as well as audio.
+    ///   - transcripts: `zoom.transcripts`, whether the relay asks for transcripts as well as audio;
+    ///   - zoomYAML: more keys of the `zoom:` section, one per line, not indented (e.g. `proxy: http://…`).
     public static func run(allowedHosts: [String] = ["127.0.0.1"], keepAliveInterval: Duration = .seconds(1), tls: Bool = false,
                            tlsHost: String = "localhost", certificateHasIPSAN: Bool = true,
                            accessTokenLifetime: Duration = .seconds(3600), sinks: SinkRegistry = SinkRegistry(), sinksYAML: String = "",
                            server: String = "{host: 127.0.0.1, port: 0, allow_anonymous: true}", extraYAML: String = "",
                            adjustSimulator: @Sendable (inout SimulatorConfiguration) -> Void = { _ in }, transcripts: Bool = true,
-                           _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
+                           zoomYAML: String = "", _ body: @Sendable (RelayHarness) async throws -> Void) async throws {
         // Everything is logged at trace level into the capture, so tests can check no secret leaks.
         let logs = LogCapture()
         let logger = logs.logger()
@@ -66,6 +67,7 @@ public struct RelayHarness: Sendable {
               ca_file: "\(tls ? caFile : "")"
               allow_insecure_rtms: \(!tls)
               transcripts: \(transcripts)
+            \(zoomYAML.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             token_store: {path: \(FileManager.default.temporaryDirectory.path)/rtms-tokens-\(UUID().uuidString).sqlite}
             sinks:
               recording:

@@ -18,6 +18,8 @@ public struct RTMSClientConfiguration: Sendable {
     public var allowList: HostAllowList
     /// Trust for `wss://` (honours `zoom.ca_file`); nil uses the system defaults.
     public var tlsConfiguration: TLSConfiguration?
+    /// The HTTP proxy the WebSockets are tunnelled through (`zoom.proxy` or `HTTPS_PROXY`); nil connects directly.
+    public var proxy: OutboundProxy?
     public var reconnectBase: Duration
     public var reconnectMaximum: Duration
     public var maxReconnectAttempts: Int
@@ -67,6 +69,7 @@ public struct RTMSClientConfiguration: Sendable {
         }
         self.init(clientID: settings.clientID, clientSecret: settings.clientSecret, allowedHosts: settings.rtmsAllowedHosts,
                   allowInsecure: settings.allowInsecureRTMS, transcripts: settings.transcripts, tlsConfiguration: tls)
+        proxy = settings.proxy
     }
 
     var stateMachineConfiguration: RTMSSessionStateMachine.Configuration {

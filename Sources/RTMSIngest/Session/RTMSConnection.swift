@@ -105,6 +105,7 @@ final class RTMSConnection: Sendable {
             let closeFrame = try await RTMSWebSocketChannel.connect(
                 url: url,
                 tlsConfiguration: configuration.tlsConfiguration,
+                proxy: configuration.proxy,
                 maxFrameSize: configuration.maxFrameSize,
                 closeTimeout: .seconds(1),
                 eventLoopGroup: configuration.eventLoopGroup,

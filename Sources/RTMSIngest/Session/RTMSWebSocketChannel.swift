@@ -1,8 +1,10 @@
 import Logging
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOSSL
 import NIOWebSocket
+import RelayCore
 import WSClient
 // `WebSocketHandler` (the frame loop behind `WebSocketClient`) is SPI: the relay needs it because the public client
 // always sends the URL's host as SNI, which fails for an IP literal (docs/rtms-url-rules.md).
@@ -14,6 +16,9 @@ import WSClient
 /// TLS follows the URL's (lower-cased) scheme. A host name goes in SNI and is verified against the certificate's
 /// DNS names; an IP literal sends no SNI (RFC 6066 allows host names only) and NIOSSL then verifies the
 /// certificate's IP SANs against the connected address.
+///
+/// With a proxy, the socket goes to the proxy, and NIOExtras' CONNECT handler asks it for a tunnel to the URL's
+/// host and port first; TLS and the WebSocket then run inside the tunnel exactly as without one.
 struct RTMSWebSocketChannel: ClientConnectionChannel {
     /// The context handed to the frame handler.
     struct Context: WebSocketContext {
@@ -29,14 +34,16 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
     typealias Result = WebSocketCloseFrame?
 
     let url: RTMSServerURL
+    let proxy: OutboundProxy?
     let sslContext: NIOSSLContext?
     let maxFrameSize: Int
     let closeTimeout: Duration
     let handler: WebSocketDataHandler<Context>
 
-    init(url: RTMSServerURL, tlsConfiguration: TLSConfiguration?, maxFrameSize: Int, closeTimeout: Duration,
+    init(url: RTMSServerURL, tlsConfiguration: TLSConfiguration?, proxy: OutboundProxy?, maxFrameSize: Int, closeTimeout: Duration,
          handler: @escaping WebSocketDataHandler<Context>) throws {
         self.url = url
+        self.proxy = proxy
         self.sslContext = url.usesTLS ? try NIOSSLContext(configuration: tlsConfiguration ?? .makeClientConfiguration()) : nil
         self.maxFrameSize = maxFrameSize
         self.closeTimeout = closeTimeout
@@ -44,16 +51,50 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
     }
 
     /// Connects and runs `handler` until the socket closes; the server's close frame, if it sent one.
-    static func connect(url: RTMSServerURL, tlsConfiguration: TLSConfiguration?, maxFrameSize: Int, closeTimeout: Duration,
+    static func connect(url: RTMSServerURL, tlsConfiguration: TLSConfiguration?, proxy: OutboundProxy?, maxFrameSize: Int, closeTimeout: Duration,
                         eventLoopGroup: any EventLoopGroup, logger: Logger,
                         handler: @escaping WebSocketDataHandler<Context>) async throws -> WebSocketCloseFrame? {
-        let channel = try RTMSWebSocketChannel(url: url, tlsConfiguration: tlsConfiguration, maxFrameSize: maxFrameSize,
+        let channel = try RTMSWebSocketChannel(url: url, tlsConfiguration: tlsConfiguration, proxy: proxy, maxFrameSize: maxFrameSize,
                                                closeTimeout: closeTimeout, handler: handler)
-        return try await ClientConnection(channel, address: .hostname(url.host, port: url.effectivePort),
-                                          eventLoopGroup: eventLoopGroup, logger: logger).run()
+        let address = proxy.map { ClientConnection<RTMSWebSocketChannel>.Address.hostname($0.host, port: $0.port) } ?? .hostname(url.host, port: url.effectivePort)
+        return try await ClientConnection(channel, address: address, eventLoopGroup: eventLoopGroup, logger: logger).run()
     }
 
+    /// How long the proxy may take to open the tunnel.
+    static let proxyConnectTimeout = TimeAmount.seconds(10)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        guard let proxy else { return setUpWebSocket(channel: channel) }
+        // CONNECT host:port through an HTTP/1 codec that is removed once the proxy answers 2xx (the CONNECT handler
+        // removes itself); the bytes after that are the tunnel.
+        let tunnel = channel.eventLoop.makePromise(of: Void.self)
+        let authority = url.host.contains(":") ? "[\(url.host)]" : url.host
+        var headers = HTTPHeaders([("Host", "\(authority):\(url.effectivePort)")])
+        if let authorization = proxy.authorization { headers.add(name: "Proxy-Authorization", value: authorization) }
+        let encoder = HTTPRequestEncoder()
+        let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
+        let connect = NIOHTTP1ProxyConnectHandler(targetHost: authority, targetPort: url.effectivePort, headers: headers,
+                                                  deadline: .now() + Self.proxyConnectTimeout, promise: tunnel)
+        do {
+            try channel.pipeline.syncOperations.addHandlers([encoder, decoder, connect])
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        // The bootstrap connects only once this future completes, so the tunnel (which needs the connection) is
+        // awaited inside the value, as the WebSocket upgrade itself is.
+        let pipeline = channel.pipeline.syncOperations
+        let value: Value = tunnel.futureResult
+            .flatMapErrorThrowing { error -> Void in throw RTMSProxyError(proxy: proxy, target: "\(authority):\(url.effectivePort)", underlying: error) }
+            .assumeIsolated()
+            .flatMap { pipeline.removeHandler(decoder) }
+            .flatMap { pipeline.removeHandler(encoder) }
+            .flatMap { setUpWebSocket(channel: channel) }
+            .nonisolated()
+            .flatMap { $0 }
+        return channel.eventLoop.makeSucceededFuture(value)
+    }
+
+    private func setUpWebSocket(channel: any Channel) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(maxFrameSize: maxFrameSize) { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
@@ -88,5 +129,24 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
         case .notUpgraded:
             throw WebSocketClientError.webSocketUpgradeFailed
         }
+    }
+}
+
+/// The proxy would not open a tunnel to an RTMS server: said with both names, so an operator knows which
+/// side to look at.
+struct RTMSProxyError: Error, CustomStringConvertible {
+    let proxy: OutboundProxy
+    let target: String
+    let underlying: any Error
+
+    var description: String {
+        let reason: String
+        switch underlying as? NIOHTTP1ProxyConnectHandler.Error {
+        case .some(let error) where error == .proxyAuthenticationRequired(): reason = "it asks for credentials (407); put them in the proxy URL"
+        case .some(let error) where error == .httpProxyHandshakeTimeout(): reason = "it did not answer within \(RTMSWebSocketChannel.proxyConnectTimeout)"
+        case .some(let error): reason = "\(error)"
+        case .none: reason = "\(underlying)"
+        }
+        return "the proxy \(proxy) did not open a tunnel to \(target): \(reason)"
     }
 }

@@ -97,7 +97,15 @@ public struct ConfigLoader: Sendable {
         }
         _ = attempt { try decoder.decode(TopLevelKeys.self, from: root) }
         let server = section("server", ServerSettings())
-        let zoom = section("zoom", ZoomSettings())
+        var zoom = section("zoom", ZoomSettings())
+        if !zoom.proxyIsConfigured, let (name, value) = ["HTTPS_PROXY", "https_proxy"].lazy.compactMap({ name in environment[name].map { (name, $0) } })
+            .first(where: { !$0.1.isEmpty }) {
+            do {
+                zoom.proxy = try OutboundProxy(url: value, key: name)
+            } catch {
+                errors.append(ConfigError(file: file, line: 0, message: "\(name) (from the environment, as zoom.proxy is not set): \(error.message)"))
+            }
+        }
         let tokenStore = section("token_store", TokenStoreSettings())
         let cluster = section("cluster", ClusterSettings())
         let access = section("access", AccessSettings())

@@ -39,6 +39,7 @@ extension RelayConfiguration {
         lines.append("zoom: client_id \(zoom.clientID.isEmpty ? "(not set)" : zoom.clientID), client_secret \(zoom.clientSecret), webhook_secret \(zoom.webhookSecret)")
         lines.append("      oauth_url \(zoom.oauthURL), api_url \(zoom.apiURL), rtms_allowed_hosts [\(zoom.rtmsAllowedHosts.joined(separator: ", "))], webhook_tolerance_seconds \(zoom.webhookToleranceSeconds)"
             + (zoom.caFile.isEmpty ? "" : ", ca_file \(zoom.caFile)") + (zoom.allowInsecureRTMS ? ", allow_insecure_rtms: true (ws:// accepted)" : ""))
+        lines.append("      proxy " + (zoom.proxy.map { "\($0)" + (zoom.proxyIsConfigured ? "" : " (HTTPS_PROXY)") } ?? "none"))
         lines.append("      transcripts \(zoom.transcripts) (" + (zoom.transcripts ? "audio and Zoom's live transcript" : "audio only") + ")")
         lines.append("token_store: kind \(tokenStore.kind.rawValue), " + (tokenStore.kind == .sqlite ? "path \(tokenStore.path)" : "url \(tokenStore.url)"))
         lines.append("cluster: " + (cluster.isEnabled

@@ -129,6 +129,11 @@ public struct ZoomSettings: Sendable, Decodable {
     /// `transcripts`: ask Zoom for its live transcript as well as the audio (media types 1 + 8 on the `all` media
     /// URL, docs/rtms-media.md). False asks for audio only.
     public var transcripts = true
+    /// `proxy`: the HTTP proxy for every outbound connection (OAuth, REST, RTMS). When the key is absent,
+    /// `HTTPS_PROXY` from the environment (the config loader reads it); `proxy: ""` turns that off.
+    public var proxy: OutboundProxy?
+    /// Whether `proxy` was written in the config (then the environment is not consulted).
+    public var proxyIsConfigured = false
 
     /// The keys without which the relay receives no calls: webhooks are verified with `webhook_secret`, RTMS
     /// handshakes are signed with `client_id` and `client_secret`. Empty when all are set.
@@ -149,7 +154,7 @@ public struct ZoomSettings: Sendable, Decodable {
         case caFile = "ca_file"
         case webhookToleranceSeconds = "webhook_tolerance_seconds"
         case allowInsecureRTMS = "allow_insecure_rtms"
-        case transcripts
+        case transcripts, proxy
     }
 
     public init(from decoder: any Decoder) throws {
@@ -164,6 +169,10 @@ public struct ZoomSettings: Sendable, Decodable {
         webhookToleranceSeconds = try c.decodeIfPresent(Int.self, forKey: .webhookToleranceSeconds) ?? webhookToleranceSeconds
         allowInsecureRTMS = try c.decodeIfPresent(Bool.self, forKey: .allowInsecureRTMS) ?? allowInsecureRTMS
         transcripts = try c.decodeIfPresent(Bool.self, forKey: .transcripts) ?? transcripts
+        if let text = try c.decodeIfPresent(Secret.self, forKey: .proxy)?.value {
+            proxyIsConfigured = true
+            proxy = text.isEmpty ? nil : try OutboundProxy(url: text, key: "proxy")
+        }
         for (key, url) in [("oauth_url", oauthURL), ("api_url", apiURL)] where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw OptionError(key: key, "must start with http:// or https://, not '\(url)'")
         }

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import RelayCore
 
 /// The HTTP calls the relay makes to Zoom (OAuth token endpoint, REST), on AsyncHTTPClient: it runs on
 /// the same NIO event loops as the server, supports async/await and deadlines, and needs no libcurl.
@@ -81,6 +83,26 @@ public enum ZoomAPIError: Error, CustomStringConvertible, Sendable, Equatable {
             default: 502
             }
         case .unreachable: 502
+        }
+    }
+}
+
+extension HTTPClient {
+    private static let proxied = NIOLockedValueBox([OutboundProxy: HTTPClient]())
+
+    /// The client for Zoom's OAuth and REST calls: `.shared` without a proxy; with one, a client configured to
+    /// go through it (HTTPS by a CONNECT tunnel, so TLS stays end to end), made once per proxy and kept for the
+    /// life of the process as `.shared` is.
+    public static func zoom(proxy: OutboundProxy?) -> HTTPClient {
+        guard let proxy else { return .shared }
+        return proxied.withLockedValue { clients in
+            if let client = clients[proxy] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.proxy = .server(host: proxy.host, port: proxy.port,
+                                          authorization: proxy.credentials.map { .basic(credentials: Base64.encode(Array($0.value.utf8))) })
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            clients[proxy] = client
+            return client
         }
     }
 }
