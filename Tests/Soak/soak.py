@@ -16,8 +16,9 @@ Environment (defaults are the issue's figures):
     SOAK_DIR                  where to run (default: a fresh temporary folder, kept for inspection)
 
 It fails (exit 1) when RSS grows past the bound after warm-up, descriptors grow, any sink drops or fails an event,
-or the archive shows a frame missing: every party's frame count must equal its timestamp span / 20 ms + 1, with
-no gap. Samples go to samples.csv and the verdict to summary.txt in the run folder.
+or the archive shows a frame missing: each stream's archived frames must equal what the simulator says it sent
+(its --summary-file, simulator-summary.json), and every party's frame count must equal its timestamp span / 20 ms
++ 1, with no gap. Samples go to samples.csv and the verdict to summary.txt in the run folder.
 """
 import csv
 import json
@@ -137,7 +138,7 @@ sinks:
         simulator = subprocess.Popen([
             binary, "simulate", "--relay", f"http://127.0.0.1:{port}", "--calls", str(calls), "--http-port", str(sim_http),
             "--client-id", "SOAKCLIENT", "--client-secret", "SOAKSECRET", "--secret-token", "SOAKWEBHOOKSECRET",
-            "--log-level", "warning"], cwd=sim_dir, stdout=open(os.path.join(folder, "simulator.log"), "w"), stderr=subprocess.STDOUT)
+            "--summary-file", os.path.join(folder, "simulator-summary.json"), "--log-level", "warning"], cwd=sim_dir, stdout=open(os.path.join(folder, "simulator.log"), "w"), stderr=subprocess.STDOUT)
         wait_for(f"{calls} streams", lambda: get_health(port)["streams"] == calls, 120)
 
         samples = []
@@ -200,8 +201,24 @@ sinks:
     db = sqlite3.connect(f"file:{os.path.join(folder, 'data/archive.sqlite')}?mode=ro", uri=True)
     parties = db.execute("SELECT stream_id, channel, frames, gaps, first_timestamp, last_timestamp FROM audio_channels").fetchall()
     archived_frames = sum(p[2] for p in parties)
-    if archived_frames != int(final.get("rtms_relay_audio_frames_total", -1)):
-        failures.append(f"the archive counted {archived_frames} frames, ingest published {final.get('rtms_relay_audio_frames_total', 0):.0f}")
+    # What Zoom's side sent is the simulator's own count (its --summary-file), not a figure of the relay's.
+    try:
+        with open(os.path.join(folder, "simulator-summary.json")) as f:
+            sent = json.load(f)
+    except (OSError, ValueError) as error:
+        sent = None
+        failures.append(f"the simulator wrote no summary ({error})")
+    sent_frames = sent["audio_frames_sent"] if sent else -1
+    if sent:
+        archived_per_stream = {}
+        for p in parties:
+            archived_per_stream[p[0]] = archived_per_stream.get(p[0], 0) + p[2]
+        short = [(stream, frames, archived_per_stream.get(stream, 0)) for stream, frames in sorted(sent["audio_frames_sent_per_stream"].items())
+                 if archived_per_stream.get(stream, 0) != frames]
+        if short:
+            failures.append(f"{len(short)} streams archived a frame count other than the simulator sent (stream, sent, archived): {short[:5]}")
+        if len(sent["audio_frames_sent_per_stream"]) != calls:
+            failures.append(f"the simulator reports {len(sent['audio_frames_sent_per_stream'])} streams, expected {calls}")
     if len(parties) != 2 * calls:
         failures.append(f"the archive has {len(parties)} parties, expected {2 * calls}")
     missing = [(p[0], p[1], (p[5] - p[4]) // 20 + 1 - p[2], p[3]) for p in parties if p[3] or (p[5] - p[4]) // 20 + 1 != p[2]]
@@ -212,7 +229,7 @@ sinks:
         f"calls {calls}, streamed {samples[-1][0] if samples else 0} s, {len(samples)} samples every {period:g} s, warm-up {warmup:g} s",
         f"RSS MB: first {samples[0][1] / 1024:.1f}, after warm-up {after[0][1] / 1024:.1f}, max {max(s[1] for s in samples) / 1024:.1f}, last {samples[-1][1] / 1024:.1f}" if after else "RSS: n/a",
         f"open fds: after warm-up {after[0][2]}, min {min(s[2] for s in after)}, max {max(s[2] for s in after)}, last {samples[-1][2]}" if after else "fds: n/a",
-        f"audio frames published {final.get('rtms_relay_audio_frames_total', 0):.0f}, archived per-party statistics {archived_frames}",
+        f"audio frames sent by the simulator {sent_frames}, published {final.get('rtms_relay_audio_frames_total', 0):.0f}, archived per-party statistics {archived_frames}",
         f"sink events dropped {final.get('rtms_relay_sink_dropped_total', 0):.0f}, failed {final.get('rtms_relay_sink_failed_total', 0):.0f} "
         f"(per sink, dropped/failed: {per_sink}); relay exit {status}",
         "verdict: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)),
