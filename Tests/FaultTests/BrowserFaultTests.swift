@@ -46,13 +46,24 @@ struct BrowserFaultTests {
             // A browser that reads.
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: h.baseURL + "/api/events"), timeout: .seconds(170))
             #expect(response.status == .ok)
-            let received = NIOLockedValueBox((messages: 0, text: ""))
+            // What the reading browser got: every message's id (the broadcaster numbers each message it sends, so
+            // a reader that is not cut off sees them without a hole) and the streams it saw stop.
+            let received = NIOLockedValueBox((messages: 0, ids: [UInt64](), stopped: [String](), text: ""))
             let reader = Task {
                 for try await chunk in response.body {
                     received.withLockedValue { state in
                         state.text += String(buffer: chunk)
                         while let end = state.text.range(of: "\n\n") {
-                            if state.text[..<end.lowerBound].contains("id: ") { state.messages += 1 }
+                            let lines = state.text[..<end.lowerBound].split(separator: "\n")
+                            if let id = lines.first(where: { $0.hasPrefix("id: ") }).flatMap({ UInt64($0.dropFirst(4)) }) {
+                                state.messages += 1
+                                state.ids.append(id)
+                            }
+                            if lines.contains("event: stream"), let data = lines.first(where: { $0.hasPrefix("data: ") }),
+                               let object = try? JSONSerialization.jsonObject(with: Data(data.dropFirst(6).utf8)) as? [String: Any],
+                               object["type"] as? String == "stream.stopped", let stream = object["stream_id"] as? String {
+                                state.stopped.append(stream)
+                            }
                             state.text.removeSubrange(..<end.upperBound)
                         }
                     }
@@ -77,9 +88,13 @@ struct BrowserFaultTests {
             #expect(received.withLockedValue { $0.messages } > before + 100, "the reading browser stopped receiving")
             let problems = try await h.stopCallsAndCheckAudio(calls)
             #expect(problems.isEmpty, "\(problems)")
-            try await waitUntil(timeout: .seconds(10), "the reading browser to see both streams stop") {
-                received.withLockedValue { $0.messages } > 0 && h.sink.events.filter { $0.type == .streamStopped }.count == 2
+            try await waitUntil(timeout: .seconds(30), "the reading browser to see both streams stop (\(received.withLockedValue { $0.stopped }))") {
+                received.withLockedValue { $0.stopped.count } >= 2
             }
+            #expect(Set(received.withLockedValue { $0.stopped }) == Set(calls.map(\.stream)), "the reading browser's stream.stopped events")
+            let ids = received.withLockedValue { $0.ids }
+            let holes = zip(ids, ids.dropFirst()).filter { $1 != $0 + 1 }
+            #expect(!ids.isEmpty && holes.isEmpty, "ids the reading browser missed: \(holes.prefix(5)) of \(ids.count) messages")
             let page = try #require(try await h.health().report.sinks["page"])
             #expect(page.dropped == 0 && page.failed == 0)
             #expect(broadcaster.disconnectedSlowClients == 1)
