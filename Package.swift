@@ -123,7 +123,7 @@ var targets: [Target] = [
     .target(
         name: "RelayServer",
         dependencies: [
-            "RelayCore", "ZoomAPI", "ZoomWebhooks", "RTMSIngest", "RelayCluster",
+            "RelayCore", "ZoomAPI", "ZoomWebhooks", "RTMSIngest", "RelayCluster", "SpillLog",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -159,6 +159,13 @@ var targets: [Target] = [
         ] + nio,
         swiftSettings: swiftSettings
     ),
+    /// The on-disk overflow of sink queues (`overflow: spill`), in SQLite through GRDB, kept out of RelayCore so
+    /// the core (and a sink built outside the repository) needs no database.
+    .target(
+        name: "SpillLog",
+        dependencies: ["RelayCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "BuiltInSinks",
         dependencies: ["RelayCore"] + sinks.map { .byName(name: $0.name) },
@@ -180,7 +187,7 @@ var targets: [Target] = [
     ),
 
     // MARK: Tests
-    .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayTesting"], swiftSettings: swiftSettings),
+    .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayTesting", "SpillLog"], swiftSettings: swiftSettings),
     .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RelayTesting"], swiftSettings: swiftSettings),
     .testTarget(
         name: "RelayServerTests",
@@ -244,7 +251,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "EndToEndTests",
-        dependencies: ["RelayCore", "RelayTesting", "SQLiteSink", "ZoomSimulator", .product(name: "Logging", package: "swift-log"),
+        dependencies: ["RelayCore", "RelayTesting", "RedisClient", "SQLiteSink", "ZoomSimulator", .product(name: "Logging", package: "swift-log"),
                        .product(name: "GRDB", package: "GRDB.swift")],
         swiftSettings: swiftSettings
     ),

@@ -6,19 +6,19 @@ import ServiceLifecycle
 /// Puts events on Redis for other programs (README.md, "Redis keys"):
 ///
 /// - `PUBLISH {prefix}events <event JSON>` for every non-audio event (live consumers);
-/// - `XADD {prefix}stream:{engagement_id} MAXLEN ~ {max_len} * type <type> event <event JSON>` for every
-///   event — audio frames too with `audio: true`, their PCM base64 inside the JSON (`pcm`), the same form
+/// - `XADD {prefix}stream:{engagement_id} MAXLEN ~ {max_len} * type <type> id <event id> event <event JSON>` for
+///   every event — audio frames too with `audio: true`, their PCM base64 inside the JSON (`pcm`), the same form
 ///   every text sink writes.
 ///
-/// Each batch from the hub goes out as one pipeline, and one pipeline is in flight while the next batch is
-/// encoded (`consume` returns once its batch is on its way; the next `consume`, or `finish`, waits for it —
-/// so the hub's `delivered` counter runs at most one batch ahead of Redis).
-/// While Redis is unreachable the in-flight batch is retried with backoff (100 ms doubling to 5 s) and
-/// `degraded` is reported on `/health`; the hub's queue holds what arrives meanwhile, so nothing is lost
-/// within its capacity and everything is delivered in order once Redis is back. Delivery is
-/// at-least-once: commands whose replies never arrived are sent again. During a graceful shutdown the sink
-/// stops waiting for Redis: a batch that cannot be sent then fails at once (counted by the hub), so a dead
-/// Redis never holds the relay's exit hostage.
+/// Each batch from the hub goes out as one Lua script (`EVAL`), which skips the events Redis already has: the
+/// hash `{prefix}delivered` keeps, per hub (`StreamEvent.origin`), the highest `seq` written, and the hub queues
+/// events in `seq` order. So a batch sent again — its reply lost with the connection, or read again from the
+/// spill log after a crash — is written once. `consume` returns when Redis has run the batch.
+/// While Redis is unreachable the batch is retried with backoff (100 ms doubling to 5 s) and `degraded` is
+/// reported on `/health`; meanwhile the hub's queue holds what arrives (on disk with `overflow: spill`, this
+/// sink's default), so everything is delivered in order once Redis is back. During a graceful shutdown the
+/// sink stops waiting for Redis: a batch that cannot be sent then fails at once, so a dead Redis never holds
+/// the relay's exit hostage (with `spill` the hub keeps that batch and the queue on disk for the next run).
 ///
 /// While nothing is due to Redis (no call, or only audio with `audio: false`), the sink PINGs it every
 /// `health_interval_seconds` from its tick, so `/health` turns degraded within that interval of Redis dying
@@ -26,6 +26,8 @@ import ServiceLifecycle
 public actor RedisSink: SinkPlugin {
     public static let typeName = "redis"
     public static let summary = "publishes events on {prefix}events and appends them to one Redis stream per engagement"
+    /// Storage: an overflowing queue goes to disk rather than losing events.
+    public static let defaultOverflow = QueuePolicy.Overflow.spill
 
     private let options: RedisSinkOptions
     private let context: SinkContext
@@ -34,8 +36,8 @@ public actor RedisSink: SinkPlugin {
     private let channel: String
     private let maxLength: String
     private var isDegraded = false
-    /// The batch on the wire. Awaited by the next `consume` and by `finish`, cancelled with them.
-    private var inFlight: Task<Void, any Error>?
+    /// The hash of the highest `seq` written per hub.
+    private let deliveredKey: String
     /// Set when Redis failed during a graceful shutdown: the remaining batches fail without trying.
     private var abandoned = false
     /// When Redis last answered (a batch or a PING).
@@ -57,6 +59,7 @@ public actor RedisSink: SinkPlugin {
         connection = RedisConnection(url: url)
         encoder = StreamEvent.jsonEncoder(pcm: .base64)
         channel = options.keyPrefix + "events"
+        deliveredKey = options.keyPrefix + "delivered"
         maxLength = String(options.maxLength)
         healthInterval = .milliseconds(Int64(options.healthIntervalSeconds * 1000))
     }
@@ -65,10 +68,10 @@ public actor RedisSink: SinkPlugin {
     /// Without `audio: true` the hub does not hand this sink audio frames at all.
     public nonisolated var interests: EventInterests { options.audio ? .all : .allButAudio }
 
-    /// PINGs Redis when nothing answered for `health_interval_seconds` and no batch is on its way (a batch in
-    /// flight reports Redis's health itself, retrying).
+    /// PINGs Redis when nothing answered for `health_interval_seconds` (the hub never ticks during a `consume`,
+    /// which reports Redis's health itself, retrying).
     public func tick() async throws {
-        guard inFlight == nil, !abandoned, ContinuousClock.now - lastAnswer >= healthInterval else { return }
+        guard !abandoned, ContinuousClock.now - lastAnswer >= healthInterval else { return }
         do {
             let reply = try await connection.send("PING")
             if let message = reply.errorMessage, reply.isTransientError { throw RedisError.unexpectedReply(message) }
@@ -98,78 +101,76 @@ public actor RedisSink: SinkPlugin {
     }
 
     public func consume(_ events: [StreamEvent]) async throws {
-        let commands = try commands(for: events)
-        guard !commands.isEmpty else { return }
-        let previous = try await settleInFlight()
-        inFlight = Task { try await self.deliver(commands) }
-        // A batch Redis refused surfaces here, one batch late; this batch is already on its way.
-        try previous.get()
+        guard !events.isEmpty else { return }
+        try await deliver(script(for: events))
     }
 
     public func finish() async throws {
-        let last = try await settleInFlight()
         await connection.close()
-        try last.get()
     }
 
-    /// Waits for the batch in flight (cancelling it if this task is cancelled, e.g. on a forced shutdown).
-    private func settleInFlight() async throws -> Result<Void, any Error> {
-        guard let previous = inFlight else { return .success(()) }
-        inFlight = nil
-        let result = await withTaskCancellationHandler { await previous.result } onCancel: { previous.cancel() }
-        try Task.checkCancellation()
-        return result
-    }
+    /// Writes a batch, skipping events whose `seq` is not above the hub's high-water mark in `KEYS[1]`. Arguments:
+    /// the channel, MAXLEN, then six per event: origin (hex, empty: not stamped, never skipped), seq, stream key,
+    /// type, whether to PUBLISH, JSON. Returns how many events it wrote.
+    static let deliverScript = """
+        local marks, written = {}, 0
+        for i = 3, #ARGV, 6 do
+          local origin, seq = ARGV[i], tonumber(ARGV[i + 1])
+          if origin ~= '' and marks[origin] == nil then
+            marks[origin] = tonumber(redis.call('HGET', KEYS[1], origin) or '0')
+          end
+          if origin == '' or seq > marks[origin] then
+            if ARGV[i + 4] == '1' then redis.call('PUBLISH', ARGV[1], ARGV[i + 5]) end
+            local id = origin == '' and '' or (origin .. '-' .. ARGV[i + 1])
+            redis.call('XADD', ARGV[i + 2], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[i + 3], 'id', id, 'event', ARGV[i + 5])
+            if origin ~= '' then marks[origin] = seq end
+            written = written + 1
+          end
+        end
+        for origin, seq in pairs(marks) do redis.call('HSET', KEYS[1], origin, string.format('%d', seq)) end
+        return written
+        """
 
-    /// The commands for a batch: per event, PUBLISH (non-audio) then XADD.
-    func commands(for events: [StreamEvent]) throws -> [RedisCommand] {
-        var commands: [RedisCommand] = []
-        commands.reserveCapacity(events.count * 2)
+    /// The `EVAL` of `deliverScript` for a batch.
+    func script(for events: [StreamEvent]) throws -> RedisCommand {
+        var command = RedisCommand("EVAL", [Self.deliverScript, "1", deliveredKey, channel, maxLength])
         for event in events {
             let isAudio = if case .audio = event.kind { true } else { false }
             let json = try encoder.encode(event)
-            if !isAudio {
-                var publish = RedisCommand("PUBLISH", [channel])
-                publish.append(bytes: json)
-                commands.append(publish)
-            }
-            var add = RedisCommand("XADD", [options.keyPrefix + "stream:" + event.engagementID, "MAXLEN", "~", maxLength, "*", "type", event.type.rawValue, "event"])
-            add.reserveCapacity(json.count + 128)
-            add.append(bytes: json)
-            commands.append(add)
+            command.append(event.origin == 0 ? "" : String(event.origin, radix: 16))
+            command.append(String(event.seq))
+            command.append(options.keyPrefix + "stream:" + event.engagementID)
+            command.append(event.type.rawValue)
+            command.append(isAudio ? "0" : "1")
+            command.append(bytes: json)
         }
-        return commands
+        return command
     }
 
-    /// Sends `commands` until every one has run, resending from the first one whose reply did not arrive.
-    private func deliver(_ commands: [RedisCommand]) async throws {
-        if abandoned { throw RedisSinkError.unavailableAtShutdown(commands: commands.count) }
-        var pending = commands[...]
+    /// Runs `command` until Redis has, retrying while Redis is unreachable or loading (the script skips what an
+    /// earlier attempt already wrote).
+    private func deliver(_ command: RedisCommand) async throws {
+        if abandoned { throw RedisSinkError.unavailableAtShutdown }
         var delay = Self.initialRetryDelay
-        while !pending.isEmpty {
+        while true {
             do {
-                let replies = try await connection.pipeline(Array(pending))
-                if let index = replies.firstIndex(where: \.isTransientError) {
-                    // Redis is loading its data after a restart (or similar): the rest waits and goes again.
-                    pending = pending.dropFirst(index)
-                    degrade(RedisError.unexpectedReply(replies[index].errorMessage ?? ""), retryIn: delay)
+                let reply = try await connection.send(command)
+                if reply.isTransientError {
+                    // Redis is loading its data after a restart (or similar): wait and go again.
+                    degrade(RedisError.unexpectedReply(reply.errorMessage ?? ""), retryIn: delay)
+                } else if let refused = reply.errorMessage {
+                    context.reportHealth(.degraded("Redis refused a batch: \(refused)"))
+                    isDegraded = true
+                    throw RedisSinkError.refused(refused)
                 } else {
-                    pending = []
-                    let refused = replies.compactMap(\.errorMessage)
-                    if let first = refused.first {
-                        context.reportHealth(.degraded("Redis refused \(refused.count) command(s): \(first)"))
-                        isDegraded = true
-                        throw RedisSinkError.refused(count: refused.count, first: first)
-                    }
-                    continue
+                    break
                 }
             } catch let error as RedisError where error.isConnectionFailure {
-                if case .connection(_, let repliesRead) = error { pending = pending.dropFirst(repliesRead) }
                 degrade(error, retryIn: delay)
             }
             if Task.isShuttingDownGracefully {
                 abandoned = true
-                throw RedisSinkError.unavailableAtShutdown(commands: pending.count)
+                throw RedisSinkError.unavailableAtShutdown
             }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, Self.maximumRetryDelay)
@@ -189,15 +190,16 @@ public actor RedisSink: SinkPlugin {
 
 /// Why the Redis sink gave up on a batch.
 enum RedisSinkError: Error, CustomStringConvertible {
-    /// Redis executed the batch but refused some commands (e.g. a `WRONGTYPE` key under the prefix).
-    case refused(count: Int, first: String)
-    /// Redis was unreachable while the relay shut down; these commands were not sent.
-    case unavailableAtShutdown(commands: Int)
+    /// Redis refused the batch's script (e.g. a `WRONGTYPE` key under the prefix); events before the refused
+    /// command were written.
+    case refused(String)
+    /// Redis was unreachable while the relay shut down; the batch was not sent.
+    case unavailableAtShutdown
 
     var description: String {
         switch self {
-        case .refused(let count, let first): "Redis refused \(count) command(s): \(first) (is another program using keys under this key_prefix?)"
-        case .unavailableAtShutdown(let count): "Redis unreachable during shutdown; \(count) command(s) not sent"
+        case .refused(let first): "Redis refused a batch: \(first) (is another program using keys under this key_prefix?)"
+        case .unavailableAtShutdown: "Redis unreachable during shutdown; the batch was not sent"
         }
     }
 }

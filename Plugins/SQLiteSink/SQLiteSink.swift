@@ -14,6 +14,8 @@ import Synchronization
 public actor SQLiteSink: SinkPlugin, CallArchiveSink {
     public static let typeName = "sqlite"
     public static let summary = "archives events, transcripts and audio statistics (and optionally audio) in a SQLite database"
+    /// Storage: an overflowing queue goes to disk rather than losing events.
+    public static let defaultOverflow = QueuePolicy.Overflow.spill
 
     private let options: SQLiteSinkOptions
     private let context: SinkContext

@@ -11,6 +11,8 @@ import RelayCore
 public actor WAVSink: SinkPlugin, AudioFileSink {
     public static let typeName = "wav"
     public static let summary = "one WAV per party per stream (wall-clock timed, optional stereo mix) with a stream.json manifest"
+    /// Storage: an overflowing queue goes to disk rather than losing events.
+    public static let defaultOverflow = QueuePolicy.Overflow.spill
 
     private struct StreamKey: Hashable {
         var engagementID: String

@@ -4,6 +4,7 @@ import NIOCore
 import RTMSIngest
 import RelayCluster
 import RelayCore
+import SpillLog
 import ServiceLifecycle
 import ZoomAPI
 import ZoomWebhooks
@@ -64,7 +65,7 @@ public final class Relay: Sendable {
             zoom = nil
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        var members = try sinkRegistry.makeSinks(configuration.sinks, of: configuration, logger: logger)
+        var members = try sinkRegistry.makeSinks(configuration.sinks, of: configuration, logger: logger, openSpill: SQLiteSpillLog.opener)
         sinks = members.map { (id: $0.id, sink: $0.sink) }
         callArchive = members.lazy.compactMap { ($0.sink as? any CallArchiveSink)?.callArchive }.first
         audioFiles = members.compactMap { ($0.sink as? any AudioFileSink)?.audioFiles }

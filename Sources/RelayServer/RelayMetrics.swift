@@ -47,6 +47,8 @@ public struct RelayMetrics: Sendable {
         family("rtms_relay_sink_errors_total", "counter", "Times a sink threw.") { "\($0.errors)" }
         family("rtms_relay_sink_queue_depth", "gauge", "Events waiting in a sink's queue.") { "\($0.depth)" }
         family("rtms_relay_sink_queue_capacity", "gauge", "Capacity of a sink's queue.") { "\($0.capacity)" }
+        family("rtms_relay_sink_spilled_events", "gauge", "Events in a sink's on-disk spill log (0 without overflow: spill).") { "\($0.spilled ?? 0)" }
+        family("rtms_relay_sink_spilled_bytes", "gauge", "Bytes of the events in a sink's on-disk spill log.") { "\($0.spilledBytes ?? 0)" }
         family("rtms_relay_sink_degraded", "gauge", "1 when a sink is restarting or reports trouble.") { $0.isDegraded ? "1" : "0" }
         let latency = "rtms_relay_audio_latency_seconds"
         text += "# HELP \(latency) From Zoom's timestamp on an audio frame to a sink having consumed it.\n# TYPE \(latency) histogram\n"

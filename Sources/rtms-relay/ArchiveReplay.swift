@@ -88,7 +88,7 @@ public struct ArchiveReplay: Sendable {
         if let unknown = only.first(where: { id in !configuration.sinks.contains { $0.id == id } }) {
             throw UnknownSink(id: unknown, source: configuration.source)
         }
-        let targets = try registry.makeSinks(chosen, of: configuration, logger: logger).map { Target(id: $0.id, sink: $0.sink, context: $0.context) }
+        let targets = try registry.makeSinks(chosen, of: configuration, logger: logger, openSpill: nil).map { Target(id: $0.id, sink: $0.sink, context: $0.context) }
         self.targets = targets
         self.skipped = skipped
     }

@@ -164,24 +164,36 @@ struct Bench: AsyncParsableCommand {
         let start = Sample(relay: relay, simulatorPID: simulator.pid)
         var peakWindowRSS = ProcessStats.currentRSS()
         let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var peakSpilled: [String: SpilledPeak] = [:]
+        func sampleSpill() {
+            for sink in relay.hub.snapshot() where sink.spilled != nil {
+                var peak = peakSpilled[sink.id] ?? SpilledPeak()
+                peak.events = max(peak.events, sink.spilled ?? 0)
+                peak.bytes = max(peak.bytes, sink.spilledBytes ?? 0)
+                peakSpilled[sink.id] = peak
+            }
+        }
         while ContinuousClock.now < end {
             try await Task.sleep(for: min(.seconds(1), end - ContinuousClock.now))
             peakWindowRSS = max(peakWindowRSS, ProcessStats.currentRSS())
+            sampleSpill()
         }
         let stop = Sample(relay: relay, simulatorPID: simulator.pid)
 
         // End the calls (the simulator hangs up every one), then let the relay see them stop and drain its queues.
         try await simulator.terminate(within: .seconds(60))
         let drainDeadline = ContinuousClock.now + .seconds(60)
-        while relay.ingest.activeStreamCount > 0 || relay.hub.snapshot().contains(where: { $0.depth > 0 }) {
+        while relay.ingest.activeStreamCount > 0 || relay.hub.snapshot().contains(where: { $0.depth > 0 || ($0.spilled ?? 0) > 0 }) {
             guard ContinuousClock.now < drainDeadline else { break }
             try await Task.sleep(for: .milliseconds(100))
+            sampleSpill()
         }
         let summary = try SimulatorSummary(path: folder + "/simulator-summary.json")
         let received = relay.ingest.metrics.audioFrames
         await stopRelay()
         return Measurement(start: start, stop: stop, baselineRSS: baselineRSS, peakWindowRSS: peakWindowRSS,
-                           summary: summary, framesReceived: received, malformed: relay.ingest.metrics.malformedFramesReceived)
+                           summary: summary, framesReceived: received, malformed: relay.ingest.metrics.malformedFramesReceived,
+                           peakSpilled: peakSpilled)
     }
 }
 
@@ -202,6 +214,12 @@ private struct Sample {
     }
 }
 
+/// The most a sink's spill log held during a run (sampled every second).
+private struct SpilledPeak {
+    var events = 0
+    var bytes: Int64 = 0
+}
+
 /// What one run measured.
 private struct Measurement {
     var start: Sample
@@ -211,6 +229,7 @@ private struct Measurement {
     var summary: SimulatorSummary
     var framesReceived: Int
     var malformed: Int
+    var peakSpilled: [String: SpilledPeak]
     var sinks: [SinkSnapshot] = []
     var published: UInt64 = 0
 
@@ -232,9 +251,9 @@ private struct Measurement {
         guard let end = stop.latency[id] else { return .empty }
         return end.since(start.latency[id] ?? .empty)
     }
-    /// Events a sink did not consume: dropped by its queue policy, failed, or still queued. (Not `published -
-    /// delivered`: a sink is handed only the kinds it wants, `Sink.interests`.)
-    func lostEvents(_ sink: SinkSnapshot) -> UInt64 { sink.dropped + sink.failed + UInt64(max(0, sink.depth)) }
+    /// Events a sink did not consume: dropped by its queue policy, failed, or still queued (in memory or spilled).
+    /// (Not `published - delivered`: a sink is handed only the kinds it wants, `Sink.interests`.)
+    func lostEvents(_ sink: SinkSnapshot) -> UInt64 { sink.dropped + sink.failed + UInt64(max(0, sink.depth)) + UInt64(max(0, sink.spilled ?? 0)) }
     /// Frames the simulator sent that the relay never published, plus the most any sink lost.
     var framesLost: Int {
         max(0, summary.audioFramesSent - framesReceived) + Int(sinks.map(lostEvents).max() ?? 0)
@@ -374,12 +393,19 @@ private struct Report {
         ]
         for sink in m.sinks {
             let window = m.windowLatency(sink.id)
-            lines.append("    \(sink.id) (\(sink.type)): p50 \(ms(window.quantileUpperBoundMillis(0.5))) · p99 \(ms(window.quantileUpperBoundMillis(0.99))) · max \(ms(window.count > 0 ? window.maxMillis : nil)); consumed \(sink.delivered) events (\(m.published) published), dropped \(sink.dropped), failed \(sink.failed)")
+            lines.append("    \(sink.id) (\(sink.type)): p50 \(ms(window.quantileUpperBoundMillis(0.5))) · p99 \(ms(window.quantileUpperBoundMillis(0.99))) · max \(ms(window.count > 0 ? window.maxMillis : nil)); consumed \(sink.delivered) events (\(m.published) published), dropped \(sink.dropped), failed \(sink.failed)"
+                + spillText(sink))
         }
         lines.append("  peak RSS      \(peakRSS >> 20) MiB  (\(String(format: "%.2f", Double(m.peakWindowRSS - m.baselineRSS) / Double(calls) / 1_048_576)) MiB per call)")
         lines.append("  frames lost   \(m.framesLost) of \(m.summary.audioFramesSent) sent (relay received \(m.framesReceived); malformed \(m.malformed))")
         lines.append("  targets       " + (misses.isEmpty ? "met" : "missed: " + misses.joined(separator: "; ")))
         return lines.joined(separator: "\n")
+    }
+
+    /// "; spilled at most N events (B bytes), left K" for a spilling sink that spilled.
+    private func spillText(_ sink: SinkSnapshot) -> String {
+        guard let peak = measurement.peakSpilled[sink.id], peak.events > 0 else { return "" }
+        return "; spilled at most \(peak.events) events (\(peak.bytes) bytes), \(sink.spilled ?? 0) left on disk"
     }
 
     func json() -> String {
@@ -389,6 +415,8 @@ private struct Report {
             let window = m.windowLatency(sink.id)
             sinkObjects.append([
                 "id": sink.id, "type": sink.type, "consumed": sink.delivered, "dropped": sink.dropped, "failed": sink.failed,
+                "spilled_peak_events": m.peakSpilled[sink.id]?.events ?? 0, "spilled_peak_bytes": m.peakSpilled[sink.id]?.bytes ?? 0,
+                "spilled_left": sink.spilled ?? 0,
                 "latency_ms": ["p50": window.quantileUpperBoundMillis(0.5) as Any, "p99": window.quantileUpperBoundMillis(0.99) as Any,
                                "max": window.count > 0 ? window.maxMillis as Any : NSNull()],
             ])

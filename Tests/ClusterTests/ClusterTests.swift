@@ -136,6 +136,8 @@ struct ClusterTests {
 
             // (b) The owner dies; its lease lapses; an instance that got rtms_interrupted takes the stream over.
             let framesBefore = await simulator.streamStatus(streamID: stream.streamID)?.framesSent.values.reduce(0, +) ?? 0
+            let ownersLease = try await RedisConnection(url: redis.url).send("GET", "rtms-relay:lease:\(stream.streamID)").string
+            #expect(ownersLease != nil, "the owner holds the lease")
             owner.process.signal(SIGKILL)
             fanOut.remove(owner.port)
             _ = try await owner.process.waitForExit(timeout: .seconds(10))
@@ -153,8 +155,12 @@ struct ClusterTests {
             let framesAfter = await simulator.streamStatus(streamID: stream.streamID)?.framesSent.values.reduce(0, +) ?? 0
             #expect(framesAfter > framesBefore)
             // Not two leases, and the survivors still agree.
-            let lease = try await RedisConnection(url: redis.url).send("PTTL", "rtms-relay:lease:\(stream.streamID)")
+            // The lease is live and a new one (each acquisition writes a fresh token), not the dead owner's.
+            let leaseStore = try RedisConnection(url: redis.url)
+            let lease = try await leaseStore.send("PTTL", "rtms-relay:lease:\(stream.streamID)")
             #expect((lease.integer ?? -2) > 0, "the heir holds the lease")
+            let heirsLease = try await leaseStore.send("GET", "rtms-relay:lease:\(stream.streamID)").string
+            #expect(heirsLease != nil && heirsLease != ownersLease, "the lease changed hands")
             try await waitUntil(timeout: .seconds(10), "the survivors' registries to agree") {
                 let lists = await others.asyncMap { await get($0.port, "/api/engagements") ?? "" }
                 return Set(lists).count == 1 && lists[0].contains(#""state":"streaming""#)

@@ -62,6 +62,32 @@ struct RedisSinkTests {
         }
     }
 
+    @Test("a batch sent again (its reply lost, or read again from the spill log after a crash) is written once; another hub's events are not mistaken for it")
+    func deliveredOnce() async throws {
+        try await RedisServerProcess.withServer { server in
+            let sink = try RedisSink(options: RedisSinkOptions(url: Secret(server.url)), context: SinkContext(id: "bus", logger: Self.logger))
+            func stamped(_ seqs: ClosedRange<UInt64>, origin: UInt64) -> [StreamEvent] {
+                seqs.map {
+                    var event = StreamEvent(seq: $0, engagementID: "e", kind: .transcript(Transcript(channel: "c", text: "t\($0)")))
+                    event.origin = origin
+                    return event
+                }
+            }
+            try await sink.consume(stamped(1...3, origin: 0x1234))
+            try await sink.consume(stamped(2...4, origin: 0x1234))
+            try await sink.consume(stamped(1...1, origin: 0x99))  // the next run's hub starts its seq again
+            try await sink.finish()
+            let entries = try await StreamEntries.read(server: server, key: "rtms:stream:e")
+            #expect(entries.map(\.event.seq) == [1, 2, 3, 4, 1])
+            #expect(entries.map(\.id) == ["1234-1", "1234-2", "1234-3", "1234-4", "99-1"])
+            #expect(entries.map { $0.event.id } == entries.map(\.id))
+            let marks = try await RedisConnection(url: server.url).send("HGETALL", "rtms:delivered").array?.compactMap(\.string) ?? []
+            var highest: [String: String] = [:]
+            for pair in stride(from: 0, to: marks.count - 1, by: 2) { highest[marks[pair]] = marks[pair + 1] }
+            #expect(highest == ["1234": "4", "99": "1"])
+        }
+    }
+
     @Test("streams are capped near max_len")
     func maxLength() async throws {
         try await RedisServerProcess.withServer { server in
@@ -214,6 +240,8 @@ struct RedisSinkTests {
 enum StreamEntries {
     struct Entry {
         var type: String
+        /// The `id` field: the event's stable id, empty for an event no hub stamped.
+        var id: String
         var event: StreamEvent
     }
 
@@ -226,7 +254,7 @@ enum StreamEntries {
             for pair in stride(from: 0, to: fields.count - 1, by: 2) {
                 values[fields[pair].string ?? ""] = fields[pair + 1].string
             }
-            return Entry(type: values["type"] ?? "", event: try StreamEvent.decode(json: Data((values["event"] ?? "").utf8)))
+            return Entry(type: values["type"] ?? "", id: values["id"] ?? "", event: try StreamEvent.decode(json: Data((values["event"] ?? "").utf8)))
         }
     }
 }

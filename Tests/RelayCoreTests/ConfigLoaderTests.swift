@@ -123,7 +123,7 @@ struct ConfigLoaderTests {
         ("sinks:\n  rec:\n    type: foldr\n    directory: x\n", [:], "config.yaml:3: sinks.rec.type: unknown sink type 'foldr' (this binary knows: folder); did you mean 'folder'?"),
         ("sinks:\n  rec:\n    directory: x\n", [:], "config.yaml:2: missing key 'type' in sinks.rec (one of: folder)"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {capacity: 0}\n", [:], "config.yaml:5: sinks.rec.queue.capacity: must be at least 1, not 0"),
-        ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {overflow: drop_old}\n", [:], "config.yaml:5: sinks.rec.queue.overflow: 'drop_old' is not one of block, drop_oldest, drop_newest (did you mean 'drop_oldest'?)"),
+        ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {overflow: drop_old}\n", [:], "config.yaml:5: sinks.rec.queue.overflow: 'drop_old' is not one of block, drop_oldest, drop_newest, spill (did you mean 'drop_oldest'?)"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    level: 12\n", [:], "config.yaml:5: sinks.rec.level: must be between 1 and 9, not 12"),
         ("server:\n  host: 0.0.0.0\n  allow_anonymous: true\n", [:], "config.yaml:3: server.allow_anonymous: is only allowed when server.host is a loopback address (127.0.0.1, ::1, localhost), not '0.0.0.0'"),
         ("server: [1, 2]\n", [:], "config.yaml:1: server: expected a mapping, found a list"),

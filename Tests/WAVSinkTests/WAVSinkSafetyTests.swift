@@ -17,12 +17,19 @@ struct WAVSinkSafetyTests {
     func pathTraversal(ids: (String, String, String)) async throws {
         let parent = try TemporaryDirectory()
         defer { parent.remove() }
-        let recordings = parent.path + "/recordings"
+        // Three levels below `parent`, so an id that climbs out of the recordings (up to three `..`) would still
+        // land under `parent`, where the check below sees it.
+        let recordings = parent.path + "/a/b/recordings"
         let (sink, _) = makeSink(directory: recordings, mix: .stereo)
         try await sink.consume((0..<5).map { audio.event(engagement: ids.0, stream: ids.1, channel: ids.2, party: 0, frame: $0) })
         try await sink.finish()
-        #expect(filesUnder(parent.path).allSatisfy { $0.hasPrefix("recordings") })
-        let files = filesUnder(recordings).filter { $0.hasSuffix(".wav") }
+        let escaped = filesUnder(parent.path).filter { !["a", "a/b"].contains($0) && !$0.hasPrefix("a/b/recordings") }
+        #expect(escaped.isEmpty, "written outside the recordings: \(escaped)")
+        let everything = filesUnder(recordings)
+        // The engagement's folder, the stream's folder, and in it the party, mixed.wav and stream.json: nothing else.
+        #expect(everything.count == 5, "\(everything)")
+        #expect(everything.filter { $0.hasSuffix("/stream.json") }.count == 1)
+        let files = everything.filter { $0.hasSuffix(".wav") }
         #expect(files.count == 2)  // the party and mixed.wav, in one folder two levels down
         for file in files {
             #expect(file.split(separator: "/").count == 3)

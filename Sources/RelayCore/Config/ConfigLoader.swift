@@ -162,7 +162,11 @@ public struct ConfigLoader: Sendable {
             throw ConfigError(file: decoder.file, line: typeNode.line, message: message)
         }
         let queueEntry = fields.first { $0.key == "queue" }
-        let queue = try queueEntry.map { try decoder.decode(QueuePolicy.self, from: $0.value, path: path + ["queue"], keyLine: $0.keyLine) } ?? QueuePolicy()
+        let queue = try queueEntry.map {
+            try decoder.decode(from: $0.value, path: path + ["queue"], keyLine: $0.keyLine) {
+                try QueuePolicy.Settings(from: $0).policy(defaultOverflow: factory.defaultOverflow)
+            }
+        } ?? QueuePolicy.Settings().policy(defaultOverflow: factory.defaultOverflow)
         let optionsNode = ConfigNode.mapping(fields.filter { $0.key != "type" && $0.key != "queue" }, line: line)
         let options = try decoder.decode(from: optionsNode, path: path, keyLine: entry.keyLine) { try factory.decodeOptions(from: $0) }
         return SinkSettings(id: entry.key, typeName: typeName, queue: queue, options: options, line: entry.keyLine)

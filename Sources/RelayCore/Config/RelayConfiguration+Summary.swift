@@ -48,7 +48,9 @@ extension RelayConfiguration {
         lines.append("access: supervisors [\(access.supervisors.joined(separator: ", "))], supervisors_control \(access.supervisorsControl), session_minutes \(access.sessionMinutes)")
         lines.append("sinks:\(sinks.isEmpty ? " none" : "")")
         for sink in sinks {
-            lines.append("  \(sink.id): type \(sink.typeName), queue \(sink.queue.capacity) \(sink.queue.overflow.rawValue)")
+            var queue = "\(sink.queue.capacity) \(sink.queue.overflow.rawValue)"
+            if sink.queue.overflow == .spill { queue += " to \(sink.queue.spillFile(forSink: sink.id)) (at most \(sink.queue.spillMaxBytes) bytes)" }
+            lines.append("  \(sink.id): type \(sink.typeName), queue \(queue)")
             for (key, value) in Self.fields(of: sink.options) {
                 lines.append("    \(key): \(value)")
             }
@@ -89,7 +91,8 @@ extension SinkRegistry {
             for option in factory.documentation {
                 lines.append("    \(option.key) (\(option.type)\(option.defaultValue.map { ", default \($0)" } ?? "")): \(option.help)")
             }
-            lines.append("    queue: {capacity: N, overflow: block | drop_oldest | drop_newest} (default 50000, drop_newest)")
+            lines.append("    queue: {capacity: N, overflow: block | drop_oldest | drop_newest | spill, spill_path: FILE, spill_max_bytes: N}"
+                + " (default 50000, \(factory.defaultOverflow.rawValue); spill: data/spill/<id>.sqlite, \(QueuePolicy.defaultSpillMaxBytes) bytes)")
         }
         return lines.joined(separator: "\n")
     }

@@ -265,14 +265,48 @@ public struct SinkSettings: Sendable {
     public var line: Int
 }
 
-extension QueuePolicy: Decodable {
-    enum CodingKeys: String, CodingKey { case capacity, overflow }
+extension QueuePolicy {
+    enum CodingKeys: String, CodingKey {
+        case capacity, overflow
+        case spillPath = "spill_path"
+        case spillMaxBytes = "spill_max_bytes"
+    }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        capacity = try c.decodeIfPresent(Int.self, forKey: .capacity) ?? capacity
-        overflow = try c.decodeIfPresent(Overflow.self, forKey: .overflow) ?? overflow
-        guard capacity > 0 else { throw OptionError(key: "capacity", "must be at least 1, not \(capacity)") }
+    /// A `queue:` block as written; `policy(defaultOverflow:)` fills in the sink type's defaults.
+    struct Settings: Decodable {
+        var capacity: Int?
+        var overflow: Overflow?
+        var spillPath: String?
+        var spillMaxBytes: Int64?
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            capacity = try c.decodeIfPresent(Int.self, forKey: .capacity)
+            overflow = try c.decodeIfPresent(Overflow.self, forKey: .overflow)
+            spillPath = try c.decodeIfPresent(String.self, forKey: .spillPath)
+            spillMaxBytes = try c.decodeIfPresent(Int64.self, forKey: .spillMaxBytes)
+        }
+
+        /// The policy, with `defaultOverflow` where `overflow` was not given; refuses what makes no sense.
+        func policy(defaultOverflow: Overflow) throws -> QueuePolicy {
+            var policy = QueuePolicy(overflow: overflow ?? defaultOverflow)
+            policy.capacity = capacity ?? policy.capacity
+            guard policy.capacity > 0 else { throw OptionError(key: "capacity", "must be at least 1, not \(policy.capacity)") }
+            if policy.overflow != .spill {
+                if spillPath != nil { throw OptionError(key: "spill_path", "only applies with overflow: spill, not \(policy.overflow.rawValue)") }
+                if spillMaxBytes != nil { throw OptionError(key: "spill_max_bytes", "only applies with overflow: spill, not \(policy.overflow.rawValue)") }
+            }
+            if let spillPath {
+                guard !spillPath.isEmpty else { throw OptionError(key: "spill_path", "must not be empty") }
+                policy.spillPath = spillPath
+            }
+            if let spillMaxBytes {
+                guard spillMaxBytes >= 1 << 20 else { throw OptionError(key: "spill_max_bytes", "must be at least 1048576 (1 MiB), not \(spillMaxBytes)") }
+                policy.spillMaxBytes = spillMaxBytes
+            }
+            return policy
+        }
     }
 }

@@ -16,7 +16,7 @@ extension StreamEvent: Codable {
     public static let pcmEncodingKey = CodingUserInfoKey(rawValue: "rtms-relay.pcm-encoding")!
 
     enum CodingKeys: String, CodingKey {
-        case seq, time, type
+        case id, seq, time, type
         case engagementID = "engagement_id"
         case streamID = "stream_id"
         case payload, action, by
@@ -41,6 +41,7 @@ extension StreamEvent: Codable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(seq, forKey: .seq)
+        try c.encodeIfPresent(id, forKey: .id)
         try c.encode(EventClock.iso8601(millis: timeMillis), forKey: .time)
         try c.encode(engagementID, forKey: .engagementID)
         try c.encodeIfPresent(streamID, forKey: .streamID)
@@ -97,6 +98,13 @@ extension StreamEvent: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         seq = try c.decode(UInt64.self, forKey: .seq)
+        if let id = try c.decodeIfPresent(String.self, forKey: .id) {
+            let parts = id.split(separator: "-")
+            guard parts.count == 2, let origin = UInt64(parts[0], radix: 16), origin != 0, UInt64(parts[1]) == seq else {
+                throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "not {origin hex}-{seq}: \(id)")
+            }
+            self.origin = origin
+        }
         let timeText = try c.decode(String.self, forKey: .time)
         guard let millis = EventClock.parseISO8601(timeText) else {
             throw DecodingError.dataCorruptedError(forKey: .time, in: c, debugDescription: "not an ISO-8601 UTC time: \(timeText)")

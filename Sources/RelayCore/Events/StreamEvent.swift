@@ -8,6 +8,9 @@ import NIOCore
 public struct StreamEvent: Sendable {
     /// Per-process monotonic sequence number, stamped by the `EventHub` when the event is published.
     public var seq: UInt64
+    /// The hub that stamped `seq`: a random number drawn when the process started (0: not published yet). With
+    /// `seq` it makes the event's stable `id`, the same when a spilled event is delivered again after a restart.
+    public var origin: UInt64 = 0
     /// When the event happened, in milliseconds since the Unix epoch (UTC).
     public var timeMillis: Int64
     /// The ZCC engagement (or meeting instance) the event belongs to.
@@ -47,6 +50,11 @@ public struct StreamEvent: Sendable {
 
     /// The event's `type` string in the JSON form.
     public var type: EventType { kind.type }
+
+    /// `{origin in hex}-{seq}`, unique across restarts; nil before the hub stamped the event.
+    public var id: String? {
+        origin == 0 ? nil : String(origin, radix: 16) + "-" + String(seq)
+    }
 }
 
 /// The stable `type` names of the JSON form.

@@ -18,13 +18,16 @@ public final class EventHub: Service, Sendable {
         public var policy: QueuePolicy
         public var sink: any Sink
         public var context: SinkContext
+        /// The on-disk overflow, for `overflow: spill` (and only then).
+        public var spill: (any SpillLog)?
 
-        public init(id: String, typeName: String, policy: QueuePolicy, sink: any Sink, context: SinkContext) {
+        public init(id: String, typeName: String, policy: QueuePolicy, sink: any Sink, context: SinkContext, spill: (any SpillLog)? = nil) {
             self.id = id
             self.typeName = typeName
             self.policy = policy
             self.sink = sink
             self.context = context
+            self.spill = spill
         }
     }
 
@@ -40,6 +43,11 @@ public final class EventHub: Service, Sendable {
 
     private let members: [Runner]
     private let sequence = Atomic<UInt64>(0)
+    /// Stamped on every event with `seq` (`StreamEvent.origin`): drawn once per process, never 0.
+    public let origin = UInt64.random(in: 1...UInt64.max)
+    /// Held while a batch is stamped and queued, so every queue gets events in `seq` order (a sink that dedupes
+    /// by `id` after a restart relies on it). Only `block` queues that are full finish queuing outside it.
+    private let publishing = NIOLock()
     /// Set by `close()`; `run()` waits for it even when there are no sinks, as a service must not return early.
     private let closed = NIOLockedValueBox<(isClosed: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let logger: Logger
@@ -63,21 +71,29 @@ public final class EventHub: Service, Sendable {
     /// for the whole batch.
     public func publish(contentsOf events: [StreamEvent]) async {
         guard !events.isEmpty else { return }
-        var events = events
-        stamp(&events)
-        for member in members {
-            await member.put(events)
-        }
+        await queue(events, for: members)
     }
 
     /// Queues events another relay instance ingested (cluster mode) for the live-view sinks only
     /// (`LiveViewSink`), stamped with this hub's sequence numbers.
     public func publishRemote(_ events: [StreamEvent]) async {
         guard !events.isEmpty else { return }
+        await queue(events, for: members.filter { $0.member.sink is any LiveViewSink })
+    }
+
+    /// Stamps `events` and queues them for `runners` in one step under `publishing`; what a full `block` queue
+    /// cannot take yet is queued after, waiting for room.
+    private func queue(_ events: [StreamEvent], for runners: [Runner]) async {
         var events = events
-        stamp(&events)
-        for member in members where member.member.sink is any LiveViewSink {
-            await member.put(events)
+        let waiting = publishing.withLock {
+            stamp(&events)
+            return runners.compactMap { runner -> (Runner, ArraySlice<StreamEvent>)? in
+                let rest = runner.offer(events)
+                return rest.isEmpty ? nil : (runner, rest)
+            }
+        }
+        for (runner, rest) in waiting {
+            await runner.mailbox.put(contentsOf: rest)
         }
     }
 
@@ -87,6 +103,7 @@ public final class EventHub: Service, Sendable {
         for index in events.indices {
             seq += 1
             events[index].seq = seq
+            events[index].origin = origin
         }
     }
 
@@ -158,6 +175,11 @@ public final class EventHub: Service, Sendable {
                     while !runner.mailbox.isClosed {
                         do { try await Task.sleep(for: interval) } catch { return }
                         runner.mailbox.requestTick()
+                        // A degraded sink's queue goes to disk even when nothing is published.
+                        if runner.member.policy.overflow == .spill && runner.member.context.health != .ok {
+                            var nothing: ArraySlice<StreamEvent> = []
+                            runner.mailbox.tryPut(&nothing)
+                        }
                     }
                 }
             }
@@ -168,7 +190,13 @@ public final class EventHub: Service, Sendable {
                     try await runner.member.sink.start()
                     runner.setState(.running)
                     while let delivery = await runner.mailbox.next(max: Self.maxBatch) {
-                        try await runner.deliver(delivery)
+                        do {
+                            try await runner.deliver(delivery)
+                        } catch {
+                            runner.mailbox.settle(consumed: false)
+                            throw error
+                        }
+                        runner.mailbox.settle(consumed: true)
                         delay = backoff.initial
                     }
                     break loop
@@ -179,7 +207,10 @@ public final class EventHub: Service, Sendable {
                     if runner.mailbox.isClosed {
                         // Shutting down: a few quick retries to drain, then give up on what is left.
                         attemptsAfterClose += 1
-                        if attemptsAfterClose > 3 { break loop }
+                        if attemptsAfterClose > 3 {
+                            runner.mailbox.keepQueuedForNextRun()
+                            break loop
+                        }
                     }
                     try? await Task.sleep(for: delay)
                     delay = min(delay * 2, backoff.maximum)
@@ -219,14 +250,18 @@ extension EventHub {
 
         init(_ member: Member) {
             self.member = member
-            self.mailbox = SinkMailbox(policy: member.policy)
+            let context = member.context
+            self.mailbox = SinkMailbox(policy: member.policy, spill: member.spill,
+                                       sinkIsHealthy: { context.health == .ok }, logger: member.context.logger)
             self.interests = member.sink.interests
         }
 
-        /// Queues the events of `events` this sink wants.
-        func put(_ events: [StreamEvent]) async {
-            let wanted = interests.filter(events)
-            if !wanted.isEmpty { await mailbox.put(contentsOf: wanted[...]) }
+        /// Queues, without suspending, the events of `events` this sink wants; returns what a full `block` queue
+        /// left over.
+        func offer(_ events: [StreamEvent]) -> ArraySlice<StreamEvent> {
+            var wanted = interests.filter(events)[...]
+            mailbox.tryPut(&wanted)
+            return wanted
         }
 
         func deliver(_ delivery: SinkMailbox.Delivery) async throws {
@@ -267,13 +302,15 @@ extension EventHub {
             var degradedReason: String?
             if case .degraded(let reason) = member.context.health { degradedReason = reason }
             let counts = member.context.counts
+            let spilled = mailbox.spilled
             return SinkSnapshot(
                 id: member.id, type: member.typeName, state: counters.state,
                 delivered: counters.delivered, dropped: mailbox.dropped, failed: counters.failed,
                 errors: counters.errors, depth: mailbox.depth + counters.inFlight,
                 capacity: member.policy.capacity, overflow: member.policy.overflow,
                 lastError: counters.lastError, degradedReason: degradedReason, audioLatency: latency.snapshot,
-                counts: counts.isEmpty ? nil : counts
+                counts: counts.isEmpty ? nil : counts,
+                spilled: member.spill == nil ? nil : spilled.events, spilledBytes: member.spill == nil ? nil : spilled.bytes
             )
         }
     }

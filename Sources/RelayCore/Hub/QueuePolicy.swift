@@ -8,13 +8,29 @@ public struct QueuePolicy: Sendable, Hashable {
         case dropOldest = "drop_oldest"
         /// The new event is discarded (storage sinks: never reorder, keep the start).
         case dropNewest = "drop_newest"
+        /// The new event goes to an on-disk log (`SpillLog`) that the sink drains in order, also after a restart;
+        /// past `spillMaxBytes`, or when the disk refuses, the new event is discarded as with `dropNewest`.
+        case spill
     }
 
     public var capacity: Int
     public var overflow: Overflow
+    /// The spill log's file, for `spill`; nil: `data/spill/<sink id>.sqlite`.
+    public var spillPath: String?
+    /// The most event bytes the spill log holds, for `spill`.
+    public var spillMaxBytes: Int64
 
-    public init(capacity: Int = 50_000, overflow: Overflow = .dropNewest) {
+    public static let defaultSpillMaxBytes: Int64 = 1 << 30
+
+    public init(capacity: Int = 50_000, overflow: Overflow = .dropNewest, spillPath: String? = nil, spillMaxBytes: Int64 = Self.defaultSpillMaxBytes) {
         self.capacity = capacity
         self.overflow = overflow
+        self.spillPath = spillPath
+        self.spillMaxBytes = spillMaxBytes
+    }
+
+    /// Where sink `id` spills under this policy.
+    public func spillFile(forSink id: String) -> String {
+        spillPath ?? "data/spill/\(id).sqlite"
     }
 }

@@ -27,6 +27,9 @@ public struct SinkSnapshot: Sendable, Hashable, Encodable {
     public var audioLatency: LatencyHistogram.Snapshot
     /// Counts the sink reported itself (`SinkContext.reportCount`); omitted from `/health` when there are none.
     public var counts: [String: UInt64]? = nil
+    /// Events in the on-disk spill log, and their bytes (`overflow: spill` only).
+    public var spilled: Int? = nil
+    public var spilledBytes: Int64? = nil
 
     /// True when the sink is restarting or reports trouble.
     public var isDegraded: Bool { state == .restarting || degradedReason != nil }
@@ -35,6 +38,7 @@ public struct SinkSnapshot: Sendable, Hashable, Encodable {
         case type, state, delivered, dropped, failed, errors, depth, capacity, overflow
         case lastError = "last_error"
         case degradedReason = "degraded_reason"
-        case counts
+        case counts, spilled
+        case spilledBytes = "spilled_bytes"
     }
 }

@@ -11,6 +11,13 @@ public protocol SinkPlugin: Sink {
     static var summary: String { get }
     /// Builds the sink. Throw `OptionError` for options that decode but make no sense.
     init(options: Options, context: SinkContext) throws
+    /// The queue's `overflow` when the config names none: `drop_newest` unless the sink says otherwise (storage
+    /// sinks say `spill`).
+    static var defaultOverflow: QueuePolicy.Overflow { get }
+}
+
+extension SinkPlugin {
+    public static var defaultOverflow: QueuePolicy.Overflow { .dropNewest }
 }
 
 /// A sink's options: decoded from YAML, checked, and described for `check-config`.
@@ -39,6 +46,7 @@ public struct SinkFactory: Sendable {
     public let typeName: String
     public let summary: String
     public let documentation: [OptionDocumentation]
+    public let defaultOverflow: QueuePolicy.Overflow
     let decode: @Sendable (any Decoder) throws -> any SinkOptions
     let build: @Sendable (any SinkOptions, SinkContext) throws -> any Sink
 
@@ -46,6 +54,7 @@ public struct SinkFactory: Sendable {
         typeName = Plugin.typeName
         summary = Plugin.summary
         documentation = Plugin.Options.documentation
+        defaultOverflow = Plugin.defaultOverflow
         decode = { try Plugin.Options(from: $0) }
         build = { options, context in
             guard let options = options as? Plugin.Options else {
