@@ -60,7 +60,7 @@ final class StreamRecording {
     /// came after the first `max_channels` of the stream.
     @discardableResult
     func add(_ frame: AudioFrame, now: ContinuousClock.Instant) -> Bool {
-        guard frame.format.codec.uppercased() == "L16", WAVFile.canWrite(frame.format) else {
+        guard frame.format.codec == .l16, WAVFile.canWrite(frame.format) else {
             unsupportedFrames += 1
             manifestDirty = true
             return true

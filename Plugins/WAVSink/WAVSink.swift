@@ -142,7 +142,7 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
         let media = parameters[key]
         let recording = StreamRecording(
             engagementID: key.engagementID, streamID: key.streamID, directory: directory,
-            format: media.map { $0.audio.codec.uppercased() == "L16" && WAVFile.canWrite($0.audio) } == true ? media!.audio : frame.format,
+            format: media.map { $0.audio.codec == .l16 && WAVFile.canWrite($0.audio) } == true ? media!.audio : frame.format,
             frameMilliseconds: media?.frameMilliseconds ?? 20, mix: options.mix, maxChannels: options.maxChannels, startedAt: time,
             tickSlot: recordingsOpened % Self.tickSlots
         )

@@ -49,7 +49,7 @@ public struct StatusLineBuilder: Sendable {
             return [StatusLine(level: .info, text: "Starting RTMS connection")]
         case .streamConnected(let parameters):
             let format = parameters.audio
-            return [StatusLine(level: .success, text: "RTMS connected (\(format.codec), \(format.sampleRate / 1000) kHz, \(format.channels == 1 ? "mono" : "\(format.channels) channels"), \(parameters.frameMilliseconds) ms)")]
+            return [StatusLine(level: .success, text: "RTMS connected (\(format.codec.rawValue), \(format.sampleRate / 1000) kHz, \(format.channels == 1 ? "mono" : "\(format.channels) channels"), \(parameters.frameMilliseconds) ms)")]
         case .streamInterrupted(_, let attempt):
             return [StatusLine(level: .warning, text: "Connection lost, reconnecting (attempt \(attempt))")]
         case .streamResumed:

@@ -25,7 +25,7 @@ extension RelayHarness {
                 previous = frame.timestamp
             }
             if mismatches > 0 { problems.append("channel \(channelID): \(mismatches) of \(frames.count) frames out of order or not byte-exact") }
-            if !frames.allSatisfy({ $0.format == AudioFormat(sampleRate: 16_000, channels: 1, codec: "L16") }) {
+            if !frames.allSatisfy({ $0.format == AudioFormat(sampleRate: 16_000, channels: 1, codec: .l16) }) {
                 problems.append("channel \(channelID): a frame is not 16 kHz L16 mono")
             }
         }

@@ -16,7 +16,7 @@ public struct DeterministicAudio: Sendable {
     }
 
     public var samplesPerFrame: Int { sampleRate * frameMilliseconds / 1000 }
-    public var format: AudioFormat { AudioFormat(sampleRate: sampleRate, channels: 1, codec: "L16") }
+    public var format: AudioFormat { AudioFormat(sampleRate: sampleRate, channels: 1, codec: .l16) }
 
     /// Sample `index` (from the stream's origin) of party `party`; never zero.
     public static func sample(party: Int, index: Int) -> Int16 {

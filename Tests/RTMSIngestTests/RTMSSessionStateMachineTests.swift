@@ -30,7 +30,7 @@ struct RTMSSessionStateMachineTests {
         #expect(machine.handle(.start) == [.openSignaling(1, url: .parsed(Self.url))])
         #expect(machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1)) == [.openMedia(2, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
         #expect(machine.handle(.dataHandshake(2, Self.dataOK)) == [
-            .report(.connected(MediaParameters())), .sendClientReady(on: 1), .sendEventSubscription(on: 1),
+            .publish(.streamConnected(MediaParameters())), .sendClientReady(on: 1), .sendEventSubscription(on: 1),
         ])
         #expect(machine.phase == .streaming)
     }
@@ -73,7 +73,7 @@ struct RTMSSessionStateMachineTests {
         let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 0, mediaURLs: ["audio": "wss://10.0.0.1/x"]), nowMillis: 1))
         #expect(actions.first == .close(1))
         #expect(!actions.contains { if case .openMedia = $0 { true } else { false } })
-        #expect(actions.contains { if case .report(.failed(_, let message)) = $0 { message.contains("10.0.0.1") } else { false } })
+        #expect(actions.contains { if case .publish(.streamFailed(_, let message)) = $0 { message.contains("10.0.0.1") } else { false } })
         #expect(actions.last == .finish)
         #expect(machine.isFinished)
         #expect(machine.media == nil)
@@ -108,7 +108,7 @@ struct RTMSSessionStateMachineTests {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
         _ = machine.handle(.start)
         let actions = machine.handle(.signalingHandshake(1, SignalingHandshakeResponse(statusCode: 3, reason: "Invalid signature"), nowMillis: 1))
-        #expect(actions == [.close(1), .report(.failed(statusCode: 3, message: "signaling handshake refused: Invalid signature (status 3)")), .finish])
+        #expect(actions == [.close(1), .publish(.streamFailed(statusCode: 3, message: "signaling handshake refused: Invalid signature (status 3)")), .finish])
     }
 
     @Test("a duplicate-signal refusal is retried with backoff, not fatal")
@@ -128,21 +128,21 @@ struct RTMSSessionStateMachineTests {
         _ = machine.handle(.signalingHandshake(1, Self.ok, nowMillis: 1))
         let actions = machine.handle(.dataHandshake(2, DataHandshakeResponse(statusCode: 0, payloadEncrypted: true)))
         #expect(actions.last == .finish)
-        #expect(actions.contains { if case .report(.failed) = $0 { true } else { false } })
+        #expect(actions.contains { if case .publish(.streamFailed) = $0 { true } else { false } })
     }
 
     @Test("a media drop (event 7, then state 2 / reason 14, then the socket) reopens media only, once")
     func mediaDrop() {
         var machine = streaming()
         #expect(machine.handle(.mediaInterrupted) == [
-            .close(2), .report(.interrupted(reason: "media connection interrupted", attempt: 1)), .startTimer(after: .seconds(3), token: 1),
+            .close(2), .publish(.streamInterrupted(reason: "media connection interrupted", attempt: 1)), .startTimer(after: .seconds(3), token: 1),
         ])
         #expect(machine.handle(.streamState(StreamStateUpdate(state: 2, reason: 14))) == [])
         #expect(machine.handle(.connectionClosed(2, .lost("reset"))) == [])
         #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
         #expect(machine.signaling == 1)
         #expect(machine.handle(.dataHandshake(3, Self.dataOK)) == [
-            .report(.resumed(reason: "media connection interrupted", attempt: 1)), .sendClientReady(on: 1),
+            .publish(.streamResumed(reason: "media connection interrupted", attempt: 1)), .sendClientReady(on: 1),
         ])
         #expect(machine.attempt == 0)
     }
@@ -160,14 +160,14 @@ struct RTMSSessionStateMachineTests {
         var ended = streaming()
         #expect(ended.handle(.connectionClosed(2, .serverClosed(code: 1000))) == [.startTimer(after: .seconds(1), token: 1)])
         let stop = ended.handle(.streamState(StreamStateUpdate(state: RTMSStreamState.terminated.rawValue, reason: 6)))
-        #expect(!stop.contains { if case .report(.interrupted) = $0 { true } else { false } })
+        #expect(!stop.contains { if case .publish(.streamInterrupted) = $0 { true } else { false } })
         #expect(stop.last == .finish)
         #expect(ended.handle(.timerFired(token: 1)) == [])
 
         var dropped = streaming()
         _ = dropped.handle(.connectionClosed(2, .serverClosed(code: 1000)))
         #expect(dropped.handle(.timerFired(token: 1)) == [
-            .report(.interrupted(reason: "media connection lost (closed by server with code 1000)", attempt: 1)), .startTimer(after: .seconds(3), token: 2),
+            .publish(.streamInterrupted(reason: "media connection lost (closed by server with code 1000)", attempt: 1)), .startTimer(after: .seconds(3), token: 2),
         ])
         #expect(dropped.handle(.timerFired(token: 2)) == [.openMedia(3, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
     }
@@ -176,7 +176,7 @@ struct RTMSSessionStateMachineTests {
     func mediaSocketLost() {
         var machine = streaming()
         let actions = machine.handle(.connectionClosed(2, .lost("connection reset")))
-        #expect(actions == [.report(.interrupted(reason: "media connection lost (connection reset)", attempt: 1)), .startTimer(after: .seconds(3), token: 1)])
+        #expect(actions == [.publish(.streamInterrupted(reason: "media connection lost (connection reset)", attempt: 1)), .startTimer(after: .seconds(3), token: 1)])
         #expect(machine.handle(.timerFired(token: 1)) == [.openMedia(3, url: .parsed(Self.mediaURL), media: Self.audioAndTranscripts)])
     }
 
@@ -190,7 +190,7 @@ struct RTMSSessionStateMachineTests {
         _ = machine.handle(.signalingHandshake(3, Self.ok, nowMillis: 2_000))
         let resumed = machine.handle(.dataHandshake(4, Self.dataOK))
         // A new signaling connection needs its own subscription.
-        #expect(resumed == [.report(.resumed(reason: "signaling connection lost (dropped)", attempt: 1)), .sendClientReady(on: 3), .sendEventSubscription(on: 3)])
+        #expect(resumed == [.publish(.streamResumed(reason: "signaling connection lost (dropped)", attempt: 1)), .sendClientReady(on: 3), .sendEventSubscription(on: 3)])
     }
 
     @Test("signaling lost while waiting to reopen media upgrades the wait to a full reconnect")
@@ -217,9 +217,9 @@ struct RTMSSessionStateMachineTests {
     func failover() {
         var machine = streaming()
         let actions = machine.handle(.webhookStarted(serverURL: "wss://rtms2.zoom.us/signal", eventTs: 5_000))
-        #expect(actions == [.close(2), .close(1), .report(.interrupted(reason: "server failover", attempt: 1)), .openSignaling(3, url: .parsed("wss://rtms2.zoom.us/signal"))])
+        #expect(actions == [.close(2), .close(1), .publish(.streamInterrupted(reason: "server failover", attempt: 1)), .openSignaling(3, url: .parsed("wss://rtms2.zoom.us/signal"))])
         _ = machine.handle(.signalingHandshake(3, Self.ok, nowMillis: 6_000))
-        #expect(machine.handle(.dataHandshake(4, Self.dataOK)).first == .report(.resumed(reason: "server failover", attempt: 1)))
+        #expect(machine.handle(.dataHandshake(4, Self.dataOK)).first == .publish(.streamResumed(reason: "server failover", attempt: 1)))
     }
 
     @Test("a failover while waiting for a backoff cancels the wait and goes to the new URL")
@@ -237,7 +237,7 @@ struct RTMSSessionStateMachineTests {
             var machine = streaming()
             let actions = machine.handle(.webhookStarted(serverURL: bad, eventTs: 5_000))
             #expect(actions.count == 1, "\(actions)")
-            guard case .report(.failoverRefused(let message)) = actions.first else { Issue.record("\(actions)"); continue }
+            guard case .failoverRefused(let message) = actions.first else { Issue.record("\(actions)"); continue }
             #expect(message.contains("keeping the current connection"))
             #expect(machine.phase == .streaming)
             #expect(machine.signaling == 1 && machine.media == 2)
@@ -267,10 +267,10 @@ struct RTMSSessionStateMachineTests {
         for _ in 1...4 {
             let actions = machine.handle(.connectionClosed(id, .lost("refused")))
             for action in actions {
-                if case .report(.interrupted(_, let attempt)) = action { reported.append(attempt) }
+                if case .publish(.streamInterrupted(_, let attempt)) = action { reported.append(attempt) }
                 if case .startTimer(_, let t) = action { token = t }
             }
-            if machine.isFinished { #expect(actions.contains { if case .report(.failed) = $0 { true } else { false } }); break }
+            if machine.isFinished { #expect(actions.contains { if case .publish(.streamFailed) = $0 { true } else { false } }); break }
             let open = machine.handle(.timerFired(token: token))
             guard case .openSignaling(let next, _) = open.last else { Issue.record("expected a reconnect, got \(open)"); return }
             id = next
@@ -283,7 +283,7 @@ struct RTMSSessionStateMachineTests {
     func terminated() {
         var machine = streaming()
         #expect(machine.handle(.streamState(StreamStateUpdate(state: 4, reason: 6))) == [
-            .close(2), .close(1), .report(.stopped(StopReason(code: 6, name: "STOP_BC_MEETING_ENDED"))), .finish,
+            .close(2), .close(1), .publish(.streamStopped(StopReason(code: 6, name: "STOP_BC_MEETING_ENDED"))), .finish,
         ])
         #expect(machine.handle(.webhookStopped(reason: 6)) == [])
         #expect(machine.handle(.connectionClosed(1, .serverClosed(code: 1000))) == [])
@@ -293,7 +293,7 @@ struct RTMSSessionStateMachineTests {
     func webhookStopped() {
         var machine = streaming()
         #expect(machine.handle(.webhookStopped(reason: 25)) == [
-            .close(2), .close(1), .report(.stopped(StopReason(code: 25, name: "STOP_BC_MANUAL_API_TRIGGERED"))), .finish,
+            .close(2), .close(1), .publish(.streamStopped(StopReason(code: 25, name: "STOP_BC_MANUAL_API_TRIGGERED"))), .finish,
         ])
     }
 
@@ -301,7 +301,7 @@ struct RTMSSessionStateMachineTests {
     func socketClose() {
         var machine = streaming()
         _ = machine.handle(.sessionState(SessionStateUpdate(state: 5, stopReason: 21)))
-        #expect(machine.handle(.connectionClosed(1, .serverClosed(code: 1000))).suffix(2) == [.report(.stopped(StopReason(code: 21, name: "STOP_BC_CUSTOMER_DISCONNECTED"))), .finish])
+        #expect(machine.handle(.connectionClosed(1, .serverClosed(code: 1000))).suffix(2) == [.publish(.streamStopped(StopReason(code: 21, name: "STOP_BC_CUSTOMER_DISCONNECTED"))), .finish])
         var other = streaming()
         _ = other.handle(.connectionClosed(1, .serverClosed(code: 1011)))
         #expect(other.phase == .awaitingReconnect(.full))
@@ -310,9 +310,9 @@ struct RTMSSessionStateMachineTests {
     @Test("pause and resume are reported once each, whichever message carries them")
     func pauseResume() {
         var machine = streaming()
-        #expect(machine.handle(.sessionState(SessionStateUpdate(state: 3))) == [.report(.paused)])
+        #expect(machine.handle(.sessionState(SessionStateUpdate(state: 3))) == [.publish(.streamPaused)])
         #expect(machine.handle(.streamState(StreamStateUpdate(state: 5))) == [])
-        #expect(machine.handle(.sessionState(SessionStateUpdate(state: 4))) == [.report(.unpaused)])
+        #expect(machine.handle(.sessionState(SessionStateUpdate(state: 4))) == [.publish(.streamUnpaused)])
         #expect(machine.handle(.streamState(StreamStateUpdate(state: 6))) == [])
     }
 
@@ -320,21 +320,21 @@ struct RTMSSessionStateMachineTests {
     func shutdown() {
         var machine = streaming()
         #expect(machine.handle(.shutdown) == [.sendStreamClose(on: 1), .startTimer(after: .seconds(2), token: 1)])
-        #expect(machine.handle(.streamCloseResponse) == [.close(2), .close(1), .report(.stopped(StopReason(code: 20, name: "STOP_BC_RECEIVER_REQUEST_CLOSE"))), .finish])
+        #expect(machine.handle(.streamCloseResponse) == [.close(2), .close(1), .publish(.streamStopped(StopReason(code: 20, name: "STOP_BC_RECEIVER_REQUEST_CLOSE"))), .finish])
     }
 
     @Test("shutdown without an answer from Zoom still stops after the close timeout")
     func shutdownTimeout() {
         var machine = streaming()
         _ = machine.handle(.shutdown)
-        #expect(machine.handle(.timerFired(token: 1)).suffix(2) == [.report(.stopped(StopReason(code: 20, name: "STOP_BC_RECEIVER_REQUEST_CLOSE"))), .finish])
+        #expect(machine.handle(.timerFired(token: 1)).suffix(2) == [.publish(.streamStopped(StopReason(code: 20, name: "STOP_BC_RECEIVER_REQUEST_CLOSE"))), .finish])
     }
 
     @Test("shutdown before the handshakes are done stops at once")
     func shutdownEarly() {
         var machine = Machine(serverURL: Self.url, configuration: Self.config)
         _ = machine.handle(.start)
-        #expect(machine.handle(.shutdown) == [.close(1), .report(.stopped(StopReason(code: 20, name: "STOP_BC_RECEIVER_REQUEST_CLOSE"))), .finish])
+        #expect(machine.handle(.shutdown) == [.close(1), .publish(.streamStopped(StopReason(code: 20, name: "STOP_BC_RECEIVER_REQUEST_CLOSE"))), .finish])
     }
 
     @Test("messages from connections that are no longer current are ignored")
@@ -366,7 +366,7 @@ struct RTMSSessionStateMachineTests {
         let response = try RTMSMessageParser.parse(.init(string: #"{"msg_type":4,"status_code":0,"payload_encrypted":false,"media_params":{"audio":{"sample_rate":3,"channel":1,"codec":1,"send_rate":100}}}"#))
         guard case .dataHandshake(let data) = response else { Issue.record("not a data handshake"); return }
         let actions = machine.handle(.dataHandshake(2, data))
-        #expect(actions.first == .report(.connected(MediaParameters(audio: AudioFormat(sampleRate: 48_000, channels: 1, codec: "L16"), frameMilliseconds: 100))))
+        #expect(actions.first == .publish(.streamConnected(MediaParameters(audio: AudioFormat(sampleRate: 48_000, channels: 1, codec: .l16), frameMilliseconds: 100))))
     }
 }
 

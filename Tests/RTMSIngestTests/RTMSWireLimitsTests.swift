@@ -18,7 +18,7 @@ struct RTMSWireLimitsTests {
         var machine = Machine(serverURL: RTMSSessionStateMachineTests.url, configuration: RTMSSessionStateMachineTests.config)
         _ = machine.handle(.start)
         _ = machine.handle(.signalingHandshake(1, RTMSSessionStateMachineTests.ok, nowMillis: 1))
-        #expect(machine.handle(.dataHandshake(2, response)).first == .report(.connected(MediaParameters())))
+        #expect(machine.handle(.dataHandshake(2, response)).first == .publish(.streamConnected(MediaParameters())))
         #expect(response.outOfRangeParameters.count == 3, "\(response.outOfRangeParameters)")
         #expect(response.outOfRangeParameters.contains { $0.hasPrefix("send_rate 999999999999999999") })
         for (channel, sendRate) in [(0, 0), (-1, -20), (3, 1001), (Int.max, Int.min)] {

@@ -10,7 +10,7 @@ struct StreamEventJSONTests {
         .engagementEnded(payload: ["engagement_id": "e1"]),
         .streamRequested(action: .pause, by: "agent@example.com"),
         .streamStarted(serverHost: "rtms.zoom.us"),
-        .streamConnected(MediaParameters(audio: AudioFormat(sampleRate: 16_000, channels: 1, codec: "L16"), frameMilliseconds: 20)),
+        .streamConnected(MediaParameters(audio: AudioFormat(sampleRate: 16_000, channels: 1, codec: .l16), frameMilliseconds: 20)),
         .streamInterrupted(reason: "media socket closed", attempt: 2),
         .streamResumed(reason: "media reconnected", attempt: 2),
         .streamPaused,
@@ -67,10 +67,27 @@ struct StreamEventJSONTests {
         let event = StreamEvent(seq: 42, timeMillis: 1_764_090_286_123, engagementID: "eng-1", streamID: "str-1", kind: Self.samples[index])
         let json = try event.jsonData()
         let decoded = try StreamEvent.decode(json: json)
-        #expect(try decoded.jsonData() == json)
-        #expect(decoded.type == event.type)
+        #expect(decoded.kind == event.kind)
         #expect(decoded.seq == 42)
         #expect(decoded.timeMillis == 1_764_090_286_123)
+        #expect(decoded.engagementID == "eng-1" && decoded.streamID == "str-1")
+    }
+
+    @Test("a stamped event's id is {origin hex}-{seq} and survives the JSON; an unstamped one has none; a bad id is refused")
+    func stableID() throws {
+        var event = StreamEvent(seq: 7, engagementID: "e", kind: .streamPaused)
+        #expect(event.id == nil)
+        let plain = try #require(try JSONSerialization.jsonObject(with: event.jsonData()) as? [String: Any])
+        #expect(plain["id"] == nil && plain["seq"] as? Int == 7)
+        event.origin = 0xbeef
+        #expect(event.id == "beef-7")
+        let decoded = try StreamEvent.decode(json: event.jsonData())
+        #expect(decoded.origin == 0xbeef && decoded.id == "beef-7")
+        for bad in ["beef-8", "zz-7", "0-7", "beef"] {
+            #expect(throws: DecodingError.self) {
+                try StreamEvent.decode(json: Data(#"{"id":"\#(bad)","seq":7,"time":"2025-11-25T17:04:46.123Z","engagement_id":"e","type":"stream.paused"}"#.utf8))
+            }
+        }
     }
 
     @Test("the JSON form uses snake_case keys, ISO-8601 UTC time and base64 pcm")

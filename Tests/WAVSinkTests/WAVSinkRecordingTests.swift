@@ -150,7 +150,14 @@ struct WAVSinkRecordingTests {
         defer { dir.remove() }
         let (sink, _) = makeSink(directory: dir.path)
         try await sink.consume((0..<50).map { audio.event(engagement: "e1", stream: "s1", channel: "agent", party: 0, frame: $0) })
-        for _ in 0..<4 { try await sink.tick() }
+        // The header after each of four ticks: it changes on exactly one of them (the stream's slot), not on every
+        // tick or write.
+        var headers = [try WAVContents(path: dir.path + "/e1/s1/agent.wav").header.dataBytes]
+        for _ in 0..<4 {
+            try await sink.tick()
+            headers.append(try WAVContents(path: dir.path + "/e1/s1/agent.wav").header.dataBytes)
+        }
+        #expect(zip(headers, headers.dropFirst()).filter { $0 != $1 }.count == 1, "header data sizes after each tick: \(headers)")
         let wav = try WAVContents(path: dir.path + "/e1/s1/agent.wav")
         #expect(wav.header.dataBytes == 50 * audio.samplesPerFrame * 2)
         #expect(wav.header.riffSize == wav.fileSize - 8)

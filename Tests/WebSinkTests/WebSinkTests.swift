@@ -207,11 +207,26 @@ struct WebSinkTests {
         try await Task.sleep(for: .milliseconds(20))
         try await sink.tick()
         #expect(await collect(one, count: 1).map(\.encoded) == [": heartbeat\n\n"])
+        #expect(await collect(two, count: 1).map(\.encoded) == [": heartbeat\n\n"])
         two.cancel()
         #expect(sink.broadcaster.subscriberCount == 1)
         try await sink.finish()
         #expect(sink.broadcaster.subscriberCount == 0)
-        #expect(await collect(sink.broadcaster.subscribe(scope: .all, lastEventID: nil), count: 1, timeout: .milliseconds(100)).isEmpty)
+        // The open stream itself ends (an idle one would only time out).
+        let ended = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in one.messages {}
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(ended, "close() left a subscriber's stream open")
     }
 
     @Test("options: defaults, and values out of range are refused with the key")

@@ -89,7 +89,7 @@ enum AudioFrameScanner {
             } while consume(UInt8(ascii: ","))
             guard consume(UInt8(ascii: "}")), msgType == 14, let data, let timestamp else { return nil }
             guard let pcm = decodeBase64(data) else { return nil }
-            let channel = channelID.flatMap { $0.isEmpty ? nil : $0 } ?? userID ?? "0"
+            let channel = RTMSChannel.id(channelID: channelID, userID: userID)
             return AudioPacket(channel: channel, userName: userName.flatMap { $0.isEmpty ? nil : $0 }, timestamp: timestamp, pcm: pcm)
         }
 

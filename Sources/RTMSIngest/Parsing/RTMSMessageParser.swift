@@ -63,7 +63,7 @@ public enum RTMSMessageParser {
                 var text = Substring(content.data)
                 if text.hasPrefix("data:"), let comma = text.firstIndex(of: ",") { text = text[text.index(after: comma)...] }
                 guard let pcm = RelayCore.Base64.decode(String(text)) else { throw RTMSParseError("audio data is not valid base64") }
-                let channel = content.channelID.flatMap { $0.isEmpty ? nil : $0 } ?? content.userID ?? "0"
+                let channel = RTMSChannel.id(channelID: content.channelID, userID: content.userID)
                 return .audio(AudioPacket(channel: channel, userName: content.userName.flatMap { $0.isEmpty ? nil : $0 },
                     timestamp: content.timestamp, pcm: ByteBuffer(bytes: pcm)))
             default:

@@ -81,7 +81,7 @@ public struct RTMSClientConfiguration: Sendable {
         DataHandshakeRequest.AudioParams(
             sampleRate: (RTMSAudioSampleRate(hertz: media.audio.sampleRate) ?? .hz16000).rawValue,
             channel: media.audio.channels,
-            codec: (media.audio.codec.uppercased() == "OPUS" ? RTMSAudioCodec.opus : .l16).rawValue,
+            codec: RTMSAudioCodec(media.audio.codec).rawValue,
             dataOpt: audioDataOption.rawValue,
             sendRate: media.frameMilliseconds)
     }

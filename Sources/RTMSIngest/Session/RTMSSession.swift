@@ -148,8 +148,11 @@ public final class RTMSSession: Sendable {
                     guard (try? await Task.sleep(for: delay)) != nil else { return }
                     continuation.yield(.machine(.timerFired(token: token)))
                 }
-            case .report(let report):
-                await publish(report)
+            case .publish(let kind):
+                await publish(kind)
+            case .failoverRefused(let message):
+                metrics.refusedHost()
+                logger.warning("failover refused", metadata: ["message": "\(message)"])
             case .finish:
                 finished = true
             }
@@ -261,19 +264,18 @@ public final class RTMSSession: Sendable {
         guard acceptsTimestamp(packet.timestamp) else { return }
         let format = format.withLockedValue { $0 }
         // L16: the frame's length from its bytes; other codecs: the negotiated frame length.
-        let millis = format.codec.uppercased() == "L16" && format.sampleRate > 0 && format.channels > 0
+        let millis = format.codec == .l16 && format.sampleRate > 0 && format.channels > 0
             ? Int64(packet.pcm.readableBytes / 2 / format.channels) * 1000 / Int64(format.sampleRate)
             : Int64(configuration.media.frameMilliseconds)
+        var kinds: [StreamEvent.Kind] = []
         if let gap = gaps.withLockedValue({ $0.frame(channel: packet.channel, timestamp: packet.timestamp, durationMillis: millis) }) {
             logger.warning("audio missing", metadata: ["channel": "\(packet.channel)", "from": "\(gap.from)", "duration_ms": "\(gap.durationMillis)", "cause": "\(gap.cause.rawValue)"])
-            await publisher.hub.publish(.audioGap(AudioGap(channel: packet.channel, userName: packet.userName, fromTimestamp: gap.from,
-                                                           durationMillis: gap.durationMillis, cause: gap.cause)),
-                                        engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+            kinds.append(.audioGap(AudioGap(channel: packet.channel, userName: packet.userName, fromTimestamp: gap.from,
+                                            durationMillis: gap.durationMillis, cause: gap.cause)))
         }
+        kinds.append(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp, format: format, pcm: packet.pcm)))
         metrics.audioPublished()
-        await publisher.hub.publish(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp,
-                                                      format: format, pcm: packet.pcm)),
-                                    engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+        await publisher.publish(kinds, engagementID: descriptor.instanceID, streamID: descriptor.streamID)
     }
 
     /// Checks an audio frame's timestamp against `RTMSWireLimits`; a frame outside them is counted as malformed and
@@ -299,44 +301,32 @@ public final class RTMSSession: Sendable {
                          metadata: ["start_time": "\(message.startTime.map(String.init) ?? "none")", "end_time": "\(message.endTime.map(String.init) ?? "none")",
                                     "timestamp": "\(message.timestamp.map(String.init) ?? "none")", "language": "\(message.language.map(String.init) ?? "none")"])
         }
-        let transcript = Transcript(channel: message.channelID ?? message.userID ?? "0", speaker: message.userName, text: message.text,
+        let transcript = Transcript(channel: RTMSChannel.id(channelID: message.channelID, userID: message.userID), speaker: message.userName, text: message.text,
                                     start: times.start, end: times.end, language: language.map { String($0) })
         await publisher.publish(.transcript(transcript), engagementID: descriptor.instanceID, streamID: descriptor.streamID)
     }
 
-    private func publish(_ report: RTMSSessionStateMachine.Report) async {
-        let kind: StreamEvent.Kind
-        switch report {
-        // The stream's life at info (interruptions at warning): an operator reads a call's story in the log.
-        case .connected(let parameters):
+    /// Publishes a stream-level event the machine decided on, logging the stream's life (at info, interruptions at
+    /// warning: an operator reads a call's story in the log) and keeping the gap detector in step.
+    private func publish(_ kind: StreamEvent.Kind) async {
+        switch kind {
+        case .streamConnected(let parameters):
             logger.info("stream connected", metadata: [
-                "format": "\(parameters.audio.codec) \(parameters.audio.sampleRate) Hz \(parameters.audio.channels) ch, \(parameters.frameMilliseconds) ms"])
-            kind = .streamConnected(parameters)
-        case .interrupted(let reason, let attempt):
+                "format": "\(parameters.audio.codec.rawValue) \(parameters.audio.sampleRate) Hz \(parameters.audio.channels) ch, \(parameters.frameMilliseconds) ms"])
+        case .streamInterrupted(let reason, let attempt):
             logger.warning("stream interrupted", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
             gaps.withLockedValue { $0.interrupted() }
-            kind = .streamInterrupted(reason: reason, attempt: attempt)
-        case .resumed(let reason, let attempt):
+        case .streamResumed(let reason, let attempt):
             logger.info("stream resumed", metadata: ["after": "\(reason)", "attempt": "\(attempt)"])
-            kind = .streamResumed(reason: reason, attempt: attempt)
-        case .paused:
-            logger.info("stream paused")
+        case .streamPaused, .streamUnpaused:
+            logger.info(kind == .streamPaused ? "stream paused" : "stream unpaused")
             gaps.withLockedValue { $0.reset() }
-            kind = .streamPaused
-        case .unpaused:
-            logger.info("stream unpaused")
-            gaps.withLockedValue { $0.reset() }
-            kind = .streamUnpaused
-        case .stopped(let reason):
+        case .streamStopped(let reason):
             logger.info("stream stopped", metadata: ["reason": "\(reason.name) (\(reason.code))"])
-            kind = .streamStopped(reason)
-        case .failoverRefused(let message):
-            metrics.refusedHost()
-            logger.warning("failover refused", metadata: ["message": "\(message)"])
-            return
-        case .failed(let code, let message):
+        case .streamFailed(let code, let message):
             logger.error("stream failed", metadata: ["status_code": "\(code.map(String.init) ?? "-")", "message": "\(message)"])
-            kind = .streamFailed(statusCode: code, message: message)
+        default:
+            break
         }
         await publisher.publish(kind, engagementID: descriptor.instanceID, streamID: descriptor.streamID)
     }

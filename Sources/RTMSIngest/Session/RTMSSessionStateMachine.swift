@@ -78,18 +78,6 @@ public struct RTMSSessionStateMachine: Sendable {
     }
 
     /// What the stream tells the world (mapped 1:1 onto `StreamEvent.Kind`).
-    public enum Report: Sendable, Equatable {
-        case connected(MediaParameters)
-        case interrupted(reason: String, attempt: Int)
-        case resumed(reason: String, attempt: Int)
-        case paused
-        case unpaused
-        case stopped(StopReason)
-        case failed(statusCode: Int?, message: String)
-        /// A failover `rtms_started` named a refused URL; it was ignored and the live connection goes on.
-        case failoverRefused(String)
-    }
-
     public enum Action: Sendable, Equatable {
         /// Connect to this URL: the parsed value that passed the allow-list, never the raw string.
         case openSignaling(ConnectionID, url: RTMSServerURL)
@@ -101,7 +89,10 @@ public struct RTMSSessionStateMachine: Sendable {
         case sendEventSubscription(on: ConnectionID)
         case sendStreamClose(on: ConnectionID)
         case startTimer(after: Duration, token: Int)
-        case report(Report)
+        /// Publish this stream-level event (connected, interrupted, resumed, paused, unpaused, stopped, failed).
+        case publish(StreamEvent.Kind)
+        /// A failover `rtms_started` named a refused URL; it was ignored and the live connection goes on.
+        case failoverRefused(String)
         /// The session is over: stop reading inputs.
         case finish
     }
@@ -180,10 +171,10 @@ public struct RTMSSessionStateMachine: Sendable {
             negotiated = parameters
             var actions: [Action] = []
             if hasStreamed {
-                actions.append(.report(.resumed(reason: interruptionReason, attempt: attempt)))
+                actions.append(.publish(.streamResumed(reason: interruptionReason, attempt: attempt)))
             } else {
                 hasStreamed = true
-                actions.append(.report(.connected(parameters)))
+                actions.append(.publish(.streamConnected(parameters)))
             }
             attempt = 0
             phase = .streaming
@@ -266,7 +257,7 @@ public struct RTMSSessionStateMachine: Sendable {
             case .failure(let refusal):
                 // A verified webhook for a healthy stream must not be able to end it by naming a bad host: keep
                 // the current connection (or its reconnection) and only say so.
-                return [.report(.failoverRefused("failover server_urls \(refusal); keeping the current connection"))]
+                return [.failoverRefused("failover server_urls \(refusal); keeping the current connection")]
             }
             if phase == .closing { return [] }
             if url == serverURL, phase == .streaming, let ready = signalingReadyAt, eventTs < ready { return [] }
@@ -277,7 +268,7 @@ public struct RTMSSessionStateMachine: Sendable {
             attempt += 1
             interruptionReason = "server failover"
             timerToken += 1
-            actions.append(.report(.interrupted(reason: interruptionReason, attempt: attempt)))
+            actions.append(.publish(.streamInterrupted(reason: interruptionReason, attempt: attempt)))
             return actions + openSignaling()
 
         case .webhookInterrupted(let eventTs):
@@ -373,7 +364,7 @@ public struct RTMSSessionStateMachine: Sendable {
         interruptionReason = reason
         timerToken += 1
         phase = .awaitingReconnect(scope)
-        return [.report(.interrupted(reason: reason, attempt: attempt)), .startTimer(after: backoff(attempt: attempt), token: timerToken)]
+        return [.publish(.streamInterrupted(reason: reason, attempt: attempt)), .startTimer(after: backoff(attempt: attempt), token: timerToken)]
     }
 
     /// `base · 2^(attempt−1)`, capped at `maximum`: 3, 6, 12, 24, 30, 30 … seconds by default.
@@ -389,19 +380,19 @@ public struct RTMSSessionStateMachine: Sendable {
     private mutating func pause(_ paused: Bool) -> [Action] {
         guard self.paused != paused else { return [] }
         self.paused = paused
-        return [.report(paused ? .paused : .unpaused)]
+        return [.publish(paused ? .streamPaused : .streamUnpaused)]
     }
 
     private mutating func stop(_ reason: StopReason) -> [Action] {
         let actions = closeAll()
         phase = .finished
-        return actions + [.report(.stopped(reason)), .finish]
+        return actions + [.publish(.streamStopped(reason)), .finish]
     }
 
     private mutating func fail(_ statusCode: Int?, _ message: String) -> [Action] {
         let actions = closeAll()
         phase = .finished
-        return actions + [.report(.failed(statusCode: statusCode, message: message)), .finish]
+        return actions + [.publish(.streamFailed(statusCode: statusCode, message: message)), .finish]
     }
 
     private static func describe(_ cause: CloseCause) -> String {

@@ -1,3 +1,5 @@
+import RelayCore
+
 /// `MEDIA_DATA_TYPE` bitmask of a data handshake (docs/rtms-media.md, "Media types are a bitmask").
 public struct RTMSMediaType: OptionSet, Sendable, Hashable {
     public let rawValue: Int
@@ -14,13 +16,23 @@ public struct RTMSMediaType: OptionSet, Sendable, Hashable {
 public enum RTMSAudioCodec: Int, Sendable, Codable {
     case l16 = 1, g711 = 2, g722 = 3, opus = 4
 
-    /// The codec's name in `AudioFormat.codec`.
-    public var name: String {
+    /// The codec in `AudioFormat`.
+    public var codec: AudioCodec {
         switch self {
-        case .l16: "L16"
-        case .g711: "G711"
-        case .g722: "G722"
-        case .opus: "OPUS"
+        case .l16: .l16
+        case .g711: .g711
+        case .g722: .g722
+        case .opus: .opus
+        }
+    }
+
+    /// The wire number of `codec`.
+    public init(_ codec: AudioCodec) {
+        switch codec {
+        case .l16: self = .l16
+        case .g711: self = .g711
+        case .g722: self = .g722
+        case .opus: self = .opus
         }
     }
 }

@@ -89,7 +89,7 @@ public struct DataHandshakeResponse: Decodable, Sendable, Equatable {
         var result = requested
         if let index = audio?.sampleRate, let rate = RTMSAudioSampleRate(rawValue: index) { result.audio.sampleRate = rate.hertz }
         if let channels = audio?.channel, RTMSWireLimits.channels.contains(channels) { result.audio.channels = channels }
-        if let codec = audio?.codec.flatMap(RTMSAudioCodec.init(rawValue:)) { result.audio.codec = codec.name }
+        if let codec = audio?.codec.flatMap(RTMSAudioCodec.init(rawValue:)) { result.audio.codec = codec.codec }
         if let rate = audio?.sendRate, RTMSWireLimits.sendRateMilliseconds.contains(rate) { result.frameMilliseconds = rate }
         return result
     }

@@ -29,7 +29,7 @@ public struct StreamEvent: Sendable {
     }
 
     /// The event's payload: one case per `type` (docs/writing-a-sink.md, "1. What a sink receives").
-    public enum Kind: Sendable {
+    public enum Kind: Sendable, Equatable {
         case engagementStarted(payload: JSONValue)
         case engagementEnded(payload: JSONValue)
         case streamRequested(action: StreamAction, by: String)
@@ -115,16 +115,34 @@ public struct StopReason: Sendable, Hashable, Codable {
     }
 }
 
+/// An audio codec RTMS can send, by the name the event JSON carries (`"codec": "L16"`).
+public enum AudioCodec: String, Sendable, Hashable, Codable, CaseIterable {
+    /// 16-bit signed little-endian PCM (what WAV files hold).
+    case l16 = "L16"
+    case g711 = "G711"
+    case g722 = "G722"
+    case opus = "OPUS"
+
+    /// Reads the name in any case (`l16`), as older archives or hand-written events may have it.
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let codec = AudioCodec(rawValue: name.uppercased()) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "unknown codec '\(name)' (one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")))"))
+        }
+        self = codec
+    }
+}
+
 /// The audio format of a stream or frame.
 public struct AudioFormat: Sendable, Hashable, Codable {
     /// Samples per second, e.g. 16000.
     public var sampleRate: Int
     /// 1 for mono.
     public var channels: Int
-    /// Codec name as Zoom calls it, e.g. `L16`.
-    public var codec: String
+    public var codec: AudioCodec
 
-    public init(sampleRate: Int = 16_000, channels: Int = 1, codec: String = "L16") {
+    public init(sampleRate: Int = 16_000, channels: Int = 1, codec: AudioCodec = .l16) {
         self.sampleRate = sampleRate
         self.channels = channels
         self.codec = codec
@@ -158,7 +176,7 @@ public struct MediaParameters: Sendable, Hashable, Codable {
 }
 
 /// One media frame of one party.
-public struct AudioFrame: Sendable {
+public struct AudioFrame: Sendable, Equatable {
     /// The party: ZCC `channel_id`, otherwise Zoom's `user_id`.
     public var channel: String
     public var userName: String?
