@@ -74,7 +74,10 @@ struct Bench: AsyncParsableCommand {
         let credentials = (id: "BENCHCLIENT", secret: "bench-client-secret", webhook: "bench-webhook-secret")
         let configuration = try relayConfiguration(credentials: credentials)
         let relay = try Relay(configuration: configuration, sinkRegistry: BuiltInSinks.registry, logger: logger)
-        let measurement = try await withThrowingTaskGroup(of: Measurement?.self) { group in
+        // A failed measurement stops the relay gracefully and waits for it: cancelling its servers while they
+        // hold accepted but unserved connections traps inside NIO (apple/swift-nio#2813), so the group never
+        // cancels the relay; the error is carried out as a value instead.
+        let outcome = try await withThrowingTaskGroup(of: Result<Measurement, any Error>?.self) { group in
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let relayGroup = relay.makeServiceGroup(gracefulShutdownSignals: [], onServerRunning: { portContinuation.yield($0) })
             group.addTask {
@@ -84,16 +87,20 @@ struct Bench: AsyncParsableCommand {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CommandFailure.runtime("the relay did not start") }
             group.addTask {
-                defer { Task { await relayGroup.triggerGracefulShutdown() } }
-                return try await measure(relay: relay, port: port, credentials: credentials, folder: folder, stopRelay: {
+                do {
+                    return .success(try await measure(relay: relay, port: port, credentials: credentials, folder: folder, stopRelay: {
+                        await relayGroup.triggerGracefulShutdown()
+                    }))
+                } catch {
                     await relayGroup.triggerGracefulShutdown()
-                })
+                    return .failure(error)
+                }
             }
-            var result: Measurement?
+            var result: Result<Measurement, any Error>?
             for try await value in group { if let value { result = value } }
             return result
         }
-        guard var measurement else { throw CommandFailure.runtime("the benchmark did not finish") }
+        guard var measurement = try outcome?.get() else { throw CommandFailure.runtime("the benchmark did not finish") }
         // The relay has drained and finished every sink: count what each consumed.
         measurement.finish(sinks: relay.hub.snapshot(), published: relay.hub.publishedCount)
         let report = Report(calls: calls, seconds: seconds, sinks: try selectedSinkTypes(), measurement: measurement)
