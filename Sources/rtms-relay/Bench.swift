@@ -87,14 +87,11 @@ struct Bench: AsyncParsableCommand {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CommandFailure.runtime("the relay did not start") }
             group.addTask {
-                do {
-                    return .success(try await measure(relay: relay, port: port, credentials: credentials, folder: folder, stopRelay: {
-                        await relayGroup.triggerGracefulShutdown()
-                    }))
-                } catch {
-                    await relayGroup.triggerGracefulShutdown()
-                    return .failure(error)
-                }
+                let result: Result<Measurement, any Error>
+                do { result = .success(try await measure(relay: relay, port: port, credentials: credentials, folder: folder)) }
+                catch { result = .failure(error) }
+                await relayGroup.triggerGracefulShutdown()
+                return result
             }
             var result: Result<Measurement, any Error>?
             for try await value in group { if let value { result = value } }
@@ -143,8 +140,7 @@ struct Bench: AsyncParsableCommand {
     // MARK: Measurement
 
     /// Starts the simulator, waits for every call, measures the window, ends the calls and waits for the sinks.
-    private func measure(relay: Relay, port: Int, credentials: (id: String, secret: String, webhook: String), folder: String,
-                         stopRelay: @Sendable () async -> Void) async throws -> Measurement {
+    private func measure(relay: Relay, port: Int, credentials: (id: String, secret: String, webhook: String), folder: String) async throws -> Measurement {
         let baselineRSS = ProcessStats.currentRSS()
         let simulator = try SimulatorProcess(
             arguments: [
@@ -197,7 +193,6 @@ struct Bench: AsyncParsableCommand {
         }
         let summary = try SimulatorSummary(path: folder + "/simulator-summary.json")
         let received = relay.ingest.metrics.audioFrames
-        await stopRelay()
         return Measurement(start: start, stop: stop, baselineRSS: baselineRSS, peakWindowRSS: peakWindowRSS,
                            summary: summary, framesReceived: received, malformed: relay.ingest.metrics.malformedFramesReceived,
                            peakSpilled: peakSpilled)
