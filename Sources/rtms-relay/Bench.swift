@@ -156,7 +156,8 @@ struct Bench: AsyncParsableCommand {
         while relay.ingest.activeStreamCount < calls || relay.ingest.metrics.audioFrames == 0 {
             guard simulator.isRunning else { throw CommandFailure.runtime("the simulator exited early; see \(folder)/simulator.log") }
             guard ContinuousClock.now < connectDeadline else {
-                throw CommandFailure.runtime("only \(relay.ingest.activeStreamCount) of \(calls) calls connected in time")
+                throw CommandFailure.runtime("only \(relay.ingest.activeStreamCount) of \(calls) calls connected in time"
+                    + Self.webhookFailures(log: folder + "/simulator.log"))
             }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -259,6 +260,17 @@ private struct Measurement {
     /// Frames the simulator sent that the relay never published, plus the most any sink lost.
     var framesLost: Int {
         max(0, summary.audioFramesSent - framesReceived) + Int(sinks.map(lostEvents).max() ?? 0)
+    }
+}
+
+extension Bench {
+    /// Why calls may not have connected: the simulator logs every webhook the relay did not answer in time
+    /// (it waits 3 s, as Zoom does), and a call whose `voice_rtms_started` failed never connects.
+    static func webhookFailures(log path: String) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
+        let failures = text.split(separator: "\n").filter { $0.contains("] webhook ") && $0.contains(" failed: ") }
+        guard let first = failures.first, let range = first.range(of: "] webhook ") else { return "" }
+        return "; \(failures.count) webhook deliveries to the relay failed, the first: \(first[range.upperBound...])"
     }
 }
 
