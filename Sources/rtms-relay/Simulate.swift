@@ -129,19 +129,22 @@ struct Simulate: AsyncParsableCommand {
     /// counts with (`rtms-relay bench`).
     private func writeSummary(_ path: String, simulator: ZoomSimulator, streams: [StartedStream]) async throws {
         var audioFrames = 0, signaling = 0, media = 0, stopped = 0
-        var perStream: [String: Int] = [:]
+        var perStream: [String: Int] = [:], stopReasons: [String: Int] = [:]
         for stream in streams {
             guard let status = await simulator.streamStatus(streamID: stream.streamID) else { continue }
             perStream[stream.streamID] = status.framesSent.values.reduce(0, +)
             audioFrames += status.framesSent.values.reduce(0, +)
             signaling += status.signalingConnectionsAccepted
             media += status.mediaConnectionsAccepted
-            if case .stopped = status.phase { stopped += 1 }
+            if case .stopped(let reason) = status.phase {
+                stopped += 1
+                stopReasons[stream.streamID] = reason.rawValue
+            }
         }
         let object: [String: Any] = [
             "streams": streams.count, "streams_stopped": stopped, "audio_frames_sent": audioFrames,
             "signaling_connections_accepted": signaling, "media_connections_accepted": media,
-            "audio_frames_sent_per_stream": perStream,
+            "audio_frames_sent_per_stream": perStream, "stop_reason_per_stream": stopReasons,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)

@@ -6,6 +6,7 @@ import RelayCore
 import RelayTesting
 import SQLiteSink
 import Testing
+import ZoomSimulator
 
 /// The real binaries: `rtms-relay serve` with the WAV and SQLite sinks, fed by `rtms-relay simulate` in its own
 /// process, stopped with SIGTERM or SIGKILL in the middle of 50 live calls.
@@ -37,7 +38,8 @@ struct ShutdownTests {
         try await waitUntil(timeout: .seconds(30), "the relay to listen") { relay.stderr.contains("listening on") }
         let simulatorDirectory = directory.appendingPathComponent("simulator")
         try FileManager.default.createDirectory(at: simulatorDirectory, withIntermediateDirectories: true)
-        let simulator = try RelayProcess(Self.simulatorArguments(relayPort: port, simulatorHTTP: simulatorHTTP, calls: Self.calls), directory: simulatorDirectory)
+        let simulator = try RelayProcess(Self.simulatorArguments(relayPort: port, simulatorHTTP: simulatorHTTP, calls: Self.calls)
+                                             + ["--summary-file", "summary.json"], directory: simulatorDirectory)
         try await waitUntil(timeout: .seconds(60), "\(Self.calls) streams (relay log: \(relay.stderr.suffix(400)))") {
             guard let health = await get("http://127.0.0.1:\(port)/health") else { return false }
             return health.contains(#""streams":\#(Self.calls)"#)
@@ -114,6 +116,39 @@ struct ShutdownTests {
         }
         #expect(stopped.count == Self.calls)
         #expect(Set(stopped.values) == [20], "stop reasons: \(Set(stopped.values))")
+
+        // Reason 20 is also what the relay reports when Zoom never answers its close and the timeout fires. The
+        // simulator's own record tells them apart: it ends a stream with 20 only on STREAM_CLOSE_REQ.
+        let summary = try SimulatorSummary(setup.directory.appendingPathComponent("simulator/summary.json"))
+        #expect(summary.stopReasons.count == Self.calls)
+        let notClosed = summary.stopReasons.filter { $0.value != Int(RTMSStopReason.receiverRequestedClose.rawValue) }
+        #expect(notClosed.isEmpty, "streams the relay did not close with STREAM_CLOSE_REQ: \(notClosed)")
+        // What was recorded, against what Zoom's side sent: every frame but those still in flight when the relay
+        // asked to close (at most 75 frames, 1.5 s, per party).
+        var recorded: [String: Int] = [:]
+        for file in files {
+            let stream = file.deletingLastPathComponent().lastPathComponent
+            recorded[stream, default: 0] += try header(file).data / SimulatedAudio.bytesPerFrame
+        }
+        #expect(Set(recorded.keys) == Set(summary.framesSent.keys))
+        let shortest = summary.framesSent.map { $0.value - (recorded[$0.key] ?? 0) }.max() ?? 0
+        print("SIGTERM during \(Self.calls) calls: \(summary.framesSent.values.reduce(0, +)) frames sent; at most \(shortest) of a stream's not recorded")
+        for (stream, sent) in summary.framesSent {
+            let frames = recorded[stream] ?? 0
+            #expect(frames <= sent && frames >= sent - 2 * 75, "stream \(stream): \(frames) frames recorded of \(sent) sent")
+        }
+    }
+
+    /// What `simulate --summary-file` wrote at exit: Zoom's side of the calls.
+    struct SimulatorSummary {
+        var framesSent: [String: Int]
+        var stopReasons: [String: Int]
+
+        init(_ url: URL) throws {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
+            framesSent = object?["audio_frames_sent_per_stream"] as? [String: Int] ?? [:]
+            stopReasons = object?["stop_reason_per_stream"] as? [String: Int] ?? [:]
+        }
     }
 
     /// Starts the relay under live calls, SIGKILLs it, stops the simulator, and returns the party WAVs left behind.
