@@ -75,7 +75,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Write the bound endpoints and started streams as JSON to this file once ready.")
     var readyFile: String?
 
-    @Option(help: "At exit, write what was sent (streams, audio frames, connections accepted) as JSON to this file.")
+    @Option(help: "At exit, write what was sent (streams, audio frames, connections accepted, each stream's stop reason) as JSON to this file.")
     var summaryFile: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
