@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import RelayCore
 import RelayServer
+import ZoomSimulator
 
 /// `rtms-relay bench` (BENCHMARKS.md states the target): the relay in this process, the Zoom simulator in a child process (so its CPU is
 /// not counted as the relay's), N concurrent two-party calls over real loopback WebSockets, every selected sink on.
@@ -192,7 +193,8 @@ struct Bench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(100))
             sampleSpill()
         }
-        let summary = try SimulatorSummary(path: folder + "/simulator-summary.json")
+        let summaryPath = folder + "/simulator-summary.json"
+        guard let summary = try? SimulatorSummary(path: summaryPath) else { throw CommandFailure.runtime("the simulator wrote no summary (\(summaryPath))") }
         let received = relay.ingest.metrics.audioFrames
         return Measurement(start: start, stop: stop, baselineRSS: baselineRSS, peakWindowRSS: peakWindowRSS,
                            summary: summary, framesReceived: received, malformed: relay.ingest.metrics.malformedFramesReceived,
@@ -271,23 +273,6 @@ extension Bench {
         let failures = text.split(separator: "\n").filter { $0.contains("] webhook ") && $0.contains(" failed: ") }
         guard let first = failures.first, let range = first.range(of: "] webhook ") else { return "" }
         return "; \(failures.count) webhook deliveries to the relay failed, the first: \(first[range.upperBound...])"
-    }
-}
-
-/// `--summary-file` of `rtms-relay simulate`.
-private struct SimulatorSummary {
-    var streams: Int
-    var streamsStopped: Int
-    var audioFramesSent: Int
-
-    init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let sent = object["audio_frames_sent"] as? Int
-        else { throw CommandFailure.runtime("the simulator wrote no summary (\(path))") }
-        streams = object["streams"] as? Int ?? 0
-        streamsStopped = object["streams_stopped"] as? Int ?? 0
-        audioFramesSent = sent
     }
 }
 

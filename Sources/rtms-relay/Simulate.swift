@@ -141,13 +141,9 @@ struct Simulate: AsyncParsableCommand {
                 stopReasons[stream.streamID] = reason.rawValue
             }
         }
-        let object: [String: Any] = [
-            "streams": streams.count, "streams_stopped": stopped, "audio_frames_sent": audioFrames,
-            "signaling_connections_accepted": signaling, "media_connections_accepted": media,
-            "audio_frames_sent_per_stream": perStream, "stop_reason_per_stream": stopReasons,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try SimulatorSummary(streams: streams.count, streamsStopped: stopped, audioFramesSent: audioFrames,
+                             signalingConnectionsAccepted: signaling, mediaConnectionsAccepted: media,
+                             audioFramesSentPerStream: perStream, stopReasonPerStream: stopReasons).write(to: path)
     }
 
     /// Starts the calls, writes the ready file, waits, then stops everything.

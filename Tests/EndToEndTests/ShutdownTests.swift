@@ -119,9 +119,9 @@ struct ShutdownTests {
 
         // Reason 20 is also what the relay reports when Zoom never answers its close and the timeout fires. The
         // simulator's own record tells them apart: it ends a stream with 20 only on STREAM_CLOSE_REQ.
-        let summary = try SimulatorSummary(setup.directory.appendingPathComponent("simulator/summary.json"))
-        #expect(summary.stopReasons.count == Self.calls)
-        let notClosed = summary.stopReasons.filter { $0.value != Int(RTMSStopReason.receiverRequestedClose.rawValue) }
+        let summary = try SimulatorSummary(path: setup.directory.appendingPathComponent("simulator/summary.json").path)
+        #expect(summary.stopReasonPerStream.count == Self.calls)
+        let notClosed = summary.stopReasonPerStream.filter { $0.value != Int(RTMSStopReason.receiverRequestedClose.rawValue) }
         #expect(notClosed.isEmpty, "streams the relay did not close with STREAM_CLOSE_REQ: \(notClosed)")
         // What was recorded, against what Zoom's side sent: every frame but those still in flight when the relay
         // asked to close (at most 75 frames, 1.5 s, per party).
@@ -130,24 +130,12 @@ struct ShutdownTests {
             let stream = file.deletingLastPathComponent().lastPathComponent
             recorded[stream, default: 0] += try header(file).data / SimulatedAudio.bytesPerFrame
         }
-        #expect(Set(recorded.keys) == Set(summary.framesSent.keys))
-        let shortest = summary.framesSent.map { $0.value - (recorded[$0.key] ?? 0) }.max() ?? 0
-        print("SIGTERM during \(Self.calls) calls: \(summary.framesSent.values.reduce(0, +)) frames sent; at most \(shortest) of a stream's not recorded")
-        for (stream, sent) in summary.framesSent {
+        #expect(Set(recorded.keys) == Set(summary.audioFramesSentPerStream.keys))
+        let mostMissing = summary.audioFramesSentPerStream.map { $0.value - (recorded[$0.key] ?? 0) }.max() ?? 0
+        print("SIGTERM during \(Self.calls) calls: \(summary.audioFramesSentPerStream.values.reduce(0, +)) frames sent; at most \(mostMissing) of a stream's not recorded")
+        for (stream, sent) in summary.audioFramesSentPerStream {
             let frames = recorded[stream] ?? 0
             #expect(frames <= sent && frames >= sent - 2 * 75, "stream \(stream): \(frames) frames recorded of \(sent) sent")
-        }
-    }
-
-    /// What `simulate --summary-file` wrote at exit: Zoom's side of the calls.
-    struct SimulatorSummary {
-        var framesSent: [String: Int]
-        var stopReasons: [String: Int]
-
-        init(_ url: URL) throws {
-            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
-            framesSent = object?["audio_frames_sent_per_stream"] as? [String: Int] ?? [:]
-            stopReasons = object?["stop_reason_per_stream"] as? [String: Int] ?? [:]
         }
     }
 
