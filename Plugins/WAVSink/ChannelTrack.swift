@@ -28,7 +28,12 @@ final class ChannelTrack {
     /// Gaps up to this many sample frames are padded in memory; longer ones are left as a hole in the file.
     private var maximumPaddedGap: Int64 { Int64(sampleRate) }
 
-    init(channel: String, path: String, directory: String, sampleRate: Int, channels: Int, tolerance: Int64) {
+    /// Whether the file is one an earlier run wrote (`ResumePoint`): kept and continued, not truncated.
+    private let continuesFile: Bool
+
+    /// `resuming`: the samples and statistics an earlier run left in the file at `path` (checked by the caller).
+    init(channel: String, path: String, directory: String, sampleRate: Int, channels: Int, tolerance: Int64,
+         resuming: (frames: Int64, statistics: ChannelStatistics)? = nil) {
         self.channel = channel
         self.path = path
         self.directory = directory
@@ -36,7 +41,9 @@ final class ChannelTrack {
         self.channels = channels
         // Saturating: a recording opened with a format from an event is only written once a frame matches it.
         self.blockAlign = 2.multipliedSaturated(by: max(channels, 1))
-        self.timeline = TrackTimeline(tolerance: tolerance)
+        self.timeline = TrackTimeline(tolerance: tolerance, end: resuming?.frames ?? 0)
+        self.statistics = resuming?.statistics ?? ChannelStatistics()
+        self.continuesFile = resuming != nil
     }
 
     /// Adds one frame whose timestamp maps to sample frame `position` (nil: no usable timestamp).
@@ -156,7 +163,7 @@ final class ChannelTrack {
     private func openFile() throws(WAVWriteError) -> WAVFile {
         if let file { return file }
         try RecordingFiles.makeDirectories(directory)
-        let opened = try WAVFile(path: path, sampleRate: sampleRate, channels: channels)
+        let opened = try WAVFile(path: path, sampleRate: sampleRate, channels: channels, keepingData: continuesFile)
         file = opened
         return opened
     }

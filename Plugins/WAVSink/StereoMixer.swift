@@ -21,11 +21,21 @@ final class StereoMixer {
     private(set) var retry = DiskRetry()
     private let lag: Int64
 
-    init(path: String, directory: String, sampleRate: Int, tolerance: Int64) {
+    /// Whether `mixed.wav` is one an earlier run wrote (`ResumePoint`): kept and continued, not truncated.
+    private let continuesFile: Bool
+
+    /// `resuming`: the lanes an earlier run mixed, where each lane's party file ends, and the frames `mixed.wav`
+    /// already holds.
+    init(path: String, directory: String, sampleRate: Int, tolerance: Int64,
+         resuming: (lanes: [String], ends: [Int64], frames: Int64)? = nil) {
         self.path = path
         self.directory = directory
         self.sampleRate = sampleRate
-        self.timelines = [TrackTimeline(tolerance: tolerance), TrackTimeline(tolerance: tolerance)]
+        let ends = resuming?.ends ?? []
+        self.timelines = (0..<2).map { TrackTimeline(tolerance: tolerance, end: $0 < ends.count ? ends[$0] : 0) }
+        self.lanes = Array((resuming?.lanes ?? []).prefix(2))
+        self.flushed = max(0, resuming?.frames ?? 0)
+        self.continuesFile = resuming != nil
         self.lag = Int64(sampleRate / 2)
     }
 
@@ -154,7 +164,7 @@ final class StereoMixer {
     private func openFile() throws(WAVWriteError) -> WAVFile {
         if let file { return file }
         try RecordingFiles.makeDirectories(directory)
-        let opened = try WAVFile(path: path, sampleRate: sampleRate, channels: 2)
+        let opened = try WAVFile(path: path, sampleRate: sampleRate, channels: 2, keepingData: continuesFile)
         file = opened
         return opened
     }

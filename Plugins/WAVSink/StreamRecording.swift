@@ -38,22 +38,53 @@ final class StreamRecording {
     /// Which of the sink's quarter-second ticks looks after this recording.
     let tickSlot: Int
 
+    /// `resuming`: an earlier run's recording of this stream in `directory`, continued in the same files (its format,
+    /// clock, parties and statistics); `format` and `startedAt` are then those of the earlier run.
     init(engagementID: String, streamID: String?, directory: String, format: AudioFormat, frameMilliseconds: Int, mix: WAVSinkOptions.Mix,
-         maxChannels: Int = ChannelAdmission.defaultLimit, startedAt: Int64, tickSlot: Int = 0) {
+         maxChannels: Int = ChannelAdmission.defaultLimit, startedAt: Int64, tickSlot: Int = 0, resuming: ResumePoint? = nil) {
+        let manifest = resuming?.manifest
+        let format = resuming.map { AudioFormat(sampleRate: $0.manifest.sampleRate, channels: $0.channels) } ?? format
         self.tickSlot = tickSlot
         self.engagementID = engagementID
         self.streamID = streamID
         self.directory = directory
         self.sampleRate = format.sampleRate
         self.channels = format.channels
-        self.frameMilliseconds = frameMilliseconds
-        self.startedAt = startedAt
-        admission = ChannelAdmission(limit: maxChannels)
+        self.frameMilliseconds = manifest?.frameMs ?? frameMilliseconds
+        self.startedAt = manifest.flatMap { EventClock.parseISO8601($0.startedAt) } ?? startedAt
+        admission = ChannelAdmission(limit: maxChannels, admitted: manifest?.channels.map(\.channel) ?? [], refusedFrames: manifest?.refusedChannelFrames ?? 0)
         // Half a frame, and never more than a second whatever `frameMilliseconds` an event claims.
-        tolerance = Int64(min(frameMilliseconds.multipliedSaturated(by: format.sampleRate) / 2000, max(format.sampleRate, 0)))
-        mixer = mix == .stereo && format.channels == 1
-            ? StereoMixer(path: directory + "/mixed.wav", directory: directory, sampleRate: format.sampleRate, tolerance: tolerance)
-            : nil
+        let tolerance = Int64(min(self.frameMilliseconds.multipliedSaturated(by: format.sampleRate) / 2000, max(format.sampleRate, 0)))
+        self.tolerance = tolerance
+        guard mix == .stereo && format.channels == 1 else {
+            mixer = nil
+            if let resuming { resume(resuming) }
+            return
+        }
+        let path = directory + "/mixed.wav"
+        if let resuming, let mixed = resuming.manifest.mixed, let frames = resuming.frames[mixed.file] {
+            let lanes = [mixed.left, mixed.right].compactMap { $0 }
+            let ends = lanes.map { lane in resuming.manifest.channels.first { $0.channel == lane }.flatMap { resuming.frames[$0.file] } ?? 0 }
+            mixer = StereoMixer(path: path, directory: directory, sampleRate: format.sampleRate, tolerance: tolerance, resuming: (lanes, ends, frames))
+        } else {
+            mixer = StereoMixer(path: path, directory: directory, sampleRate: format.sampleRate, tolerance: tolerance)
+        }
+        if let resuming { resume(resuming) }
+    }
+
+    /// Takes over the parties, clock and counters of the earlier run's recording.
+    private func resume(_ point: ResumePoint) {
+        originTimestamp = point.manifest.originTimestamp
+        unsupportedFrames = point.manifest.unsupportedFrames
+        for channel in point.manifest.channels where tracks[channel.channel] == nil && admission.admitted.contains(channel.channel) {
+            let track = ChannelTrack(
+                channel: channel.channel, path: "\(directory)/\(channel.file)", directory: directory, sampleRate: sampleRate, channels: channels,
+                tolerance: tolerance, resuming: (point.frames[channel.file] ?? 0, channel.statistics)
+            )
+            track.userName = channel.userName
+            tracks[channel.channel] = track
+            order.append(channel.channel)
+        }
     }
 
     /// Places one frame in its party's file (and the mix). False when the frame was dropped because its channel

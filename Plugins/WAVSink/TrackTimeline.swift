@@ -33,8 +33,10 @@ struct TrackTimeline {
     private(set) var silence: [Range<Int64>] = []
     private static let rememberedSilences = 64
 
-    init(tolerance: Int64) {
+    /// `end`: the sample frames a file already holds (a recording resumed after a restart).
+    init(tolerance: Int64, end: Int64 = 0) {
         self.tolerance = max(0, tolerance)
+        self.end = max(0, end)
     }
 
     /// Places `count` samples whose timestamp maps to `position`; nil `position` (no usable timestamp)

@@ -36,15 +36,22 @@ final class WAVFile {
         return -frames...frames
     }
 
-    /// Creates (or truncates) `path` and writes a header that declares no data yet.
-    init(path: String, sampleRate: Int, channels: Int) throws(WAVWriteError) {
+    /// Creates (or truncates) `path` and writes a header that declares no data yet. With `keepingData`, an existing
+    /// file of this format (checked by the caller) is reopened instead, its samples kept, and writing continues
+    /// after them.
+    init(path: String, sampleRate: Int, channels: Int, keepingData: Bool = false) throws(WAVWriteError) {
         self.path = path
         self.sampleRate = sampleRate
         self.channels = channels
         self.blockAlign = 2.multipliedSaturated(by: max(channels, 1))
-        descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        descriptor = open(path, O_RDWR | O_CREAT | (keepingData ? 0 : O_TRUNC) | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw WAVWriteError("create", path) }
-        do {
+        do throws(WAVWriteError) {
+            if keepingData {
+                var status = stat()
+                guard fstat(descriptor, &status) == 0 else { throw WAVWriteError("stat", path) }
+                dataBytes = max(0, Int(status.st_size) - WAVHeader.size)
+            }
             try patchHeader()
         } catch {
             closeDescriptor(descriptor)

@@ -132,19 +132,32 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
         if let recording = recordings[key] { return recording }
         guard !stopped.contains(key) else { return nil }
         let directory = folders.streamFolder(engagementID: key.engagementID, streamID: key.streamID)
-        do {
-            if let movedTo = try RecordingFiles.moveAside(directory) {
-                context.logger.warning("an earlier recording of this stream was moved aside", metadata: ["path": "\(movedTo)"])
-            }
-        } catch {
-            context.logger.error("cannot move an earlier recording aside; it will be overwritten", metadata: ["error": "\(error)"])
-        }
         let media = parameters[key]
+        let format = media.map { $0.audio.codec == .l16 && WAVFile.canWrite($0.audio) } == true ? media!.audio : frame.format
+        // A stream an earlier run recorded (its spilled events delivered now, or the stream taken up again after a
+        // restart) continues in its files; anything else already there is moved aside, never overwritten.
+        var resuming: ResumePoint?
+        switch ResumePoint.read(directory: directory, sampleRate: format.sampleRate) {
+        case .none:
+            break
+        case .resumable(let point):
+            resuming = point
+            context.logger.notice("continuing a recording an earlier run of the relay left", metadata: [
+                "path": "\(directory)", "state_before": "\(point.manifest.state)",
+            ])
+        case .refused(let reason):
+            do {
+                if let movedTo = try RecordingFiles.moveAside(directory) {
+                    context.logger.warning("an earlier recording of this stream was moved aside", metadata: ["path": "\(movedTo)", "reason": "\(reason)"])
+                }
+            } catch {
+                context.logger.error("cannot move an earlier recording aside; it will be overwritten", metadata: ["error": "\(error)"])
+            }
+        }
         let recording = StreamRecording(
-            engagementID: key.engagementID, streamID: key.streamID, directory: directory,
-            format: media.map { $0.audio.codec == .l16 && WAVFile.canWrite($0.audio) } == true ? media!.audio : frame.format,
+            engagementID: key.engagementID, streamID: key.streamID, directory: directory, format: format,
             frameMilliseconds: media?.frameMilliseconds ?? 20, mix: options.mix, maxChannels: options.maxChannels, startedAt: time,
-            tickSlot: recordingsOpened % Self.tickSlots
+            tickSlot: recordingsOpened % Self.tickSlots, resuming: resuming
         )
         recordingsOpened += 1
         recordings[key] = recording

@@ -18,6 +18,14 @@ public struct ChannelAdmission: Sendable {
         self.limit = max(0, limit)
     }
 
+    /// The admission an earlier run of the stream left (a recording resumed after a restart): `admitted` keep
+    /// their places, up to `limit`.
+    public init(limit: Int = defaultLimit, admitted: [String], refusedFrames: Int) {
+        self.init(limit: limit)
+        self.admitted = Set(admitted.prefix(self.limit))
+        self.refusedFrames = max(0, refusedFrames)
+    }
+
     /// Whether the sink may keep state for `channel`'s frame; false (and counted) once `limit` others hold the places.
     public mutating func admit(_ channel: String) -> Bool {
         if admitted.contains(channel) { return true }

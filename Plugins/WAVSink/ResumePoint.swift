@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// What an earlier run of the relay left of one stream's recording, read back so that the rest of the stream
+/// continues the same files instead of starting new ones beside them.
+///
+/// This happens when a stream's audio reaches the sink in a later process than the one that opened its files:
+/// events spilled to disk (`overflow: spill`) before a crash or a shutdown are delivered by the next `serve`, and
+/// a stream the relay takes up again after a restart keeps its stream id. The earlier run's files are reopened
+/// only when they are exactly what the sink writes and the manifest says the recording ended without Zoom's stop
+/// (`interrupted` after a crash, `closed` at a shutdown): positions then continue on the same clock, and the
+/// time between the runs is a gap of silence like any other.
+struct ResumePoint {
+    var manifest: StreamManifest
+    /// Interleaved channels of each party file.
+    var channels: Int
+    /// Sample frames each file holds, by file name (the party files and `mixed.wav`).
+    var frames: [String: Int64]
+
+    enum Outcome {
+        /// No recording of this stream in the folder.
+        case none
+        case resumable(ResumePoint)
+        /// A recording is there but must not be continued (it is moved aside); the reason is logged.
+        case refused(String)
+    }
+
+    /// Reads `directory/stream.json` and the headers of the files it lists. `sampleRate`: the rate of the audio
+    /// about to be written, which must be the files' rate.
+    static func read(directory: String, sampleRate: Int) -> Outcome {
+        guard let data = FileManager.default.contents(atPath: directory + "/stream.json") else {
+            return FileManager.default.fileExists(atPath: directory) ? .refused("no stream.json") : .none
+        }
+        let manifest: StreamManifest
+        do {
+            manifest = try StreamManifest.decode(data)
+        } catch {
+            return .refused("stream.json cannot be read: \(error)")
+        }
+        guard manifest.state == RecordingRepair.interruptedState || manifest.state == "closed" else {
+            return .refused("the recording is \(manifest.state)")
+        }
+        guard manifest.sampleRate == sampleRate else {
+            return .refused("the recording is at \(manifest.sampleRate) Hz, the stream now sends \(sampleRate) Hz")
+        }
+        var point = ResumePoint(manifest: manifest, channels: 0, frames: [:])
+        for channel in manifest.channels {
+            guard channel.file.hasSuffix(".wav"), !channel.file.contains("/") else { return .refused("stream.json names \(channel.file)") }
+            switch header(directory + "/" + channel.file, sampleRate: sampleRate) {
+            case .success(let file):
+                guard point.channels == 0 || point.channels == file.channels else { return .refused("\(channel.file) has \(file.channels) channels") }
+                point.channels = file.channels
+                point.frames[channel.file] = file.frames
+            case .failure(let reason):
+                return .refused("\(channel.file): \(reason)")
+            }
+        }
+        guard !manifest.channels.isEmpty else { return .refused("stream.json lists no party file") }
+        if let mixed = manifest.mixed {
+            guard mixed.file == "mixed.wav" else { return .refused("stream.json names \(mixed.file)") }
+            switch header(directory + "/" + mixed.file, sampleRate: sampleRate) {
+            case .success(let file) where file.channels == 2:
+                point.frames[mixed.file] = file.frames
+            case .success:
+                return .refused("\(mixed.file) is not stereo")
+            case .failure(let reason):
+                return .refused("\(mixed.file): \(reason)")
+            }
+        }
+        return .resumable(point)
+    }
+
+    private struct FileReason: Error {
+        var text: String
+    }
+
+    /// The file's channels and sample frames, if it is a WAV in the sink's own layout whose header matches its size
+    /// (what the sink and `RecordingRepair` leave behind).
+    private static func header(_ path: String, sampleRate: Int) -> Result<(channels: Int, frames: Int64), FileReason> {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return .failure(FileReason(text: WAVWriteError("open", path).reason)) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return .failure(FileReason(text: WAVWriteError("stat", path).reason)) }
+        var prefix = [UInt8](repeating: 0, count: WAVHeader.size)
+        let got = prefix.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard got == WAVHeader.size, let header = try? WAVHeader.parse(prefix) else { return .failure(FileReason(text: "not a WAV file")) }
+        let ours = WAVHeader(sampleRate: header.sampleRate, channels: header.channels, dataBytes: header.dataBytes)
+        guard header.dataOffset == WAVHeader.size, header.bitsPerSample == 16, (1...8).contains(header.channels), prefix == ours.encoded() else {
+            return .failure(FileReason(text: "not a WAV file this sink writes"))
+        }
+        guard header.sampleRate == sampleRate else { return .failure(FileReason(text: "\(header.sampleRate) Hz")) }
+        guard Int(status.st_size) == WAVHeader.size + header.dataBytes, header.dataBytes % header.blockAlign == 0 else {
+            return .failure(FileReason(text: "header declares \(header.dataBytes) bytes, file holds \(Int(status.st_size) - WAVHeader.size)"))
+        }
+        return .success((header.channels, Int64(header.dataBytes / header.blockAlign)))
+    }
+}
