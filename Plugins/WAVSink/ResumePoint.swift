@@ -30,8 +30,8 @@ struct ResumePoint {
     }
 
     /// Reads `directory/stream.json` and the headers of the files it lists. `sampleRate`: the rate of the audio
-    /// about to be written, which must be the files' rate.
-    static func read(directory: String, sampleRate: Int) -> Outcome {
+    /// about to be written, which must be the files' rate; `channels`: its channels, taken when no party file exists yet.
+    static func read(directory: String, sampleRate: Int, channels: Int) -> Outcome {
         guard let data = FileManager.default.contents(atPath: directory + "/stream.json") else {
             return FileManager.default.fileExists(atPath: directory) ? .refused("no stream.json") : .none
         }
@@ -50,6 +50,11 @@ struct ResumePoint {
         var point = ResumePoint(manifest: manifest, channels: 0, frames: [:])
         for channel in manifest.channels {
             guard channel.file.hasSuffix(".wav"), !channel.file.contains("/") else { return .refused("stream.json names \(channel.file)") }
+            // The manifest is written before the party's first samples: a file not there yet holds nothing.
+            guard FileManager.default.fileExists(atPath: directory + "/" + channel.file) else {
+                point.frames[channel.file] = 0
+                continue
+            }
             switch header(directory + "/" + channel.file, sampleRate: sampleRate) {
             case .success(let file):
                 guard point.channels == 0 || point.channels == file.channels else { return .refused("\(channel.file) has \(file.channels) channels") }
@@ -59,9 +64,13 @@ struct ResumePoint {
                 return .refused("\(channel.file): \(reason)")
             }
         }
-        guard !manifest.channels.isEmpty else { return .refused("stream.json lists no party file") }
+        if point.channels == 0 { point.channels = channels }
         if let mixed = manifest.mixed {
             guard mixed.file == "mixed.wav" else { return .refused("stream.json names \(mixed.file)") }
+            guard FileManager.default.fileExists(atPath: directory + "/" + mixed.file) else {
+                point.frames[mixed.file] = 0
+                return .resumable(point)
+            }
             switch header(directory + "/" + mixed.file, sampleRate: sampleRate) {
             case .success(let file) where file.channels == 2:
                 point.frames[mixed.file] = file.frames

@@ -148,6 +148,9 @@ final class StreamRecording {
     /// After a batch: writes what the batch gathered once a party has half a second of it (the tick writes
     /// the rest every second, so a crash loses at most a second of what reached the sink).
     func flush(now: ContinuousClock.Instant) {
+        // The manifest goes to disk with the recording's first batch, before any of its files: a crash then always
+        // leaves the clock and the parties with the audio, so the next run can continue the files (`ResumePoint`).
+        if manifestWrittenAt == nil { writeManifest(now: now) }
         let halfSecond = sampleRate.multipliedSaturated(by: channels)   // bytes of 16-bit samples in 0.5 s
         for channel in order { tracks[channel]!.flush(now: now, minimumBytes: halfSecond) }
         mixer?.flush(now: now, minimumBytes: sampleRate.multipliedSaturated(by: 2))

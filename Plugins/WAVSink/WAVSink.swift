@@ -48,6 +48,9 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
     private static let tickSlots = 4
     private var tickCount = 0
     private var recordingsOpened = 0
+    /// Audio frames taken from the queue (`audio_frames` on `/health`): each is in its file, or waits in memory
+    /// for at most a second (half a second of a party, or the next tick), or was dropped and counted in `stream.json`.
+    private var audioFrames: UInt64 = 0
 
     // The lifecycle methods repeat the protocol's exact `async throws` signatures: a lighter signature would
     // leave `Sink`'s no-op default visible, and a direct call on `WAVSink` would pick the default.
@@ -74,11 +77,13 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
 
     public func consume(_ events: [StreamEvent]) async throws {
         let now = ContinuousClock.now
+        let audioFramesBefore = audioFrames
         var touched: [ObjectIdentifier: StreamRecording] = [:]
         for event in events {
             let key = StreamKey(engagementID: event.engagementID, streamID: event.streamID)
             switch event.kind {
             case .audio(let frame):
+                audioFrames &+= 1
                 guard let recording = openRecording(for: key, frame: frame, time: event.timeMillis) else { continue }
                 if !recording.add(frame, now: now), recording.refusedChannelFrames == 1 {
                     context.logger.warning("more channels than max_channels in one stream; their frames are dropped (counted in stream.json)",
@@ -100,6 +105,7 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
             }
         }
         for recording in touched.values { recording.flush(now: now) }
+        if audioFramesBefore != audioFrames { context.reportCount("audio_frames", audioFrames) }
         // Walking every recording's files per batch showed in profiles; only look when something failed.
         if !reportedFailures.isEmpty || touched.values.contains(where: \.hasFailures) { updateHealth() }
     }
@@ -137,7 +143,7 @@ public actor WAVSink: SinkPlugin, AudioFileSink {
         // A stream an earlier run recorded (its spilled events delivered now, or the stream taken up again after a
         // restart) continues in its files; anything else already there is moved aside, never overwritten.
         var resuming: ResumePoint?
-        switch ResumePoint.read(directory: directory, sampleRate: format.sampleRate) {
+        switch ResumePoint.read(directory: directory, sampleRate: format.sampleRate, channels: format.channels) {
         case .none:
             break
         case .resumable(let point):

@@ -87,19 +87,33 @@ public final class RelayProcess: @unchecked Sendable {
     }
 }
 
-/// A loopback TCP port that was free a moment ago (bind to port 0, read the port, close).
+/// A loopback TCP port that was free a moment ago, for a server a test starts later.
+///
+/// Picked below the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`): a port the kernel hands
+/// out itself (bind to port 0) can be taken as the local port of any outgoing connection before the server binds
+/// it, which failed suites now and then with "Address already in use". Ports below that range are only ever taken
+/// by an explicit bind, and the bind here checks that no one holds it.
 public func freeLoopbackPort() throws -> Int {
+    let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } } ?? 32_768
+    let candidates = 20_000..<max(20_001, min(ephemeralStart, 65_536))
+    for _ in 0..<200 {
+        let port = Int.random(in: candidates)
+        if canBindLoopback(port: port) { return port }
+    }
+    throw TimeoutError(what: "a free port below \(ephemeralStart)")
+}
+
+/// Whether `127.0.0.1:port` can be bound right now (without SO_REUSEADDR, so a port in TIME_WAIT counts as taken).
+private func canBindLoopback(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TimeoutError(what: "a socket") }
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw TimeoutError(what: "a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -12,25 +12,8 @@ import Testing
 /// is back — every event once, in order.
 @Suite("Spilled events survive a crash", .serialized)
 struct SpillRestartTests {
-    struct SinkHealth: Decodable {
-        var degradedReason: String?
-        var spilled: Int?
-        var delivered: UInt64
-        enum CodingKeys: String, CodingKey {
-            case spilled, delivered
-            case degradedReason = "degraded_reason"
-        }
-    }
-
-    struct Health: Decodable {
-        var sinks: [String: SinkHealth]
-    }
-
-    func health(_ port: Int) async -> SinkHealth? {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/health")!)
-        request.timeoutInterval = 2
-        guard let (data, _) = try? await URLSession.shared.data(for: request) else { return nil }
-        return (try? JSONDecoder().decode(Health.self, from: data))?.sinks["bus"]
+    func health(_ port: Int) async -> SinkStatus? {
+        await SinkStatus.read(port: port, sink: "bus")
     }
 
     /// Every event of every `rtms:stream:*` key: (key, stable id).
