@@ -223,7 +223,7 @@ struct ShutdownTests {
         #expect(connected.count == Self.calls)
     }
 
-    @Test("SIGKILL during 50 live calls, then serve on the same folder: every WAV header matches its file, each repair is logged, every manifest says interrupted")
+    @Test("SIGKILL during 50 live calls, then serve on the same folder: every WAV header matches its file, each repair is logged, what was spilled continues the streams' files, every manifest says interrupted (closed where it was continued)")
     func killedThenRepaired() async throws {
         let (setup, files, before) = try await startAndKill()
         let recordedAtKill = try checkAgainstSimulator(setup, files: files, before: before)
