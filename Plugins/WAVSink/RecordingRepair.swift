@@ -87,24 +87,10 @@ public enum RecordingRepair {
         let descriptor = open(path, (dryRun ? O_RDONLY : O_RDWR) | O_CLOEXEC)
         guard descriptor >= 0 else { return problem(WAVWriteError("open", path).reason) }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return problem(WAVWriteError("stat", path).reason) }
-        let size = Int(status.st_size)
-        var prefix = [UInt8](repeating: 0, count: min(size, 4096))
-        let got = prefix.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
-        guard got >= 0 else { return problem(WAVWriteError("read", path).reason) }
-        prefix = Array(prefix.prefix(got))
-        let header: WAVHeader
-        do {
-            header = try WAVHeader.parse(prefix)
-        } catch {
-            return problem("\(error)")
-        }
-        // Only the sink's own layout is rewritten: the same 36 bytes before the data size as `WAVHeader` encodes.
-        let ours = WAVHeader(sampleRate: header.sampleRate, channels: header.channels, bitsPerSample: header.bitsPerSample, dataBytes: header.dataBytes)
-        guard header.dataOffset == WAVHeader.size, header.blockAlign > 0, prefix.count >= WAVHeader.size,
-              Array(prefix[8..<40]) == Array(ours.encoded()[8..<40]) else {
-            return problem("not a WAV file this sink writes (another header layout)")
+        let header: WAVHeader, size: Int
+        switch RecordingFiles.ownHeader(descriptor: descriptor, path: path) {
+        case .success(let file): (header, size) = file
+        case .failure(let layout): return problem(layout.reason)
         }
         let onDisk = size - WAVHeader.size
         // Whole sample frames only, and no more than a 32-bit RIFF size can declare.

@@ -60,8 +60,8 @@ struct ResumePoint {
                 guard point.channels == 0 || point.channels == file.channels else { return .refused("\(channel.file) has \(file.channels) channels") }
                 point.channels = file.channels
                 point.frames[channel.file] = file.frames
-            case .failure(let reason):
-                return .refused("\(channel.file): \(reason)")
+            case .failure(let problem):
+                return .refused("\(channel.file): \(problem.reason)")
             }
         }
         if point.channels == 0 { point.channels = channels }
@@ -76,36 +76,27 @@ struct ResumePoint {
                 point.frames[mixed.file] = file.frames
             case .success:
                 return .refused("\(mixed.file) is not stereo")
-            case .failure(let reason):
-                return .refused("\(mixed.file): \(reason)")
+            case .failure(let problem):
+                return .refused("\(mixed.file): \(problem.reason)")
             }
         }
         return .resumable(point)
     }
 
-    private struct FileReason: Error {
-        var text: String
-    }
-
-    /// The file's channels and sample frames, if it is a WAV in the sink's own layout whose header matches its size
-    /// (what the sink and `RecordingRepair` leave behind).
-    private static func header(_ path: String, sampleRate: Int) -> Result<(channels: Int, frames: Int64), FileReason> {
+    /// The file's channels and sample frames, if it is a WAV in the sink's own layout of 16-bit samples at `sampleRate`
+    /// whose header matches its size (what the sink and `RecordingRepair` leave behind).
+    private static func header(_ path: String, sampleRate: Int) -> Result<(channels: Int, frames: Int64), WAVLayoutProblem> {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return .failure(FileReason(text: WAVWriteError("open", path).reason)) }
+        guard descriptor >= 0 else { return .failure(WAVLayoutProblem(WAVWriteError("open", path).reason)) }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return .failure(FileReason(text: WAVWriteError("stat", path).reason)) }
-        var prefix = [UInt8](repeating: 0, count: WAVHeader.size)
-        let got = prefix.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
-        guard got == WAVHeader.size, let header = try? WAVHeader.parse(prefix) else { return .failure(FileReason(text: "not a WAV file")) }
-        let ours = WAVHeader(sampleRate: header.sampleRate, channels: header.channels, dataBytes: header.dataBytes)
-        guard header.dataOffset == WAVHeader.size, header.bitsPerSample == 16, (1...8).contains(header.channels), prefix == ours.encoded() else {
-            return .failure(FileReason(text: "not a WAV file this sink writes"))
+        return RecordingFiles.ownHeader(descriptor: descriptor, path: path).flatMap { header, size in
+            guard header.bitsPerSample == 16, (1...8).contains(header.channels), header.sampleRate == sampleRate else {
+                return .failure(WAVLayoutProblem("\(header.bitsPerSample)-bit, \(header.channels) channels, \(header.sampleRate) Hz"))
+            }
+            guard size == WAVHeader.size + header.dataBytes, header.riffSize == 36 + header.dataBytes, header.dataBytes % header.blockAlign == 0 else {
+                return .failure(WAVLayoutProblem("header declares \(header.dataBytes) bytes, file holds \(size - WAVHeader.size)"))
+            }
+            return .success((header.channels, Int64(header.dataBytes / header.blockAlign)))
         }
-        guard header.sampleRate == sampleRate else { return .failure(FileReason(text: "\(header.sampleRate) Hz")) }
-        guard Int(status.st_size) == WAVHeader.size + header.dataBytes, header.dataBytes % header.blockAlign == 0 else {
-            return .failure(FileReason(text: "header declares \(header.dataBytes) bytes, file holds \(Int(status.st_size) - WAVHeader.size)"))
-        }
-        return .success((header.channels, Int64(header.dataBytes / header.blockAlign)))
     }
 }
