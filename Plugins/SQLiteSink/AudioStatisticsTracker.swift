@@ -67,7 +67,7 @@ struct AudioStatisticsTracker {
         }
         deltas[key] = delta
         let level = Level(streamID: key.streamID, channel: frame.channel, second: frame.timestamp / 1000)
-        levels[level] = max(levels[level] ?? 0, Self.peak(frame.pcm))
+        levels[level] = max(levels[level] ?? 0, frame.level?.peak ?? 0)
         return true
     }
 
@@ -84,17 +84,5 @@ struct AudioStatisticsTracker {
             levels.removeAll(keepingCapacity: true)
         }
         return (Array(deltas.values), levels.map { ($0.key, $0.value) })
-    }
-
-    /// Largest |sample| of s16le PCM, 0 … 32768.
-    static func peak(_ pcm: ByteBuffer) -> Int {
-        pcm.withUnsafeReadableBytes { raw in
-            var peak: Int32 = 0
-            for i in 0..<raw.count / 2 {
-                let value = Int32(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)))
-                peak = max(peak, abs(value))
-            }
-            return Int(peak)
-        }
     }
 }

@@ -82,22 +82,3 @@ enum WebJSON {
         return String(decoding: data, as: UTF8.self)
     }
 }
-
-/// RMS and peak of s16le PCM, as fractions of full scale.
-enum PCMLevel {
-    static func measure(_ pcm: ByteBuffer) -> (rms: Double, peak: Double) {
-        pcm.withUnsafeReadableBytes { raw -> (Double, Double) in
-            let count = raw.count / 2
-            guard count > 0 else { return (0, 0) }
-            var sumSquares = 0.0
-            var peak: Int32 = 0
-            for index in 0..<count {
-                let sample = Int16(bitPattern: UInt16(raw[2 * index]) | UInt16(raw[2 * index + 1]) << 8)
-                let value = Int32(sample)
-                sumSquares += Double(value * value)
-                peak = max(peak, abs(value))
-            }
-            return ((sumSquares / Double(count)).squareRoot() / 32768, Double(peak) / 32768)
-        }
-    }
-}

@@ -89,13 +89,13 @@ public actor WebSink: SinkPlugin, EventFeedSink, LiveViewSink {
     }
 }
 
-/// Chunk counts and the latest frame of each channel of one stream, between two level messages.
+/// Chunk counts and the latest frame's level of each channel of one stream, between two level messages.
 struct StreamMeter {
     struct Channel {
         var userName: String?
         var chunks = 0
-        /// Shared with the event: measuring happens only when a level message is built.
-        var latest = ByteBuffer()
+        /// Measured by ingest (`AudioFrame.level`).
+        var latest = AudioLevel(peak: 0, rms: 0)
     }
 
     let engagementID: String
@@ -118,7 +118,7 @@ struct StreamMeter {
         var channel = channels[frame.channel] ?? Channel()
         channel.chunks += 1
         channel.userName = frame.userName ?? channel.userName
-        channel.latest = frame.pcm
+        channel.latest = frame.level ?? AudioLevel(peak: 0, rms: 0)
         channels[frame.channel] = channel
         dirty = true
         return true
@@ -128,9 +128,8 @@ struct StreamMeter {
         LevelMessage(
             engagementID: engagementID, streamID: streamID,
             channels: channels.sorted { $0.key < $1.key }.map { id, channel in
-                let level = PCMLevel.measure(channel.latest)
-                return LevelMessage.Channel(channel: id, userName: channel.userName, chunks: channel.chunks,
-                                            rms: (level.rms * 1000).rounded() / 1000, peak: (level.peak * 1000).rounded() / 1000)
+                LevelMessage.Channel(channel: id, userName: channel.userName, chunks: channel.chunks,
+                                     rms: (channel.latest.rms * 1000).rounded() / 1000, peak: (channel.latest.peakFraction * 1000).rounded() / 1000)
             },
             time: EventClock.iso8601(millis: EventClock.nowMillis())
         )

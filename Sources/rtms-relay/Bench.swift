@@ -39,6 +39,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Folder for recordings, archive and logs (default: a fresh temporary folder, removed afterwards).")
     var dataDir: String?
 
+    @Flag(help: "Also run the same calls against the floor client (the least any RTMS client must do) in this run, and report the relay's CPU per frame divided by the floor's.")
+    var floor = false
+
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
@@ -101,6 +104,7 @@ struct Bench: AsyncParsableCommand {
         guard var measurement = try outcome?.get() else { throw CommandFailure.runtime("the benchmark did not finish") }
         // The relay has drained and finished every sink: count what each consumed.
         measurement.finish(sinks: relay.hub.snapshot(), published: relay.hub.publishedCount)
+        if floor { measurement.floor = try await measureFloor(credentials: credentials, folder: folder) }
         let report = Report(calls: calls, seconds: seconds, sinks: try selectedSinkTypes(), measurement: measurement)
         print(json ? report.json() : report.text())
     }
@@ -169,6 +173,7 @@ struct Bench: AsyncParsableCommand {
         let start = Sample(relay: relay, simulatorPID: simulator.pid)
         var peakWindowRSS = ProcessStats.currentRSS()
         let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        async let controlPlane = ControlPlaneProbe(port: port, webhookSecret: credentials.webhook).run(until: end)
         var peakSpilled: [String: SpilledPeak] = [:]
         func sampleSpill() {
             for sink in relay.hub.snapshot() where sink.spilled != nil {
@@ -184,6 +189,7 @@ struct Bench: AsyncParsableCommand {
             sampleSpill()
         }
         let stop = Sample(relay: relay, simulatorPID: simulator.pid)
+        let answers = await controlPlane
 
         // End the calls (the simulator hangs up every one), then let the relay see them stop and drain its queues.
         try await simulator.terminate(within: .seconds(60))
@@ -198,8 +204,61 @@ struct Bench: AsyncParsableCommand {
         let received = relay.ingest.metrics.audioFrames
         return Measurement(start: start, stop: stop, baselineRSS: baselineRSS, peakWindowRSS: peakWindowRSS,
                            summary: summary, framesReceived: received, malformed: relay.ingest.metrics.malformedFramesReceived,
-                           peakSpilled: peakSpilled)
+                           peakSpilled: peakSpilled, webhookAnswers: answers.webhook, healthAnswers: answers.health)
     }
+}
+
+extension Bench {
+    /// The same calls, warm-up and window against `FloorClient` in this process, with the relay stopped.
+    private func measureFloor(credentials: (id: String, secret: String, webhook: String), folder: String) async throws -> FloorMeasurement {
+        let ready = folder + "/floor-ready.json"
+        let simulator = try SimulatorProcess(
+            arguments: ["simulate", "--calls", "\(calls)", "--skip-validation", "--ready-file", ready,
+                        "--summary-file", folder + "/floor-summary.json", "--client-id", credentials.id,
+                        "--client-secret", credentials.secret, "--log-level", "warning"],
+            log: folder + "/floor-simulator.log")
+        defer { simulator.kill() }
+        let deadline = ContinuousClock.now + .seconds(30 + calls / 20)
+        var streams: [StartedStream] = []
+        while streams.isEmpty {
+            guard simulator.isRunning, ContinuousClock.now < deadline else { throw CommandFailure.runtime("the floor's simulator did not start; see \(folder)/floor-simulator.log") }
+            try await Task.sleep(for: .milliseconds(100))
+            guard let data = FileManager.default.contents(atPath: ready),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let list = object["streams"] as? [[String: String]] else { continue }
+            streams = list.compactMap { entry in
+                guard let engagement = entry["engagement_id"], let stream = entry["rtms_stream_id"], let url = entry["server_urls"] else { return nil }
+                return StartedStream(engagementID: engagement, streamID: stream, serverURL: url, signature: "")
+            }
+        }
+        let client = FloorClient(clientID: credentials.id, clientSecret: credentials.secret)
+        try await client.join(streams)
+        while client.streaming.value < calls {
+            guard ContinuousClock.now < deadline else { throw CommandFailure.runtime("the floor joined only \(client.streaming.value) of \(calls) calls in time") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(Int(warmup * 1000)))
+        let start = (time: ContinuousClock.now, cpu: ProcessStats.selfCPUSeconds(), simulator: ProcessStats.cpuSeconds(pid: simulator.pid), frames: client.frames.value)
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        let stop = (time: ContinuousClock.now, cpu: ProcessStats.selfCPUSeconds(), simulator: ProcessStats.cpuSeconds(pid: simulator.pid), frames: client.frames.value)
+        try await simulator.terminate(within: .seconds(60))
+        await client.shutdown()
+        let elapsed = stop.time - start.time
+        return FloorMeasurement(windowSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                frames: stop.frames - start.frames, cpuSeconds: stop.cpu - start.cpu,
+                                simulatorCPUSeconds: stop.simulator.flatMap { end in start.simulator.map { end - $0 } })
+    }
+}
+
+/// What the floor client used for the same calls (`bench --floor`).
+private struct FloorMeasurement {
+    var windowSeconds: Double
+    var frames: Int
+    var cpuSeconds: Double
+    var simulatorCPUSeconds: Double?
+
+    var cpuPerMillion: Double { cpuSeconds / Double(max(1, frames)) * 1e6 }
+    var framesPerSecond: Double { Double(frames) / windowSeconds }
 }
 
 /// The counters the window is measured between.
@@ -235,8 +294,12 @@ private struct Measurement {
     var framesReceived: Int
     var malformed: Int
     var peakSpilled: [String: SpilledPeak]
+    /// Answer times of webhooks and `/health` during the window (`ControlPlaneProbe`).
+    var webhookAnswers: ControlPlaneProbe.Timings
+    var healthAnswers: ControlPlaneProbe.Timings
     var sinks: [SinkSnapshot] = []
     var published: UInt64 = 0
+    var floor: FloorMeasurement?
 
     mutating func finish(sinks: [SinkSnapshot], published: UInt64) {
         self.sinks = sinks
@@ -377,6 +440,8 @@ private struct Report {
         if let p99 = worstP99, p99 >= 50 { misses.append("p99 latency \(p99) ms >= 50 ms") }
         if measurement.framesLost > 0 { misses.append("\(measurement.framesLost) frames lost") }
         if peakRSS >= 1 << 30 { misses.append("peak RSS \(peakRSS >> 20) MiB >= 1024 MiB") }
+        if let p99 = measurement.webhookAnswers.quantile(0.99), p99 >= 100 { misses.append("webhook answer p99 \(Int(p99)) ms >= 100 ms") }
+        if measurement.webhookAnswers.failures > 0 { misses.append("\(measurement.webhookAnswers.failures) webhooks unanswered within 3 s") }
         return misses
     }
 
@@ -395,6 +460,13 @@ private struct Report {
             lines.append("    \(sink.id) (\(sink.type)): p50 \(ms(window.quantileUpperBoundMillis(0.5))) · p99 \(ms(window.quantileUpperBoundMillis(0.99))) · max \(ms(window.count > 0 ? window.maxMillis : nil)); consumed \(sink.delivered) events (\(m.published) published), dropped \(sink.dropped), failed \(sink.failed)"
                 + spillText(sink))
         }
+        if let floor = m.floor {
+            lines.append(String(format: "  floor         %.2f s per million frames, %d frames/s (%.0f%% of one core; simulator %.0f%%); relay ÷ floor %.2f×",
+                                floor.cpuPerMillion, Int(floor.framesPerSecond.rounded()), floor.cpuSeconds / floor.windowSeconds * 100,
+                                (floor.simulatorCPUSeconds ?? 0) / floor.windowSeconds * 100, cpuPerMillion / floor.cpuPerMillion))
+        }
+        lines.append("  webhook       " + answers(m.webhookAnswers) + "  (signed endpoint.url_validation, every 100 ms)")
+        lines.append("  /health       " + answers(m.healthAnswers))
         lines.append("  peak RSS      \(peakRSS >> 20) MiB  (\(String(format: "%.2f", Double(m.peakWindowRSS - m.baselineRSS) / Double(calls) / 1_048_576)) MiB per call)")
         lines.append("  frames lost   \(m.framesLost) of \(m.summary.audioFramesSent) sent (relay received \(m.framesReceived); malformed \(m.malformed))")
         lines.append("  targets       " + (misses.isEmpty ? "met" : "missed: " + misses.joined(separator: "; ")))
@@ -430,10 +502,26 @@ private struct Report {
             "peak_rss_bytes": peakRSS, "rss_per_call_bytes": (m.peakWindowRSS - m.baselineRSS) / calls,
             "frames_sent": m.summary.audioFramesSent, "frames_received": m.framesReceived, "frames_lost": m.framesLost,
             "events_published": m.published, "malformed_frames": m.malformed,
+            "floor": m.floor.map { floor -> Any in
+                ["cpu_seconds_per_million_frames": floor.cpuPerMillion, "frames_per_second": floor.framesPerSecond,
+                 "cpu_seconds": floor.cpuSeconds, "simulator_cpu_seconds": floor.simulatorCPUSeconds as Any,
+                 "relay_over_floor": cpuPerMillion / floor.cpuPerMillion]
+            } ?? NSNull(),
+            "webhook_answers": answersJSON(m.webhookAnswers), "health_answers": answersJSON(m.healthAnswers),
             "targets_met": misses.isEmpty, "target_misses": misses,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
+    }
+
+    private func answers(_ timings: ControlPlaneProbe.Timings) -> String {
+        func value(_ millis: Double?) -> String { millis.map { String(format: "%.1f ms", $0) } ?? "-" }
+        return "p50 \(value(timings.quantile(0.5))) · p99 \(value(timings.quantile(0.99))) · max \(value(timings.max)); \(timings.millis.count) answered, \(timings.failures) failed or over 3 s"
+    }
+
+    private func answersJSON(_ timings: ControlPlaneProbe.Timings) -> [String: Any] {
+        ["p50_ms": timings.quantile(0.5) as Any, "p99_ms": timings.quantile(0.99) as Any, "max_ms": timings.max as Any,
+         "answered": timings.millis.count, "failed": timings.failures]
     }
 
     private func ms(_ value: Int64?) -> String { value.map { "\($0) ms" } ?? "-" }

@@ -25,7 +25,7 @@ public final class IngestMetrics: Sendable {
         bytes.add(count, ordering: .relaxed)
     }
 
-    func audioPublished() { audio.add(1, ordering: .relaxed) }
+    func audioPublished(_ count: Int) { if count > 0 { audio.add(count, ordering: .relaxed) } }
     func malformed() { malformedFrames.add(1, ordering: .relaxed) }
     func refusedHost() { refusedHosts.add(1, ordering: .relaxed) }
 }

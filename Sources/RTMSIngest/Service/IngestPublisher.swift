@@ -20,16 +20,24 @@ public struct IngestPublisher: Sendable {
 
     /// Publishes `kinds` in order, as one batch for the hub.
     func publish(_ kinds: [StreamEvent.Kind], engagementID: String, streamID: String?) async {
-        let now = EventClock.nowMillis()
-        let events = kinds.map { StreamEvent(timeMillis: now, engagementID: engagementID, streamID: streamID, kind: $0) }
-        for event in events {
-            switch event.kind {
-            case .audio, .audioGap, .transcript: continue
-            default:
-                if await log?.append(event) != true { await registry.record(event) }
-            }
+        let events = Self.events(kinds, engagementID: engagementID, streamID: streamID)
+        for event in events where !event.type.isMedia {
+            if await log?.append(event) != true { await registry.record(event) }
         }
         await hub.publish(contentsOf: events)
+    }
+
+    /// Publishes media (audio, gaps, transcripts: what the registry does not follow) without suspending, from the
+    /// connection's event loop; what full `block` queues could not take yet is returned (`EventHub.offer`).
+    func offerMedia(_ kinds: [StreamEvent.Kind], engagementID: String, streamID: String?) -> PublishBacklog? {
+        let events = Self.events(kinds, engagementID: engagementID, streamID: streamID)
+        assert(events.allSatisfy(\.type.isMedia), "only media bypasses the registry")
+        return hub.offer(contentsOf: events)
+    }
+
+    private static func events(_ kinds: [StreamEvent.Kind], engagementID: String, streamID: String?) -> [StreamEvent] {
+        let now = EventClock.nowMillis()
+        return kinds.map { StreamEvent(timeMillis: now, engagementID: engagementID, streamID: streamID, kind: $0) }
     }
 
     /// The registry, caught up with the shared log first in cluster mode.

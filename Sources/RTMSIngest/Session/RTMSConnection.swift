@@ -8,8 +8,9 @@ import WSClient
 
 /// One WebSocket to Zoom, signaling or media, run as a child task of its `RTMSSession`.
 ///
-/// It sends the handshake as soon as the socket is open, answers KEEP_ALIVE_REQ on this same socket (echoing
-/// the timestamp), feeds every other message to `onMessage`, and ends with a `CloseCause` when the server
+/// It sends the handshake as soon as the socket is open. Its `RTMSFrameHandler` parses every message on the event
+/// loop, answers KEEP_ALIVE_REQ on this same socket (echoing the timestamp), and sends the rest where `route`
+/// says. The connection ends with a `CloseCause` when the server
 /// closes, the socket drops, the liveness watchdog sees no inbound frame for `livenessTimeout` (any frame counts:
 /// Zoom may skip keep-alives while data flows), or the session asks it to close.
 final class RTMSConnection: Sendable {
@@ -64,12 +65,12 @@ final class RTMSConnection: Sendable {
 
     /// Connects, runs until the connection ends, and says why it ended. Closing on request reports `.lost("closed by relay")`.
     func run(url: RTMSServerURL, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
-             onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
+             route: RTMSMessageRoute) async -> RTMSSessionStateMachine.CloseCause {
         touch()
         defer { endContinuation.finish() }
         return await withTaskGroup(of: RTMSSessionStateMachine.CloseCause.self) { group in
             group.addTask {
-                await self.runSocket(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger, onMessage: onMessage)
+                await self.runSocket(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger, route: route)
             }
             group.addTask {
                 let timeout = configuration.livenessTimeout
@@ -98,8 +99,7 @@ final class RTMSConnection: Sendable {
     }
 
     private func runSocket(url: RTMSServerURL, configuration: RTMSClientConfiguration, handshake: String, metrics: IngestMetrics, logger: Logger,
-                           onMessage: @escaping @Sendable (RTMSInboundMessage) async -> Void) async -> RTMSSessionStateMachine.CloseCause {
-        let role = role
+                           route: RTMSMessageRoute) async -> RTMSSessionStateMachine.CloseCause {
         do {
             // Connects to the parsed URL the allow-list checked: no second parser, and `wss` always means TLS.
             let closeFrame = try await RTMSWebSocketChannel.connect(
@@ -109,42 +109,16 @@ final class RTMSConnection: Sendable {
                 maxFrameSize: configuration.maxFrameSize,
                 closeTimeout: .seconds(1),
                 eventLoopGroup: configuration.eventLoopGroup,
-                logger: logger
+                logger: logger,
+                makeFrameHandler: {
+                    RTMSFrameHandler(maxMessageSize: configuration.maxFrameSize, metrics: metrics, logger: logger, route: route, touch: { self.touch() })
+                }
             ) { inbound, outbound, _ in
                 self.writer.withLockedValue { $0 = outbound }
                 try await outbound.write(.text(handshake))
-                var pending: ByteBuffer?
-                for try await frame in inbound {
-                    self.touch()
-                    // Zoom's SDK sends JSON in binary frames, Zoom itself in text frames: accept both.
-                    var message: ByteBuffer
-                    switch frame.opcode {
-                    case .text, .binary:
-                        if frame.fin { message = frame.data } else { pending = frame.data; continue }
-                    case .continuation:
-                        guard var buffer = pending else { continue }
-                        var data = frame.data
-                        buffer.writeBuffer(&data)
-                        guard buffer.readableBytes <= configuration.maxFrameSize else { pending = nil; metrics.malformed(); continue }
-                        if !frame.fin { pending = buffer; continue }
-                        pending = nil
-                        message = buffer
-                    }
-                    metrics.frameReceived(bytes: message.readableBytes)
-                    let parsed: RTMSInboundMessage
-                    do {
-                        parsed = try RTMSMessageParser.parse(message)
-                    } catch {
-                        metrics.malformed()
-                        logger.warning("malformed RTMS frame ignored", metadata: ["socket": "\(role.rawValue)", "error": "\(error)"])
-                        continue
-                    }
-                    if case .keepAlive(let request) = parsed {
-                        try await outbound.write(.text(Wire.encode(KeepAliveResponse(timestamp: request.timestamp, sequence: request.sequence))))
-                        continue
-                    }
-                    await onMessage(parsed)
-                }
+                // Data frames never get here (the frame handler took them); iterating lets the WebSocket library
+                // answer pings and the close handshake.
+                for try await _ in inbound {}
             }
             if let closeFrame { return .serverClosed(code: Int(UInt16(webSocketErrorCode: closeFrame.closeCode))) }
             return .lost("connection dropped without a close frame")

@@ -11,7 +11,8 @@ import ZoomWebhooks
 ///
 /// All inputs (socket messages, socket ends, webhooks, timers, shutdown) go through one mailbox and are handled
 /// in order by `run()`, so the state machine never sees two at once. Audio and transcripts bypass the mailbox:
-/// the media socket's task publishes them directly, in arrival order.
+/// each socket's `RTMSFrameHandler` hands them, a read at a time, to `publishMedia` on its event loop, which
+/// publishes them in arrival order without suspending.
 public final class RTMSSession: Sendable {
     enum Input: Sendable {
         case machine(RTMSSessionStateMachine.Input)
@@ -26,11 +27,17 @@ public final class RTMSSession: Sendable {
     private let logger: Logger
     private let inputs: AsyncStream<Input>
     private let continuation: AsyncStream<Input>.Continuation
-    private let format: NIOLockedValueBox<AudioFormat>
-    /// Checks audio timestamps against the stream's first; kept across reconnections, which continue the same clock.
-    private let timestamps = NIOLockedValueBox(AudioTimestampGate())
-    /// Holes in each party's audio, published as `audio.gap` before the frame that ends them.
-    private let gaps = NIOLockedValueBox(AudioGapDetector())
+    /// What turning media into events needs, taken once per read.
+    private struct MediaState {
+        /// The format the state machine negotiated, set when it confirms the media handshake (before
+        /// CLIENT_READY_ACK, so before any audio).
+        var parameters: MediaParameters
+        /// Checks audio timestamps against the stream's first; kept across reconnections, which continue the same clock.
+        var timestamps = AudioTimestampGate()
+        /// Holes in each party's audio, published as `audio.gap` before the frame that ends them.
+        var gaps = AudioGapDetector()
+    }
+    private let media: NIOLockedValueBox<MediaState>
     /// Audio frames dropped for an out-of-range timestamp: the first is logged, all are counted as malformed.
     private let outOfRangeTimestamps = Atomic<Int>(0)
 
@@ -44,7 +51,7 @@ public final class RTMSSession: Sendable {
         logger[metadataKey: "rtms_stream_id"] = "\(descriptor.streamID)"
         logger[metadataKey: "engagement_id"] = "\(descriptor.instanceID)"
         self.logger = logger
-        self.format = NIOLockedValueBox(configuration.media.audio)
+        self.media = NIOLockedValueBox(MediaState(parameters: configuration.media))
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -81,7 +88,7 @@ public final class RTMSSession: Sendable {
         var machine = RTMSSessionStateMachine(serverURL: descriptor.serverURL, configuration: configuration.stateMachineConfiguration)
         var state = RunState()
         await withTaskGroup(of: Void.self) { group in
-            var finished = await perform(machine.handle(.start), state: &state, group: &group)
+            var finished = await perform(machine.handle(.start), negotiated: machine.negotiated, state: &state, group: &group)
             var iterator = inputs.makeAsyncIterator()
             while !finished, let input = await iterator.next() {
                 let actions: [RTMSSessionStateMachine.Action]
@@ -96,7 +103,7 @@ public final class RTMSSession: Sendable {
                     state.closing.remove(id)
                     actions = machine.handle(.connectionClosed(id, cause))
                 }
-                finished = await perform(actions, state: &state, group: &group)
+                finished = await perform(actions, negotiated: machine.negotiated, state: &state, group: &group)
                 if !finished { startDeferredOpens(state: &state, group: &group) }
             }
             for connection in state.connections.values { connection.requestClose() }
@@ -112,8 +119,8 @@ public final class RTMSSession: Sendable {
         var deferred: [(id: Int, role: RTMSConnection.Role, url: RTMSServerURL, media: RTMSMediaType)] = []
     }
 
-    /// Performs actions in order; true once the session is finished.
-    private func perform(_ actions: [RTMSSessionStateMachine.Action], state: inout RunState,
+    /// Performs actions in order; true once the session is finished. `negotiated` is the machine's media format.
+    private func perform(_ actions: [RTMSSessionStateMachine.Action], negotiated: MediaParameters?, state: inout RunState,
                          group: inout TaskGroup<Void>) async -> Bool {
         var finished = false
         // A stream that is over still reads its media socket to the end, so the last frames are published
@@ -136,6 +143,8 @@ public final class RTMSSession: Sendable {
                     }
                 }
             case .sendClientReady(let id):
+                // The handshake is confirmed: frames come after this ack, in the format the machine decided.
+                if let negotiated { media.withLockedValue { $0.parameters = negotiated } }
                 await state.connections[id]?.send(Wire.encode(ClientReadyAck(rtmsStreamID: descriptor.streamID)))
             case .sendEventSubscription(let id):
                 let events = descriptor.product == .contactCenter ? configuration.zccSubscribedEvents : [2, 3, 4]
@@ -189,25 +198,9 @@ public final class RTMSSession: Sendable {
         var logger = logger
         logger[metadataKey: "socket"] = "\(role.rawValue)#\(id)"
         logger.debug("connecting", metadata: ["url": "\(url)"])
+        let route = RTMSMessageRoute(media: { self.publishMedia($0) }, control: { continuation.yield(.message(id, $0)) })
         group.addTask { [configuration, metrics, logger] in
-            let cause = await connection.run(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger) { message in
-                switch message {
-                case .audio(let packet) where role == .media:
-                    await self.publishAudio(packet)
-                case .transcript(let transcript) where role == .media:
-                    await self.publishTranscript(transcript)
-                case .dataHandshake(let response) where response.statusCode == 0:
-                    let ignored = response.outOfRangeParameters
-                    if !ignored.isEmpty {
-                        logger.warning("media handshake confirmed out-of-range parameters; keeping the requested ones",
-                                       metadata: ["ignored": "\(ignored.joined(separator: ", "))"])
-                    }
-                    self.format.withLockedValue { $0 = response.mediaParameters(requested: configuration.media).audio }
-                    continuation.yield(.message(id, message))
-                default:
-                    continuation.yield(.message(id, message))
-                }
-            }
+            let cause = await connection.run(url: url, configuration: configuration, handshake: handshake, metrics: metrics, logger: logger, route: route)
             logger.debug("connection ended", metadata: ["cause": "\(cause)"])
             continuation.yield(.connectionEnded(id, cause))
         }
@@ -225,7 +218,13 @@ public final class RTMSSession: Sendable {
     private func translate(_ message: RTMSInboundMessage, from id: Int) async -> [RTMSSessionStateMachine.Input] {
         switch message {
         case .signalingHandshake(let response): return [.signalingHandshake(id, response, nowMillis: EventClock.nowMillis())]
-        case .dataHandshake(let response): return [.dataHandshake(id, response)]
+        case .dataHandshake(let response):
+            let ignored = response.outOfRangeParameters
+            if response.statusCode == 0, !ignored.isEmpty {
+                logger.warning("media handshake confirmed out-of-range parameters; keeping the requested ones",
+                               metadata: ["ignored": "\(ignored.joined(separator: ", "))"])
+            }
+            return [.dataHandshake(id, response)]
         case .streamState(let update): return [.streamState(update)]
         case .sessionState(let update): return [.sessionState(update)]
         case .streamCloseResponse: return [.streamCloseResponse]
@@ -236,13 +235,8 @@ public final class RTMSSession: Sendable {
                                         engagementID: descriptor.instanceID, streamID: descriptor.streamID)
             }
             return []
-        case .audio(let packet):
-            await publishAudio(packet)
-            return []
-        case .transcript(let transcript):
-            await publishTranscript(transcript)
-            return []
-        case .keepAlive, .other:
+        case .keepAlive, .other, .audio, .transcript:
+            // Keep-alives are answered and media published by the frame handler; these never get here.
             return []
         }
     }
@@ -260,40 +254,67 @@ public final class RTMSSession: Sendable {
         }
     }
 
-    private func publishAudio(_ packet: AudioPacket) async {
-        guard acceptsTimestamp(packet.timestamp) else { return }
-        let format = format.withLockedValue { $0 }
-        // L16: the frame's length from its bytes; other codecs: the negotiated frame length.
-        let millis = format.codec == .l16 && format.sampleRate > 0 && format.channels > 0
-            ? Int64(packet.pcm.readableBytes / 2 / format.channels) * 1000 / Int64(format.sampleRate)
-            : Int64(configuration.media.frameMilliseconds)
+    /// Publishes one read's media, in order, without suspending (called on the socket's event loop): audio frames
+    /// with a timestamp in range, each after the `audio.gap` it ends, and transcript segments.
+    private func publishMedia(_ messages: [RTMSInboundMessage]) -> PublishBacklog? {
         var kinds: [StreamEvent.Kind] = []
-        if let gap = gaps.withLockedValue({ $0.frame(channel: packet.channel, timestamp: packet.timestamp, durationMillis: millis) }) {
-            logger.warning("audio missing", metadata: ["channel": "\(packet.channel)", "from": "\(gap.from)", "duration_ms": "\(gap.durationMillis)", "cause": "\(gap.cause.rawValue)"])
-            kinds.append(.audioGap(AudioGap(channel: packet.channel, userName: packet.userName, fromTimestamp: gap.from,
-                                            durationMillis: gap.durationMillis, cause: gap.cause)))
+        kinds.reserveCapacity(messages.count)
+        var refused: [(timestamp: Int64, origin: Int64?)] = []
+        var gaps: [AudioGap] = []
+        var frames = 0
+        media.withLockedValue { state in
+            let format = state.parameters.audio
+            let frameMilliseconds = Int64(state.parameters.frameMilliseconds)
+            for message in messages {
+                switch message {
+                case .audio(let packet):
+                    guard state.timestamps.admit(packet.timestamp) else {
+                        refused.append((packet.timestamp, state.timestamps.origin))
+                        continue
+                    }
+                    // L16: the frame's length from its bytes; other codecs: the negotiated frame length.
+                    let millis = format.codec == .l16 && format.sampleRate > 0 && format.channels > 0
+                        ? Int64(packet.pcm.readableBytes / 2 / format.channels) * 1000 / Int64(format.sampleRate)
+                        : frameMilliseconds
+                    if let gap = state.gaps.frame(channel: packet.channel, timestamp: packet.timestamp, durationMillis: millis) {
+                        let event = AudioGap(channel: packet.channel, userName: packet.userName, fromTimestamp: gap.from,
+                                             durationMillis: gap.durationMillis, cause: gap.cause)
+                        gaps.append(event)
+                        kinds.append(.audioGap(event))
+                    }
+                    frames += 1
+                    kinds.append(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp,
+                                                   format: format, pcm: packet.pcm)))
+                case .transcript(let message):
+                    kinds.append(.transcript(transcript(message)))
+                default:
+                    continue
+                }
+            }
         }
-        kinds.append(.audio(AudioFrame(channel: packet.channel, userName: packet.userName, timestamp: packet.timestamp, format: format, pcm: packet.pcm)))
-        metrics.audioPublished()
-        await publisher.publish(kinds, engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+        for gap in gaps {
+            logger.warning("audio missing", metadata: ["channel": "\(gap.channel)", "from": "\(gap.fromTimestamp)",
+                                                       "duration_ms": "\(gap.durationMillis)", "cause": "\(gap.cause.rawValue)"])
+        }
+        for (timestamp, origin) in refused { refusedTimestamp(timestamp, origin: origin) }
+        metrics.audioPublished(frames)
+        guard !kinds.isEmpty else { return nil }
+        return publisher.offerMedia(kinds, engagementID: descriptor.instanceID, streamID: descriptor.streamID)
     }
 
-    /// Checks an audio frame's timestamp against `RTMSWireLimits`; a frame outside them is counted as malformed and
-    /// dropped, and the stream goes on.
-    private func acceptsTimestamp(_ timestamp: Int64) -> Bool {
-        let (accepted, origin) = timestamps.withLockedValue { gate in (gate.admit(timestamp), gate.origin) }
-        guard !accepted else { return true }
+    /// An audio frame with a timestamp outside `RTMSWireLimits`: counted as malformed and dropped (the stream goes
+    /// on); the first is logged.
+    private func refusedTimestamp(_ timestamp: Int64, origin: Int64?) {
         metrics.malformed()
         if outOfRangeTimestamps.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
             logger.warning("audio frame with an out-of-range timestamp dropped (further ones are only counted as malformed frames)",
                            metadata: ["timestamp": "\(timestamp)", "origin": "\(origin.map(String.init) ?? "none")",
                                       "accepted": "0…\(RTMSWireLimits.timestamps.upperBound), within \(RTMSWireLimits.maximumDistanceFromOrigin) ms of the stream's first timestamp"])
         }
-        return false
     }
 
-    /// Publishes a transcript segment; times and a language id outside `RTMSWireLimits` are left out, the text is kept.
-    private func publishTranscript(_ message: TranscriptMessage) async {
+    /// A transcript segment as published; times and a language id outside `RTMSWireLimits` are left out, the text is kept.
+    private func transcript(_ message: TranscriptMessage) -> Transcript {
         let times = RTMSWireLimits.transcriptTimes(start: message.startTime ?? message.timestamp, end: message.endTime)
         let language = message.language.flatMap { RTMSWireLimits.transcriptLanguages.contains($0) ? $0 : nil }
         if times.start != (message.startTime ?? message.timestamp) || times.end != message.endTime || language != message.language {
@@ -301,9 +322,8 @@ public final class RTMSSession: Sendable {
                          metadata: ["start_time": "\(message.startTime.map(String.init) ?? "none")", "end_time": "\(message.endTime.map(String.init) ?? "none")",
                                     "timestamp": "\(message.timestamp.map(String.init) ?? "none")", "language": "\(message.language.map(String.init) ?? "none")"])
         }
-        let transcript = Transcript(channel: RTMSChannel.id(channelID: message.channelID, userID: message.userID), speaker: message.userName, text: message.text,
-                                    start: times.start, end: times.end, language: language.map { String($0) })
-        await publisher.publish(.transcript(transcript), engagementID: descriptor.instanceID, streamID: descriptor.streamID)
+        return Transcript(channel: RTMSChannel.id(channelID: message.channelID, userID: message.userID), speaker: message.userName, text: message.text,
+                          start: times.start, end: times.end, language: language.map { String($0) })
     }
 
     /// Publishes a stream-level event the machine decided on, logging the stream's life (at info, interruptions at
@@ -315,12 +335,12 @@ public final class RTMSSession: Sendable {
                 "format": "\(parameters.audio.codec.rawValue) \(parameters.audio.sampleRate) Hz \(parameters.audio.channels) ch, \(parameters.frameMilliseconds) ms"])
         case .streamInterrupted(let reason, let attempt):
             logger.warning("stream interrupted", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
-            gaps.withLockedValue { $0.interrupted() }
+            media.withLockedValue { $0.gaps.interrupted() }
         case .streamResumed(let reason, let attempt):
             logger.info("stream resumed", metadata: ["after": "\(reason)", "attempt": "\(attempt)"])
         case .streamPaused, .streamUnpaused:
             logger.info(kind == .streamPaused ? "stream paused" : "stream unpaused")
-            gaps.withLockedValue { $0.reset() }
+            media.withLockedValue { $0.gaps.reset() }
         case .streamStopped(let reason):
             logger.info("stream stopped", metadata: ["reason": "\(reason.name) (\(reason.code))"])
         case .streamFailed(let code, let message):

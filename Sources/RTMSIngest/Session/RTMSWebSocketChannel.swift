@@ -38,24 +38,28 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
     let sslContext: NIOSSLContext?
     let maxFrameSize: Int
     let closeTimeout: Duration
+    /// Makes the handler that parses data frames on the event loop, placed after the WebSocket decoder.
+    let makeFrameHandler: @Sendable () -> RTMSFrameHandler
     let handler: WebSocketDataHandler<Context>
 
     init(url: RTMSServerURL, tlsConfiguration: TLSConfiguration?, proxy: OutboundProxy?, maxFrameSize: Int, closeTimeout: Duration,
-         handler: @escaping WebSocketDataHandler<Context>) throws {
+         makeFrameHandler: @escaping @Sendable () -> RTMSFrameHandler, handler: @escaping WebSocketDataHandler<Context>) throws {
         self.url = url
         self.proxy = proxy
         self.sslContext = url.usesTLS ? try NIOSSLContext(configuration: tlsConfiguration ?? .makeClientConfiguration()) : nil
         self.maxFrameSize = maxFrameSize
         self.closeTimeout = closeTimeout
+        self.makeFrameHandler = makeFrameHandler
         self.handler = handler
     }
 
-    /// Connects and runs `handler` until the socket closes; the server's close frame, if it sent one.
+    /// Connects and runs `handler` until the socket closes; the server's close frame, if it sent one. Data frames
+    /// go to the handler `makeFrameHandler` makes, on the event loop; `handler` sees only what that passes on.
     static func connect(url: RTMSServerURL, tlsConfiguration: TLSConfiguration?, proxy: OutboundProxy?, maxFrameSize: Int, closeTimeout: Duration,
-                        eventLoopGroup: any EventLoopGroup, logger: Logger,
+                        eventLoopGroup: any EventLoopGroup, logger: Logger, makeFrameHandler: @escaping @Sendable () -> RTMSFrameHandler,
                         handler: @escaping WebSocketDataHandler<Context>) async throws -> WebSocketCloseFrame? {
         let channel = try RTMSWebSocketChannel(url: url, tlsConfiguration: tlsConfiguration, proxy: proxy, maxFrameSize: maxFrameSize,
-                                               closeTimeout: closeTimeout, handler: handler)
+                                               closeTimeout: closeTimeout, makeFrameHandler: makeFrameHandler, handler: handler)
         let address = proxy.map { ClientConnection<RTMSWebSocketChannel>.Address.hostname($0.host, port: $0.port) } ?? .hostname(url.host, port: url.effectivePort)
         return try await ClientConnection(channel, address: address, eventLoopGroup: eventLoopGroup, logger: logger).run()
     }
@@ -96,9 +100,10 @@ struct RTMSWebSocketChannel: ClientConnectionChannel {
 
     private func setUpWebSocket(channel: any Channel) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(maxFrameSize: maxFrameSize) { channel, _ in
+            let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(maxFrameSize: maxFrameSize) { [makeFrameHandler] channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    UpgradeResult.websocket(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
+                    try channel.pipeline.syncOperations.addHandler(makeFrameHandler())
+                    return UpgradeResult.websocket(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
                 }
             }
             let authority = url.host.contains(":") ? "[\(url.host)]" : url.host

@@ -74,6 +74,10 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case audioGap = "audio.gap"
     case transcript
     case participant
+
+    /// A call's media (audio, gaps, transcripts): the hot path, published straight from the media socket and not
+    /// followed by the engagement registry.
+    public var isMedia: Bool { self == .audio || self == .audioGap || self == .transcript }
 }
 
 extension StreamEvent.Kind {
@@ -185,6 +189,9 @@ public struct AudioFrame: Sendable, Equatable {
     public var format: AudioFormat
     /// Raw PCM (s16le for L16). Shared storage: sinks read it, never copy it needlessly.
     public var pcm: ByteBuffer
+    /// How loud the frame is, measured once when it is made (where ingest parses it), so no sink measures it again;
+    /// nil for codecs other than L16.
+    public var level: AudioLevel?
 
     public init(channel: String, userName: String? = nil, timestamp: Int64, format: AudioFormat = .zoomDefault, pcm: ByteBuffer) {
         self.channel = channel
@@ -192,7 +199,40 @@ public struct AudioFrame: Sendable, Equatable {
         self.timestamp = timestamp
         self.format = format
         self.pcm = pcm
+        self.level = format.codec == .l16 ? AudioLevel(l16: pcm) : nil
     }
+}
+
+/// The peak and RMS of a frame of 16-bit PCM.
+public struct AudioLevel: Sendable, Hashable {
+    /// The largest |sample|, 0 … 32768.
+    public var peak: Int
+    /// The root mean square of the samples, as a fraction of full scale (0 … 1).
+    public var rms: Double
+
+    public init(peak: Int, rms: Double) {
+        self.peak = peak
+        self.rms = rms
+    }
+
+    /// Measures s16le PCM (an odd last byte is ignored).
+    public init(l16 pcm: ByteBuffer) {
+        (peak, rms) = pcm.withUnsafeReadableBytes { raw -> (Int, Double) in
+            let count = raw.count / 2
+            guard count > 0 else { return (0, 0) }
+            var sumSquares: Int64 = 0
+            var peak: Int32 = 0
+            for index in 0..<count {
+                let value = Int32(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self)))
+                sumSquares &+= Int64(value * value)
+                peak = max(peak, abs(value))
+            }
+            return (Int(peak), (Double(sumSquares) / Double(count)).squareRoot() / 32768)
+        }
+    }
+
+    /// The peak as a fraction of full scale (0 … 1).
+    public var peakFraction: Double { Double(peak) / 32768 }
 }
 
 /// A stretch of one party's audio that never arrived: the frames after `fromTimestamp` (Zoom time, ms since the

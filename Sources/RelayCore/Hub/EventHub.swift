@@ -68,22 +68,29 @@ public final class EventHub: Service, Sendable {
 
     /// Stamps consecutive sequence numbers on `events` (one atomic step for the batch) and queues them, in order,
     /// for every sink that wants their kinds (`Sink.interests`): one lock acquisition and one wake-up per sink
-    /// for the whole batch.
+    /// for the whole batch. Waits only for a full `block` queue.
     public func publish(contentsOf events: [StreamEvent]) async {
-        guard !events.isEmpty else { return }
-        await queue(events, for: members)
+        await offer(contentsOf: events)?.deliver()
+    }
+
+    /// `publish(contentsOf:)` without ever suspending, for a caller that must not (ingest on a NIO event loop):
+    /// queues everything that fits and returns what full `block` queues could not take yet, to be delivered, in
+    /// order, before the caller publishes more from the same stream.
+    public func offer(contentsOf events: [StreamEvent]) -> PublishBacklog? {
+        guard !events.isEmpty else { return nil }
+        return offer(events, for: members)
     }
 
     /// Queues events another relay instance ingested (cluster mode) for the live-view sinks only
     /// (`LiveViewSink`), stamped with this hub's sequence numbers.
     public func publishRemote(_ events: [StreamEvent]) async {
         guard !events.isEmpty else { return }
-        await queue(events, for: members.filter { $0.member.sink is any LiveViewSink })
+        await offer(events, for: members.filter { $0.member.sink is any LiveViewSink })?.deliver()
     }
 
     /// Stamps `events` and queues them for `runners` in one step under `publishing`; what a full `block` queue
-    /// cannot take yet is queued after, waiting for room.
-    private func queue(_ events: [StreamEvent], for runners: [Runner]) async {
+    /// cannot take yet is returned.
+    private func offer(_ events: [StreamEvent], for runners: [Runner]) -> PublishBacklog? {
         var events = events
         let waiting = publishing.withLock {
             stamp(&events)
@@ -92,9 +99,7 @@ public final class EventHub: Service, Sendable {
                 return rest.isEmpty ? nil : (runner, rest)
             }
         }
-        for (runner, rest) in waiting {
-            await runner.mailbox.put(contentsOf: rest)
-        }
+        return waiting.isEmpty ? nil : PublishBacklog(waiting: waiting)
     }
 
     private func stamp(_ events: inout [StreamEvent]) {
@@ -224,6 +229,21 @@ public final class EventHub: Service, Sendable {
             }
             runner.setState(.finished)
             group.cancelAll()
+        }
+    }
+}
+
+/// What full `block` queues could not take from one published batch (`EventHub.offer(contentsOf:)`).
+public struct PublishBacklog: Sendable {
+    fileprivate let waiting: [(EventHub.Runner, ArraySlice<StreamEvent>)]
+
+    /// Events waiting, over all the queues.
+    public var count: Int { waiting.reduce(0) { $0 + $1.1.count } }
+
+    /// Queues the rest, waiting for room in each full queue.
+    public func deliver() async {
+        for (runner, rest) in waiting {
+            await runner.mailbox.put(contentsOf: rest)
         }
     }
 }
