@@ -33,14 +33,20 @@ public struct RTMSClientConfiguration: Sendable {
     /// Sent as `rtms_client_agent` in the signaling handshake, like the official SDK does.
     public var clientAgent: String
     public var maxFrameSize: Int
+    /// Where the RTMS sockets run, and where their frames are parsed (`RTMSFrameHandler`).
     public var eventLoopGroup: any EventLoopGroup
+
+    /// Ingest's own event loops, one per core, for the life of the process: not the HTTP server's, so that
+    /// webhooks and `/health` are answered on threads that are never busy parsing audio (the kernel shares the
+    /// cores between both).
+    public static let ingestEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
     public init(clientID: String, clientSecret: Secret, allowedHosts: [String], allowInsecure: Bool = false, media: MediaParameters = MediaParameters(),
                 audioDataOption: RTMSAudioDataOption = .mixedStream, transcripts: Bool = true, tlsConfiguration: TLSConfiguration? = nil,
                 reconnectBase: Duration = .seconds(3), reconnectMaximum: Duration = .seconds(30), maxReconnectAttempts: Int = 8,
                 livenessTimeout: Duration = .seconds(65), closeTimeout: Duration = .seconds(2),
                 zccSubscribedEvents: [Int] = ZCCVoiceEventType.allCases.map(\.rawValue), clientAgent: String = "rtms-relay/0.1",
-                maxFrameSize: Int = 1 << 22, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+                maxFrameSize: Int = 1 << 22, eventLoopGroup: any EventLoopGroup = RTMSClientConfiguration.ingestEventLoopGroup) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.media = media

@@ -104,7 +104,16 @@ public struct RTMSSessionStateMachine: Sendable {
     /// What the media handshake asks for on `mediaURL`.
     public private(set) var mediaTypes: RTMSMediaType = .audio
     private var server: RTMSServerURL?
-    public private(set) var signaling: ConnectionID?
+    /// The open signaling connection and what is known only while it is open.
+    private struct SignalingLink {
+        let id: ConnectionID
+        /// When its handshake succeeded: webhooks about an older interruption are stale.
+        var readyAt: Int64?
+        /// Whether the event subscription went out on it.
+        var subscribed = false
+    }
+    private var signalingLink: SignalingLink?
+    public var signaling: ConnectionID? { signalingLink?.id }
     public private(set) var media: ConnectionID?
     /// The current reconnection attempt (0 while healthy).
     public private(set) var attempt = 0
@@ -113,9 +122,7 @@ public struct RTMSSessionStateMachine: Sendable {
     private var nextID: ConnectionID = 1
     private var interruptionReason = ""
     private var hasStreamed = false
-    private var subscribedOn: ConnectionID?
     private var timerToken = 0
-    private var signalingReadyAt: Int64?
     private var lastReason = 0
 
     public init(serverURL: String, configuration: Configuration) {
@@ -125,190 +132,233 @@ public struct RTMSSessionStateMachine: Sendable {
 
     public var isFinished: Bool { phase == .finished }
 
-    /// Feeds one input; returns the actions to perform, in order.
+    /// Feeds one input; returns the actions to perform, in order. One method per input below.
     public mutating func handle(_ input: Input) -> [Action] {
         guard phase != .finished else { return [] }
-        switch input {
-        case .start:
-            guard phase == .idle else { return [] }
-            switch configuration.allowList.check(serverURL) {
-            case .success(let parsed): server = parsed
-            case .failure(let refusal): return fail(nil, "server_urls \(refusal)")
-            }
-            return openSignaling()
+        return switch input {
+        case .start: start()
+        case .signalingHandshake(let id, let response, let now): signalingHandshake(id, response, now: now)
+        case .dataHandshake(let id, let response): dataHandshake(id, response)
+        case .streamState(let update): streamState(update)
+        case .sessionState(let update): sessionState(update)
+        case .mediaInterrupted: mediaInterrupted()
+        case .streamCloseResponse: streamCloseResponse()
+        case .connectionClosed(let id, let cause): connectionClosed(id, cause)
+        case .webhookStarted(let url, let eventTs): webhookStarted(url: url, eventTs: eventTs)
+        case .webhookInterrupted(let eventTs): webhookInterrupted(eventTs: eventTs)
+        case .webhookStopped(let reason): webhookStopped(reason: reason)
+        case .timerFired(let token): timerFired(token: token)
+        case .shutdown: shutdown()
+        }
+    }
 
-        case .signalingHandshake(let id, let response, let now):
-            guard id == signaling, phase == .connectingSignaling else { return [] }
-            guard response.statusCode == 0 else {
-                let message = "signaling handshake refused: \(response.reason) (status \(response.statusCode))"
-                // A duplicate-signal refusal is transient (Zoom still holds our previous socket); so is any refusal
-                // while reconnecting. A refusal of the very first handshake (bad signature, unknown stream) is final.
-                if response.reason.lowercased().contains("duplicate signal request") || hasStreamed || attempt > 0 {
-                    return closeAll() + retry(.full, message)
-                }
-                return fail(response.statusCode, message)
-            }
-            guard let choice = response.mediaURL(transcripts: configuration.transcripts) else {
-                return fail(nil, "signaling handshake response lists no audio media URL")
-            }
-            switch configuration.allowList.check(choice.url) {
-            case .success(let parsed): mediaURL = parsed
-            case .failure(let refusal): return fail(nil, "media server \(refusal)")
-            }
-            mediaTypes = choice.types
-            signalingReadyAt = now
-            return openMedia()
+    // MARK: Inputs
 
-        case .dataHandshake(let id, let response):
-            guard id == media, phase == .connectingMedia, let signaling else { return [] }
-            guard response.statusCode == 0 else {
-                let message = "media handshake refused: \(response.reason) (status \(response.statusCode))"
-                if hasStreamed || attempt > 0 { return close(media: true) + retry(.media, message) }
-                return fail(response.statusCode, message)
-            }
-            guard !response.payloadEncrypted else { return fail(nil, "Zoom sent encrypted payloads, which the relay does not support") }
-            let parameters = response.mediaParameters(requested: configuration.requestedMedia)
-            negotiated = parameters
-            var actions: [Action] = []
-            if hasStreamed {
-                actions.append(.publish(.streamResumed(reason: interruptionReason, attempt: attempt)))
-            } else {
-                hasStreamed = true
-                actions.append(.publish(.streamConnected(parameters)))
-            }
-            attempt = 0
-            phase = .streaming
-            actions.append(.sendClientReady(on: signaling))
-            if subscribedOn != signaling {
-                subscribedOn = signaling
-                actions.append(.sendEventSubscription(on: signaling))
-            }
-            return actions
+    /// Connect signaling to the webhook's server, if the allow-list accepts it.
+    private mutating func start() -> [Action] {
+        guard phase == .idle else { return [] }
+        switch configuration.allowList.check(serverURL) {
+        case .success(let parsed): server = parsed
+        case .failure(let refusal): return fail(nil, "server_urls \(refusal)")
+        }
+        return openSignaling()
+    }
 
-        case .streamState(let update):
-            switch RTMSStreamState(rawValue: update.state) {
-            case .terminated: return stop(RTMSStopReasons.reason(update.reason))
-            case .interrupted where update.reason == 14: return mediaInterrupted()
-            case .paused: return pause(true)
-            case .resumed: return pause(false)
-            default:
-                if update.reason != 0 { lastReason = update.reason }
-                return []
+    /// SIGNALING_HAND_SHAKE_RESP: connect media to the URL Zoom lists, or give up or retry on a refusal.
+    private mutating func signalingHandshake(_ id: ConnectionID, _ response: SignalingHandshakeResponse, now: Int64) -> [Action] {
+        guard id == signaling, phase == .connectingSignaling else { return [] }
+        guard response.statusCode == 0 else {
+            let message = "signaling handshake refused: \(response.reason) (status \(response.statusCode))"
+            // A duplicate-signal refusal is transient (Zoom still holds our previous socket); so is any refusal
+            // while reconnecting. A refusal of the very first handshake (bad signature, unknown stream) is final.
+            if response.reason.lowercased().contains("duplicate signal request") || hasStreamed || attempt > 0 {
+                return closeAll() + retry(.full, message)
             }
+            return fail(response.statusCode, message)
+        }
+        guard let choice = response.mediaURL(transcripts: configuration.transcripts) else {
+            return fail(nil, "signaling handshake response lists no audio media URL")
+        }
+        switch configuration.allowList.check(choice.url) {
+        case .success(let parsed): mediaURL = parsed
+        case .failure(let refusal): return fail(nil, "media server \(refusal)")
+        }
+        mediaTypes = choice.types
+        signalingLink?.readyAt = now
+        return openMedia()
+    }
 
-        case .sessionState(let update):
-            switch RTMSSessionState(rawValue: update.state) {
-            case .paused: return pause(true)
-            case .resumed: return pause(false)
-            case .stopped:
-                // A stream holds several sessions; the stream's own state 4 (or the socket) ends it.
-                lastReason = update.stopReason
-                return []
-            default: return []
-            }
+    /// DATA_HAND_SHAKE_RESP: the format is decided here; streaming begins (CLIENT_READY_ACK, the event subscription).
+    private mutating func dataHandshake(_ id: ConnectionID, _ response: DataHandshakeResponse) -> [Action] {
+        guard id == media, phase == .connectingMedia, let signaling else { return [] }
+        guard response.statusCode == 0 else {
+            let message = "media handshake refused: \(response.reason) (status \(response.statusCode))"
+            if hasStreamed || attempt > 0 { return close(media: true) + retry(.media, message) }
+            return fail(response.statusCode, message)
+        }
+        guard !response.payloadEncrypted else { return fail(nil, "Zoom sent encrypted payloads, which the relay does not support") }
+        let parameters = response.mediaParameters(requested: configuration.requestedMedia)
+        negotiated = parameters
+        var actions: [Action] = []
+        if hasStreamed {
+            actions.append(.publish(.streamResumed(reason: interruptionReason, attempt: attempt)))
+        } else {
+            hasStreamed = true
+            actions.append(.publish(.streamConnected(parameters)))
+        }
+        attempt = 0
+        phase = .streaming
+        actions.append(.sendClientReady(on: signaling))
+        if signalingLink?.subscribed == false {
+            signalingLink?.subscribed = true
+            actions.append(.sendEventSubscription(on: signaling))
+        }
+        return actions
+    }
 
-        case .mediaInterrupted:
-            return mediaInterrupted()
-
-        case .streamCloseResponse:
-            return phase == .closing ? stop(RTMSStopReasons.receiverRequestClose) : []
-
-        case .connectionClosed(let id, let cause):
-            if id == signaling {
-                signaling = nil
-                subscribedOn = nil
-                signalingReadyAt = nil
-                switch phase {
-                case .closing:
-                    return stop(RTMSStopReasons.receiverRequestClose)
-                case .awaitingReconnect:
-                    phase = .awaitingReconnect(.full)
-                    return close(media: true)
-                case .connectingSignaling, .connectingMedia, .streaming:
-                    if case .serverClosed(1000) = cause, phase == .streaming {
-                        // Zoom closes normally only when the stream is over (state 4 usually came first).
-                        return stop(RTMSStopReasons.reason(lastReason))
-                    }
-                    return close(media: true) + retry(.full, "signaling connection lost (\(Self.describe(cause)))")
-                case .idle, .finished:
-                    return []
-                }
-            }
-            if id == media {
-                media = nil
-                switch phase {
-                case .streaming where cause == .serverClosed(code: 1000):
-                    // Zoom closes media normally when the stream is over, and signaling says so a moment later:
-                    // wait for that before calling it an interruption.
-                    timerToken += 1
-                    return [.startTimer(after: configuration.normalCloseGrace, token: timerToken)]
-                case .connectingMedia, .streaming:
-                    return retry(.media, "media connection lost (\(Self.describe(cause)))")
-                default:
-                    return []
-                }
-            }
+    /// STREAM_STATE_UPDATE: terminated, interrupted (reason 14: media only), paused, resumed.
+    private mutating func streamState(_ update: StreamStateUpdate) -> [Action] {
+        switch RTMSStreamState(rawValue: update.state) {
+        case .terminated: return stop(RTMSStopReasons.reason(update.reason))
+        case .interrupted where update.reason == 14: return mediaInterrupted()
+        case .paused: return pause(true)
+        case .resumed: return pause(false)
+        default:
+            if update.reason != 0 { lastReason = update.reason }
             return []
+        }
+    }
 
-        case .webhookStarted(let url, let eventTs):
-            let parsed: RTMSServerURL
-            switch configuration.allowList.check(url) {
-            case .success(let value): parsed = value
-            case .failure(let refusal):
-                // A verified webhook for a healthy stream must not be able to end it by naming a bad host: keep
-                // the current connection (or its reconnection) and only say so.
-                return [.failoverRefused("failover server_urls \(refusal); keeping the current connection")]
+    /// SESSION_STATE_UPDATE: paused or resumed; a session's stop only remembers its reason.
+    private mutating func sessionState(_ update: SessionStateUpdate) -> [Action] {
+        switch RTMSSessionState(rawValue: update.state) {
+        case .paused: return pause(true)
+        case .resumed: return pause(false)
+        case .stopped:
+            // A stream holds several sessions; the stream's own state 4 (or the socket) ends it.
+            lastReason = update.stopReason
+            return []
+        default: return []
+        }
+    }
+
+    /// STREAM_CLOSE_RESP: the close the relay asked for is done.
+    private mutating func streamCloseResponse() -> [Action] {
+        return phase == .closing ? stop(RTMSStopReasons.receiverRequestClose) : []
+    }
+
+    /// A socket ended; one of an earlier connection is ignored.
+    private mutating func connectionClosed(_ id: ConnectionID, _ cause: CloseCause) -> [Action] {
+        if id == signaling { return signalingClosed(cause) }
+        if id == media { return mediaClosed(cause) }
+        return []
+    }
+
+    /// Signaling is gone: the stream is over when Zoom closed it normally while streaming (or the relay was
+    /// closing), else everything reconnects.
+    private mutating func signalingClosed(_ cause: CloseCause) -> [Action] {
+        signalingLink = nil
+        switch phase {
+        case .closing:
+            return stop(RTMSStopReasons.receiverRequestClose)
+        case .awaitingReconnect:
+            phase = .awaitingReconnect(.full)
+            return close(media: true)
+        case .connectingSignaling, .connectingMedia, .streaming:
+            if case .serverClosed(1000) = cause, phase == .streaming {
+                // Zoom closes normally only when the stream is over (state 4 usually came first).
+                return stop(RTMSStopReasons.reason(lastReason))
             }
-            if phase == .closing { return [] }
-            if url == serverURL, phase == .streaming, let ready = signalingReadyAt, eventTs < ready { return [] }
-            // Zoom failed over: drop everything and go to the new server now, without waiting for a backoff.
-            serverURL = url
-            server = parsed
-            var actions = closeAll()
-            attempt += 1
-            interruptionReason = "server failover"
+            return close(media: true) + retry(.full, "signaling connection lost (\(Self.describe(cause)))")
+        case .idle, .finished:
+            return []
+        }
+    }
+
+    /// Media is gone: it reconnects alone, after a grace for signaling to say the stream ended when Zoom closed
+    /// it normally.
+    private mutating func mediaClosed(_ cause: CloseCause) -> [Action] {
+        media = nil
+        switch phase {
+        case .streaming where cause == .serverClosed(code: 1000):
+            // Zoom closes media normally when the stream is over, and signaling says so a moment later:
+            // wait for that before calling it an interruption.
             timerToken += 1
-            actions.append(.publish(.streamInterrupted(reason: interruptionReason, attempt: attempt)))
-            return actions + openSignaling()
+            return [.startTimer(after: configuration.normalCloseGrace, token: timerToken)]
+        case .connectingMedia, .streaming:
+            return retry(.media, "media connection lost (\(Self.describe(cause)))")
+        default:
+            return []
+        }
+    }
 
-        case .webhookInterrupted(let eventTs):
-            guard phase == .streaming else { return [] }
-            // An interruption older than our current signaling connection is already healed.
-            if let ready = signalingReadyAt, eventTs < ready { return [] }
-            return closeAll() + retry(.full, "signaling interrupted")
+    /// A new `rtms_started` for this stream: Zoom failed over; move to the new URL now.
+    private mutating func webhookStarted(url: String, eventTs: Int64) -> [Action] {
+        let parsed: RTMSServerURL
+        switch configuration.allowList.check(url) {
+        case .success(let value): parsed = value
+        case .failure(let refusal):
+            // A verified webhook for a healthy stream must not be able to end it by naming a bad host: keep
+            // the current connection (or its reconnection) and only say so.
+            return [.failoverRefused("failover server_urls \(refusal); keeping the current connection")]
+        }
+        if phase == .closing { return [] }
+        if url == serverURL, phase == .streaming, let ready = signalingLink?.readyAt, eventTs < ready { return [] }
+        // Zoom failed over: drop everything and go to the new server now, without waiting for a backoff.
+        serverURL = url
+        server = parsed
+        var actions = closeAll()
+        attempt += 1
+        interruptionReason = "server failover"
+        timerToken += 1
+        actions.append(.publish(.streamInterrupted(reason: interruptionReason, attempt: attempt)))
+        return actions + openSignaling()
+    }
 
-        case .webhookStopped(let reason):
-            if phase == .closing { return stop(reason.map(RTMSStopReasons.reason) ?? RTMSStopReasons.receiverRequestClose) }
-            return stop(RTMSStopReasons.reason(reason ?? lastReason))
+    /// `rtms_interrupted`: reconnect fully, unless the current signaling is newer than the interruption.
+    private mutating func webhookInterrupted(eventTs: Int64) -> [Action] {
+        guard phase == .streaming else { return [] }
+        // An interruption older than our current signaling connection is already healed.
+        if let ready = signalingLink?.readyAt, eventTs < ready { return [] }
+        return closeAll() + retry(.full, "signaling interrupted")
+    }
 
-        case .timerFired(let token):
-            guard token == timerToken else { return [] }
-            switch phase {
-            case .awaitingReconnect(.media) where signaling != nil:
-                return openMedia()
-            case .awaitingReconnect:
-                return closeAll() + openSignaling()
-            case .closing:
-                return stop(RTMSStopReasons.receiverRequestClose)
-            case .streaming where media == nil:
-                // The grace after a normal media close ran out without the stream ending.
-                return retry(.media, "media connection lost (closed by server with code 1000)")
-            default:
-                return []
-            }
+    /// `rtms_stopped`: the stream is over.
+    private mutating func webhookStopped(reason: Int?) -> [Action] {
+        if phase == .closing { return stop(reason.map(RTMSStopReasons.reason) ?? RTMSStopReasons.receiverRequestClose) }
+        return stop(RTMSStopReasons.reason(reason ?? lastReason))
+    }
 
-        case .shutdown:
-            switch phase {
-            case .connectingMedia, .streaming:
-                guard let signaling else { return stop(RTMSStopReasons.receiverRequestClose) }
-                phase = .closing
-                timerToken += 1
-                return [.sendStreamClose(on: signaling), .startTimer(after: configuration.closeTimeout, token: timerToken)]
-            case .closing:
-                return []
-            default:
-                return stop(RTMSStopReasons.receiverRequestClose)
-            }
+    /// A backoff, close or grace timer; stale tokens are ignored.
+    private mutating func timerFired(token: Int) -> [Action] {
+        guard token == timerToken else { return [] }
+        switch phase {
+        case .awaitingReconnect(.media) where signaling != nil:
+            return openMedia()
+        case .awaitingReconnect:
+            return closeAll() + openSignaling()
+        case .closing:
+            return stop(RTMSStopReasons.receiverRequestClose)
+        case .streaming where media == nil:
+            // The grace after a normal media close ran out without the stream ending.
+            return retry(.media, "media connection lost (closed by server with code 1000)")
+        default:
+            return []
+        }
+    }
+
+    /// Relay shutdown: STREAM_CLOSE_REQ and a timeout, or stop at once when there is nothing to close.
+    private mutating func shutdown() -> [Action] {
+        switch phase {
+        case .connectingMedia, .streaming:
+            guard let signaling else { return stop(RTMSStopReasons.receiverRequestClose) }
+            phase = .closing
+            timerToken += 1
+            return [.sendStreamClose(on: signaling), .startTimer(after: configuration.closeTimeout, token: timerToken)]
+        case .closing:
+            return []
+        default:
+            return stop(RTMSStopReasons.receiverRequestClose)
         }
     }
 
@@ -318,7 +368,7 @@ public struct RTMSSessionStateMachine: Sendable {
         guard let server else { return fail(nil, "no server URL to connect to") }
         let id = nextID
         nextID += 1
-        signaling = id
+        signalingLink = SignalingLink(id: id)
         phase = .connectingSignaling
         return [.openSignaling(id, url: server)]
     }
@@ -342,9 +392,7 @@ public struct RTMSSessionStateMachine: Sendable {
         var actions = close(media: true)
         if let signaling {
             actions.append(.close(signaling))
-            self.signaling = nil
-            subscribedOn = nil
-            signalingReadyAt = nil
+            signalingLink = nil
         }
         return actions
     }
