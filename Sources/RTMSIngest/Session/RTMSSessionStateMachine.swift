@@ -77,7 +77,7 @@ public struct RTMSSessionStateMachine: Sendable {
         case shutdown
     }
 
-    /// What the stream tells the world (mapped 1:1 onto `StreamEvent.Kind`).
+    /// What the session must do, in order: connect, close, send, time, publish a stream-level event, finish.
     public enum Action: Sendable, Equatable {
         /// Connect to this URL: the parsed value that passed the allow-list, never the raw string.
         case openSignaling(ConnectionID, url: RTMSServerURL)

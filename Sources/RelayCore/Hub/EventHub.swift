@@ -237,9 +237,6 @@ public final class EventHub: Service, Sendable {
 public struct PublishBacklog: Sendable {
     fileprivate let waiting: [(EventHub.Runner, ArraySlice<StreamEvent>)]
 
-    /// Events waiting, over all the queues.
-    public var count: Int { waiting.reduce(0) { $0 + $1.1.count } }
-
     /// Queues the rest, waiting for room in each full queue.
     public func deliver() async {
         for (runner, rest) in waiting {
