@@ -7,7 +7,8 @@ import RelayCore
 /// Zoom's (docs/zoom-rtms.md, "Reconnection and failover"): a media drop (event 7, stream state 2 / reason 14, or the media socket
 /// going away) reopens media only; a lost signaling socket or `rtms_interrupted` reconnects everything; a new
 /// `rtms_started` for the live stream moves to the new URL at once. Delays are `base` doubling to `maximum`.
-/// At most one signaling and one media connection are open at any time.
+/// At most one signaling and one media connection are open at any time: the private `State` enum's cases
+/// carry the connections open in them, and `phase` is what callers see of it.
 public struct RTMSSessionStateMachine: Sendable {
     public typealias ConnectionID = Int
 
@@ -96,45 +97,92 @@ public struct RTMSSessionStateMachine: Sendable {
         /// The session is over: stop reading inputs.
         case finish
     }
-
     public let configuration: Configuration
-    public private(set) var phase: Phase = .idle
     public private(set) var serverURL: String
     public private(set) var mediaURL: RTMSServerURL?
     /// What the media handshake asks for on `mediaURL`.
     public private(set) var mediaTypes: RTMSMediaType = .audio
+    /// The current reconnection attempt (0 while healthy).
+    public private(set) var attempt = 0
+    public private(set) var paused = false
+    public private(set) var negotiated: MediaParameters?
     private var server: RTMSServerURL?
+    private var nextID: ConnectionID = 1
+    private var interruptionReason = ""
+    private var hasStreamed = false
+    private var timerToken = 0
+    private var lastReason = 0
+    private var state: State = .idle
+
     /// The open signaling connection and what is known only while it is open.
-    private struct SignalingLink {
+    private struct SignalingLink: Sendable {
         let id: ConnectionID
         /// When its handshake succeeded: webhooks about an older interruption are stale.
         var readyAt: Int64?
         /// Whether the event subscription went out on it.
         var subscribed = false
     }
-    private var signalingLink: SignalingLink?
-    public var signaling: ConnectionID? { signalingLink?.id }
-    public private(set) var media: ConnectionID?
-    /// The current reconnection attempt (0 while healthy).
-    public private(set) var attempt = 0
-    public private(set) var paused = false
-    public private(set) var negotiated: MediaParameters?
-    private var nextID: ConnectionID = 1
-    private var interruptionReason = ""
-    private var hasStreamed = false
-    private var timerToken = 0
-    private var lastReason = 0
+
+    /// Where the stream is. Each case carries the connections open in it and nothing else, so a connection
+    /// the state does not hold cannot be open (`enter(_:gone:)` closes what the next state drops).
+    private enum State: Sendable {
+        case idle
+        /// Signaling opened; its handshake is outstanding.
+        case connectingSignaling(SignalingLink)
+        /// Signaling is ready; media opened and its handshake is outstanding.
+        case connectingMedia(SignalingLink, media: ConnectionID)
+        /// Audio flows. `media` is nil during the grace after Zoom closed media normally.
+        case streaming(SignalingLink, media: ConnectionID?)
+        /// Waiting out a backoff with nothing open; both connections reopen.
+        case reconnectingFully
+        /// Waiting out a backoff on a live signaling connection; media alone reopens.
+        case reconnectingMedia(SignalingLink)
+        /// STREAM_CLOSE_REQ went out on signaling; waiting for the response or the timeout.
+        case closing(SignalingLink, media: ConnectionID?)
+        case finished
+
+        var signaling: SignalingLink? {
+            switch self {
+            case .connectingSignaling(let link), .connectingMedia(let link, _), .streaming(let link, _),
+                 .reconnectingMedia(let link), .closing(let link, _): link
+            case .idle, .reconnectingFully, .finished: nil
+            }
+        }
+
+        var media: ConnectionID? {
+            switch self {
+            case .connectingMedia(_, let media): media
+            case .streaming(_, let media), .closing(_, let media): media
+            case .idle, .connectingSignaling, .reconnectingFully, .reconnectingMedia, .finished: nil
+            }
+        }
+    }
 
     public init(serverURL: String, configuration: Configuration) {
         self.serverURL = serverURL
         self.configuration = configuration
     }
 
+    public var phase: Phase {
+        switch state {
+        case .idle: .idle
+        case .connectingSignaling: .connectingSignaling
+        case .connectingMedia: .connectingMedia
+        case .streaming: .streaming
+        case .reconnectingFully: .awaitingReconnect(.full)
+        case .reconnectingMedia: .awaitingReconnect(.media)
+        case .closing: .closing
+        case .finished: .finished
+        }
+    }
+
+    public var signaling: ConnectionID? { state.signaling?.id }
+    public var media: ConnectionID? { state.media }
     public var isFinished: Bool { phase == .finished }
 
     /// Feeds one input; returns the actions to perform, in order. One method per input below.
     public mutating func handle(_ input: Input) -> [Action] {
-        guard phase != .finished else { return [] }
+        if case .finished = state { return [] }
         return switch input {
         case .start: start()
         case .signalingHandshake(let id, let response, let now): signalingHandshake(id, response, now: now)
@@ -156,7 +204,7 @@ public struct RTMSSessionStateMachine: Sendable {
 
     /// Connect signaling to the webhook's server, if the allow-list accepts it.
     private mutating func start() -> [Action] {
-        guard phase == .idle else { return [] }
+        guard case .idle = state else { return [] }
         switch configuration.allowList.check(serverURL) {
         case .success(let parsed): server = parsed
         case .failure(let refusal): return fail(nil, "server_urls \(refusal)")
@@ -166,13 +214,13 @@ public struct RTMSSessionStateMachine: Sendable {
 
     /// SIGNALING_HAND_SHAKE_RESP: connect media to the URL Zoom lists, or give up or retry on a refusal.
     private mutating func signalingHandshake(_ id: ConnectionID, _ response: SignalingHandshakeResponse, now: Int64) -> [Action] {
-        guard id == signaling, phase == .connectingSignaling else { return [] }
+        guard case .connectingSignaling(var link) = state, link.id == id else { return [] }
         guard response.statusCode == 0 else {
             let message = "signaling handshake refused: \(response.reason) (status \(response.statusCode))"
             // A duplicate-signal refusal is transient (Zoom still holds our previous socket); so is any refusal
             // while reconnecting. A refusal of the very first handshake (bad signature, unknown stream) is final.
             if response.reason.lowercased().contains("duplicate signal request") || hasStreamed || attempt > 0 {
-                return closeAll() + retry(.full, message)
+                return retry(.full, message)
             }
             return fail(response.statusCode, message)
         }
@@ -184,16 +232,16 @@ public struct RTMSSessionStateMachine: Sendable {
         case .failure(let refusal): return fail(nil, "media server \(refusal)")
         }
         mediaTypes = choice.types
-        signalingLink?.readyAt = now
-        return openMedia()
+        link.readyAt = now
+        return openMedia(on: link)
     }
 
     /// DATA_HAND_SHAKE_RESP: the format is decided here; streaming begins (CLIENT_READY_ACK, the event subscription).
     private mutating func dataHandshake(_ id: ConnectionID, _ response: DataHandshakeResponse) -> [Action] {
-        guard id == media, phase == .connectingMedia, let signaling else { return [] }
+        guard case .connectingMedia(var link, let media) = state, media == id else { return [] }
         guard response.statusCode == 0 else {
             let message = "media handshake refused: \(response.reason) (status \(response.statusCode))"
-            if hasStreamed || attempt > 0 { return close(media: true) + retry(.media, message) }
+            if hasStreamed || attempt > 0 { return retry(.media, message) }
             return fail(response.statusCode, message)
         }
         guard !response.payloadEncrypted else { return fail(nil, "Zoom sent encrypted payloads, which the relay does not support") }
@@ -207,12 +255,12 @@ public struct RTMSSessionStateMachine: Sendable {
             actions.append(.publish(.streamConnected(parameters)))
         }
         attempt = 0
-        phase = .streaming
-        actions.append(.sendClientReady(on: signaling))
-        if signalingLink?.subscribed == false {
-            signalingLink?.subscribed = true
-            actions.append(.sendEventSubscription(on: signaling))
+        actions.append(.sendClientReady(on: link.id))
+        if !link.subscribed {
+            link.subscribed = true
+            actions.append(.sendEventSubscription(on: link.id))
         }
+        state = .streaming(link, media: media)
         return actions
     }
 
@@ -242,52 +290,61 @@ public struct RTMSSessionStateMachine: Sendable {
         }
     }
 
+    /// Event 7, or stream state 2 with reason 14: media reopens alone. Zoom sends both for one drop, and our own
+    /// socket may notice first: act once, and only on a stream that is actually flowing.
+    private mutating func mediaInterrupted() -> [Action] {
+        guard case .streaming = state else { return [] }
+        return retry(.media, "media connection interrupted")
+    }
+
     /// STREAM_CLOSE_RESP: the close the relay asked for is done.
     private mutating func streamCloseResponse() -> [Action] {
-        return phase == .closing ? stop(RTMSStopReasons.receiverRequestClose) : []
+        guard case .closing = state else { return [] }
+        return stop(RTMSStopReasons.receiverRequestClose)
     }
 
     /// A socket ended; one of an earlier connection is ignored.
     private mutating func connectionClosed(_ id: ConnectionID, _ cause: CloseCause) -> [Action] {
-        if id == signaling { return signalingClosed(cause) }
-        if id == media { return mediaClosed(cause) }
+        if id == signaling { return signalingClosed(id, cause) }
+        if id == media { return mediaClosed(id, cause) }
         return []
     }
 
     /// Signaling is gone: the stream is over when Zoom closed it normally while streaming (or the relay was
     /// closing), else everything reconnects.
-    private mutating func signalingClosed(_ cause: CloseCause) -> [Action] {
-        signalingLink = nil
-        switch phase {
+    private mutating func signalingClosed(_ id: ConnectionID, _ cause: CloseCause) -> [Action] {
+        switch state {
         case .closing:
-            return stop(RTMSStopReasons.receiverRequestClose)
-        case .awaitingReconnect:
-            phase = .awaitingReconnect(.full)
-            return close(media: true)
+            return stop(RTMSStopReasons.receiverRequestClose, gone: id)
+        case .reconnectingMedia:
+            state = .reconnectingFully
+            return []
+        case .streaming where cause == .serverClosed(code: 1000):
+            // Zoom closes normally only when the stream is over (state 4 usually came first).
+            return stop(RTMSStopReasons.reason(lastReason), gone: id)
         case .connectingSignaling, .connectingMedia, .streaming:
-            if case .serverClosed(1000) = cause, phase == .streaming {
-                // Zoom closes normally only when the stream is over (state 4 usually came first).
-                return stop(RTMSStopReasons.reason(lastReason))
-            }
-            return close(media: true) + retry(.full, "signaling connection lost (\(Self.describe(cause)))")
-        case .idle, .finished:
+            return retry(.full, "signaling connection lost (\(Self.describe(cause)))", gone: id)
+        case .idle, .reconnectingFully, .finished:
             return []
         }
     }
 
     /// Media is gone: it reconnects alone, after a grace for signaling to say the stream ended when Zoom closed
     /// it normally.
-    private mutating func mediaClosed(_ cause: CloseCause) -> [Action] {
-        media = nil
-        switch phase {
-        case .streaming where cause == .serverClosed(code: 1000):
+    private mutating func mediaClosed(_ id: ConnectionID, _ cause: CloseCause) -> [Action] {
+        switch state {
+        case .streaming(let link, _) where cause == .serverClosed(code: 1000):
             // Zoom closes media normally when the stream is over, and signaling says so a moment later:
             // wait for that before calling it an interruption.
+            state = .streaming(link, media: nil)
             timerToken += 1
             return [.startTimer(after: configuration.normalCloseGrace, token: timerToken)]
         case .connectingMedia, .streaming:
-            return retry(.media, "media connection lost (\(Self.describe(cause)))")
-        default:
+            return retry(.media, "media connection lost (\(Self.describe(cause)))", gone: id)
+        case .closing(let link, _):
+            state = .closing(link, media: nil)
+            return []
+        case .idle, .connectingSignaling, .reconnectingFully, .reconnectingMedia, .finished:
             return []
         }
     }
@@ -302,117 +359,109 @@ public struct RTMSSessionStateMachine: Sendable {
             // the current connection (or its reconnection) and only say so.
             return [.failoverRefused("failover server_urls \(refusal); keeping the current connection")]
         }
-        if phase == .closing { return [] }
-        if url == serverURL, phase == .streaming, let ready = signalingLink?.readyAt, eventTs < ready { return [] }
+        if case .closing = state { return [] }
+        if url == serverURL, case .streaming(let link, _) = state, let ready = link.readyAt, eventTs < ready { return [] }
         // Zoom failed over: drop everything and go to the new server now, without waiting for a backoff.
         serverURL = url
         server = parsed
-        var actions = closeAll()
         attempt += 1
         interruptionReason = "server failover"
         timerToken += 1
-        actions.append(.publish(.streamInterrupted(reason: interruptionReason, attempt: attempt)))
-        return actions + openSignaling()
+        return openSignaling(announcing: [.publish(.streamInterrupted(reason: interruptionReason, attempt: attempt))])
     }
 
     /// `rtms_interrupted`: reconnect fully, unless the current signaling is newer than the interruption.
     private mutating func webhookInterrupted(eventTs: Int64) -> [Action] {
-        guard phase == .streaming else { return [] }
+        guard case .streaming(let link, _) = state else { return [] }
         // An interruption older than our current signaling connection is already healed.
-        if let ready = signalingLink?.readyAt, eventTs < ready { return [] }
-        return closeAll() + retry(.full, "signaling interrupted")
+        if let ready = link.readyAt, eventTs < ready { return [] }
+        return retry(.full, "signaling interrupted")
     }
 
     /// `rtms_stopped`: the stream is over.
     private mutating func webhookStopped(reason: Int?) -> [Action] {
-        if phase == .closing { return stop(reason.map(RTMSStopReasons.reason) ?? RTMSStopReasons.receiverRequestClose) }
+        if case .closing = state { return stop(reason.map(RTMSStopReasons.reason) ?? RTMSStopReasons.receiverRequestClose) }
         return stop(RTMSStopReasons.reason(reason ?? lastReason))
     }
 
     /// A backoff, close or grace timer; stale tokens are ignored.
     private mutating func timerFired(token: Int) -> [Action] {
         guard token == timerToken else { return [] }
-        switch phase {
-        case .awaitingReconnect(.media) where signaling != nil:
-            return openMedia()
-        case .awaitingReconnect:
-            return closeAll() + openSignaling()
+        switch state {
+        case .reconnectingMedia(let link):
+            return openMedia(on: link)
+        case .reconnectingFully:
+            return openSignaling()
         case .closing:
             return stop(RTMSStopReasons.receiverRequestClose)
-        case .streaming where media == nil:
+        case .streaming(_, media: nil):
             // The grace after a normal media close ran out without the stream ending.
             return retry(.media, "media connection lost (closed by server with code 1000)")
-        default:
+        case .idle, .connectingSignaling, .connectingMedia, .streaming, .finished:
             return []
         }
     }
 
     /// Relay shutdown: STREAM_CLOSE_REQ and a timeout, or stop at once when there is nothing to close.
     private mutating func shutdown() -> [Action] {
-        switch phase {
-        case .connectingMedia, .streaming:
-            guard let signaling else { return stop(RTMSStopReasons.receiverRequestClose) }
-            phase = .closing
-            timerToken += 1
-            return [.sendStreamClose(on: signaling), .startTimer(after: configuration.closeTimeout, token: timerToken)]
+        switch state {
+        case .connectingMedia(let link, let media):
+            return askToClose(on: link, media: media)
+        case .streaming(let link, let media):
+            return askToClose(on: link, media: media)
         case .closing:
             return []
-        default:
+        case .idle, .connectingSignaling, .reconnectingFully, .reconnectingMedia, .finished:
             return stop(RTMSStopReasons.receiverRequestClose)
         }
     }
 
     // MARK: Steps
 
-    private mutating func openSignaling() -> [Action] {
+    private mutating func askToClose(on link: SignalingLink, media: ConnectionID?) -> [Action] {
+        state = .closing(link, media: media)
+        timerToken += 1
+        return [.sendStreamClose(on: link.id), .startTimer(after: configuration.closeTimeout, token: timerToken)]
+    }
+
+    /// Moves to `next`, closing (media first) every connection the current state holds and `next` does not,
+    /// except `gone`, the one whose end is being handled.
+    private mutating func enter(_ next: State, gone: ConnectionID? = nil) -> [Action] {
+        let dropped = [state.media, state.signaling?.id].compactMap { $0 }.filter { id in
+            id != gone && id != next.media && id != next.signaling?.id
+        }
+        state = next
+        return dropped.map { .close($0) }
+    }
+
+    /// Closes what is open, says `announcing`, then opens a new signaling connection.
+    private mutating func openSignaling(announcing: [Action] = []) -> [Action] {
         guard let server else { return fail(nil, "no server URL to connect to") }
         let id = nextID
         nextID += 1
-        signalingLink = SignalingLink(id: id)
-        phase = .connectingSignaling
-        return [.openSignaling(id, url: server)]
+        return enter(.connectingSignaling(SignalingLink(id: id))) + announcing + [.openSignaling(id, url: server)]
     }
 
-    private mutating func openMedia() -> [Action] {
-        guard let mediaURL else { return closeAll() + openSignaling() }
+    private mutating func openMedia(on link: SignalingLink) -> [Action] {
+        guard let mediaURL else { return openSignaling() }
         let id = nextID
         nextID += 1
-        media = id
-        phase = .connectingMedia
+        state = .connectingMedia(link, media: id)
         return [.openMedia(id, url: mediaURL, media: mediaTypes)]
     }
 
-    private mutating func close(media closeMedia: Bool) -> [Action] {
-        guard closeMedia, let media else { return [] }
-        self.media = nil
-        return [.close(media)]
-    }
-
-    private mutating func closeAll() -> [Action] {
-        var actions = close(media: true)
-        if let signaling {
-            actions.append(.close(signaling))
-            signalingLink = nil
-        }
-        return actions
-    }
-
-    private mutating func mediaInterrupted() -> [Action] {
-        // Zoom sends both event 7 and state 2/14 for one drop, and our own socket may notice first: act once,
-        // and only on a stream that is actually flowing.
-        guard phase == .streaming else { return [] }
-        return close(media: true) + retry(.media, "media connection interrupted")
-    }
-
-    private mutating func retry(_ scope: Scope, _ reason: String) -> [Action] {
+    /// Waits a backoff before reopening `scope` (media alone keeps the signaling connection), or gives up after
+    /// the last attempt.
+    private mutating func retry(_ scope: Scope, _ reason: String, gone: ConnectionID? = nil) -> [Action] {
         attempt += 1
         guard attempt <= configuration.maxReconnectAttempts else {
-            return fail(nil, "reconnection gave up after \(configuration.maxReconnectAttempts) attempts: \(reason)")
+            return fail(nil, "reconnection gave up after \(configuration.maxReconnectAttempts) attempts: \(reason)", gone: gone)
         }
         interruptionReason = reason
         timerToken += 1
-        phase = .awaitingReconnect(scope)
-        return [.publish(.streamInterrupted(reason: reason, attempt: attempt)), .startTimer(after: backoff(attempt: attempt), token: timerToken)]
+        let next: State = if scope == .media, let link = state.signaling { .reconnectingMedia(link) } else { .reconnectingFully }
+        return enter(next, gone: gone)
+            + [.publish(.streamInterrupted(reason: reason, attempt: attempt)), .startTimer(after: backoff(attempt: attempt), token: timerToken)]
     }
 
     /// `base · 2^(attempt−1)`, capped at `maximum`: 3, 6, 12, 24, 30, 30 … seconds by default.
@@ -431,16 +480,12 @@ public struct RTMSSessionStateMachine: Sendable {
         return [.publish(paused ? .streamPaused : .streamUnpaused)]
     }
 
-    private mutating func stop(_ reason: StopReason) -> [Action] {
-        let actions = closeAll()
-        phase = .finished
-        return actions + [.publish(.streamStopped(reason)), .finish]
+    private mutating func stop(_ reason: StopReason, gone: ConnectionID? = nil) -> [Action] {
+        enter(.finished, gone: gone) + [.publish(.streamStopped(reason)), .finish]
     }
 
-    private mutating func fail(_ statusCode: Int?, _ message: String) -> [Action] {
-        let actions = closeAll()
-        phase = .finished
-        return actions + [.publish(.streamFailed(statusCode: statusCode, message: message)), .finish]
+    private mutating func fail(_ statusCode: Int?, _ message: String, gone: ConnectionID? = nil) -> [Action] {
+        enter(.finished, gone: gone) + [.publish(.streamFailed(statusCode: statusCode, message: message)), .finish]
     }
 
     private static func describe(_ cause: CloseCause) -> String {
