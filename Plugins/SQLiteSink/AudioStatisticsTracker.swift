@@ -31,10 +31,41 @@ struct AudioStatisticsTracker {
         var channel: String
     }
 
-    /// The end of each party's last frame, to see gaps across batches.
-    private var lastFrameEnd: [Key: (end: Int64, durationMs: Int64)] = [:]
-    private var deltas: [Key: ChannelDelta] = [:]
-    private var levels: [Level: Int] = [:]
+    /// Everything kept about one party, found with one lookup per frame.
+    private struct Party {
+        /// The end of its last frame (and that frame's length), to see gaps across batches.
+        var lastFrameEnd: (end: Int64, durationMs: Int64)?
+        /// What the current batch adds to its row; nil once taken.
+        var delta: ChannelDelta?
+        /// Its loudest sample per second of Zoom time in the current batch, in the order the seconds came.
+        var levels: [(second: Int64, peak: Int)] = []
+
+        mutating func record(_ frame: AudioFrame, durationMs: Int64, second: Int64, peak: Int,
+                             newDelta: () -> ChannelDelta) {
+            var delta = self.delta ?? newDelta()
+            delta.frames += 1
+            delta.bytes += frame.pcm.readableBytes
+            delta.userName = frame.userName ?? delta.userName
+            delta.firstTimestamp = min(delta.firstTimestamp, frame.timestamp)
+            delta.lastTimestamp = max(delta.lastTimestamp, frame.timestamp)
+            // Saturating: ingest keeps timestamps within a day of the stream's first, but replayed events may not.
+            let end = frame.timestamp.addingSaturated(durationMs)
+            if let last = lastFrameEnd, frame.timestamp > last.end.addingSaturated(last.durationMs / 2) {
+                delta.gaps += 1
+                delta.gapMs = delta.gapMs.addingSaturated(frame.timestamp.subtractingSaturated(last.end))
+            }
+            if end > lastFrameEnd?.end ?? .min { lastFrameEnd = (end, durationMs) }
+            self.delta = delta
+            // Frames come in time order, so a second is the last one seen or a new one; only an older one is searched.
+            if let last = levels.last, last.second >= second, let index = levels.lastIndex(where: { $0.second == second }) {
+                levels[index].peak = max(levels[index].peak, peak)
+            } else {
+                levels.append((second, peak))
+            }
+        }
+    }
+
+    private var parties: [Key: Party] = [:]
     /// Which parties of each live stream get statistics: the first `ChannelAdmission.defaultLimit` channel ids, so
     /// a media server inventing ids gets no row (and no memory) per id.
     private var admissions: [String: ChannelAdmission] = [:]
@@ -47,42 +78,40 @@ struct AudioStatisticsTracker {
         let rate = max(frame.format.sampleRate, 1)
         let samples = frame.pcm.readableBytes / 2 / max(frame.format.channels, 1)
         let durationMs = Int64(samples * 1000 / rate)
-        var delta = deltas[key] ?? ChannelDelta(
-            streamID: key.streamID, channel: frame.channel, engagementID: engagementID, sampleRate: frame.format.sampleRate,
-            firstTimestamp: frame.timestamp, lastTimestamp: frame.timestamp
-        )
-        delta.frames += 1
-        delta.bytes += frame.pcm.readableBytes
-        delta.userName = frame.userName ?? delta.userName
-        delta.firstTimestamp = min(delta.firstTimestamp, frame.timestamp)
-        delta.lastTimestamp = max(delta.lastTimestamp, frame.timestamp)
-        // Saturating: ingest keeps timestamps within a day of the stream's first, but replayed events may not.
-        let end = frame.timestamp.addingSaturated(durationMs)
-        if let last = lastFrameEnd[key], frame.timestamp > last.end.addingSaturated(last.durationMs / 2) {
-            delta.gaps += 1
-            delta.gapMs = delta.gapMs.addingSaturated(frame.timestamp.subtractingSaturated(last.end))
+        let second = frame.timestamp / 1000
+        let peak = frame.level?.peak ?? 0
+        parties[key, default: Party()].record(frame, durationMs: durationMs, second: second, peak: peak) {
+            ChannelDelta(streamID: key.streamID, channel: frame.channel, engagementID: engagementID, sampleRate: frame.format.sampleRate,
+                         firstTimestamp: frame.timestamp, lastTimestamp: frame.timestamp)
         }
-        if end > lastFrameEnd[key]?.end ?? .min {
-            lastFrameEnd[key] = (end, durationMs)
-        }
-        deltas[key] = delta
-        let level = Level(streamID: key.streamID, channel: frame.channel, second: frame.timestamp / 1000)
-        levels[level] = max(levels[level] ?? 0, frame.level?.peak ?? 0)
         return true
     }
 
-    /// Forgets a stream's parties once it stopped.
+    /// Forgets a stream's parties once it stopped (what they gathered is still taken with the next batch).
     mutating func forget(streamID: String?) {
-        lastFrameEnd = lastFrameEnd.filter { $0.key.streamID != (streamID ?? "") }
-        admissions[streamID ?? ""] = nil
+        let id = streamID ?? ""
+        for key in parties.keys where key.streamID == id { parties[key]?.lastFrameEnd = nil }
+        admissions[id] = nil
     }
 
     /// The batch's statistics, and a clean slate for the next batch.
     mutating func take() -> (channels: [ChannelDelta], levels: [(Level, Int)]) {
-        defer {
-            deltas.removeAll(keepingCapacity: true)
-            levels.removeAll(keepingCapacity: true)
+        var channels: [ChannelDelta] = []
+        var levels: [(Level, Int)] = []
+        for (key, party) in parties {
+            if let delta = party.delta { channels.append(delta) }
+            for level in party.levels {
+                levels.append((Level(streamID: key.streamID, channel: key.channel, second: level.second), level.peak))
+            }
         }
-        return (Array(deltas.values), levels.map { ($0.key, $0.value) })
+        // The others keep only where their last frame ended; a stopped stream's parties go once taken.
+        var index = parties.values.startIndex
+        while index != parties.values.endIndex {
+            parties.values[index].delta = nil
+            parties.values[index].levels.removeAll(keepingCapacity: true)
+            index = parties.values.index(after: index)
+        }
+        for (key, party) in parties where party.lastFrameEnd == nil { parties[key] = nil }
+        return (channels, levels)
     }
 }
