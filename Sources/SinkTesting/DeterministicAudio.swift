@@ -35,6 +35,21 @@ public struct DeterministicAudio: Sendable {
         return bytes
     }
 
+    /// The s16le stereo bytes a two-party mix holds for `frames`: party 0 on the left, party 1 on the right,
+    /// each silent (zeros) in the frames where `left` or `right` says it sent nothing.
+    public func stereoMix(_ frames: Range<Int>, left: (Int) -> Bool, right: (Int) -> Bool) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frames.count * samplesPerFrame * 4)
+        for index in (frames.lowerBound * samplesPerFrame)..<(frames.upperBound * samplesPerFrame) {
+            let frame = index / samplesPerFrame
+            for (party, sends) in [(0, left(frame)), (1, right(frame))] {
+                let bits = UInt16(bitPattern: sends ? Self.sample(party: party, index: index) : 0)
+                bytes += [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+            }
+        }
+        return bytes
+    }
+
     /// Zoom's timestamp of frame `frame`.
     public func timestamp(frame: Int) -> Int64 {
         origin + Int64(frame * frameMilliseconds)

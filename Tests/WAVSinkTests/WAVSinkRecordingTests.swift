@@ -114,16 +114,7 @@ struct WAVSinkRecordingTests {
         try await sink.consume([stopped("e1", "s1")])
         let mixed = try WAVContents(path: dir.path + "/e1/s1/mixed.wav")
         #expect(mixed.header.channels == 2 && mixed.header.sampleRate == 16_000)
-        var expected: [UInt8] = []
-        for index in 0..<(150 * audio.samplesPerFrame) {
-            let frame = index / audio.samplesPerFrame
-            let left = DeterministicAudio.sample(party: 0, index: index)
-            let right: Int16 = frame >= 10 && !(50..<120).contains(frame) ? DeterministicAudio.sample(party: 1, index: index) : 0
-            for value in [left, right] {
-                let bits = UInt16(bitPattern: value)
-                expected += [UInt8(bits & 0xFF), UInt8(bits >> 8)]
-            }
-        }
+        let expected = audio.stereoMix(0..<150, left: { _ in true }, right: { $0 >= 10 && !(50..<120).contains($0) })
         #expect(mixed.data.count == expected.count)
         #expect(mixed.data == expected)
     }

@@ -22,19 +22,6 @@ struct WAVSinkResumeTests {
         }
     }
 
-    /// `mixed.wav`'s bytes for `frames`, the agent left and the customer right where `right` holds.
-    func mixed(_ frames: Range<Int>, left: (Int) -> Bool, right: (Int) -> Bool) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for index in (frames.lowerBound * audio.samplesPerFrame)..<(frames.upperBound * audio.samplesPerFrame) {
-            let frame = index / audio.samplesPerFrame
-            for (party, sends) in [(0, left(frame)), (1, right(frame))] {
-                let bits = UInt16(bitPattern: sends ? DeterministicAudio.sample(party: party, index: index) : 0)
-                bytes += [UInt8(bits & 0xFF), UInt8(bits >> 8)]
-            }
-        }
-        return bytes
-    }
-
     @Test("after a shutdown, the next run's audio of the stream continues the same files byte for byte on the same clock, the mix too")
     func continuedAfterShutdown() async throws {
         let dir = try TemporaryDirectory()
@@ -62,7 +49,7 @@ struct WAVSinkResumeTests {
         let customerSent = { (frame: Int) in sent(frame) && !(30..<60).contains(frame) }
         #expect(customer.data == (0..<160).flatMap { customerSent($0) ? audio.frameBytes(party: 1, frame: $0) : silence(frames: 1, audio: audio) })
         let mix = try WAVContents(path: dir.path + "/e1/s1/mixed.wav")
-        #expect(mix.data == mixed(0..<160, left: sent, right: customerSent))
+        #expect(mix.data == audio.stereoMix(0..<160, left: sent, right: customerSent))
 
         let after = try manifestJSON(dir.path + "/e1/s1/stream.json")
         #expect(after["state"] as? String == "stopped")
