@@ -3,6 +3,9 @@ import NIOPosix
 import NIOSSL
 import RelayCore
 import ZoomWebhooks
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything an `RTMSSession` needs besides the stream: credentials, the media to ask for, timers, the host
 /// allow-list and TLS trust. Built from `ZoomSettings` in production; tests shorten the timers.
@@ -37,9 +40,13 @@ public struct RTMSClientConfiguration: Sendable {
     public var eventLoopGroup: any EventLoopGroup
 
     /// Ingest's own event loops, one per core, for the life of the process: not the HTTP server's, so that
-    /// webhooks and `/health` are answered on threads that are never busy parsing audio (the kernel shares the
-    /// cores between both).
-    public static let ingestEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+    /// webhooks and `/health` are answered on threads that are never busy parsing audio. The kernel shares the
+    /// cores between both, and ingest's threads ask for less (`IngestThreadPriority`).
+    public static let ingestEventLoopGroup: MultiThreadedEventLoopGroup = {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        for loop in group.makeIterator() { loop.execute { IngestThreadPriority.yieldToControlPlane() } }
+        return group
+    }()
 
     public init(clientID: String, clientSecret: Secret, allowedHosts: [String], allowInsecure: Bool = false, media: MediaParameters = MediaParameters(),
                 audioDataOption: RTMSAudioDataOption = .mixedStream, transcripts: Bool = true, tlsConfiguration: TLSConfiguration? = nil,
@@ -96,5 +103,46 @@ public struct RTMSClientConfiguration: Sendable {
     /// identification on so that a call in another language is still transcribed in it.
     var requestedTranscript: DataHandshakeRequest.TranscriptParams {
         DataHandshakeRequest.TranscriptParams(srcLanguage: RTMSTranscriptLanguage.english, enableLID: true)
+    }
+}
+
+/// Ingest's threads run `niceIncrement` nice levels below the process's main thread (Linux keeps nice per
+/// thread), so when audio takes every core the kernel still runs the HTTP server's threads first: webhooks and
+/// `/health` are answered in time, and ingest slows instead (TCP backpressure to Zoom, which buffers).
+/// Measured at 1,000 calls in BENCHMARKS.md.
+enum IngestThreadPriority {
+    static let niceIncrement: Int32 = 5
+
+    /// The nice level ingest's threads get: the main thread's plus `niceIncrement`, at most 19; nil where
+    /// per-thread priorities are not available.
+    static var target: Int32? {
+        #if os(Linux)
+        errno = 0
+        // With a process id, Linux reads the thread whose id it is: the main thread.
+        let base = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(getpid()))
+        guard errno == 0 else { return nil }
+        return min(base + niceIncrement, 19)
+        #else
+        return nil
+        #endif
+    }
+
+    /// The calling thread's nice level.
+    static var current: Int32? {
+        #if os(Linux)
+        errno = 0
+        let value = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)   // 0: the calling thread
+        return errno == 0 ? value : nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// Lowers the calling thread to `target` (raising a nice level needs no privilege).
+    static func yieldToControlPlane() {
+        #if os(Linux)
+        guard let target else { return }
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, target)
+        #endif
     }
 }
