@@ -74,7 +74,7 @@ struct ConfigLoaderTests {
             type: folder
             directory: data/rec
             mix: stereo
-            queue: {capacity: 50, overflow: block}
+            queue: {capacity: 50, overflow: block, batch_window_ms: 0}
           second:
             type: folder
             directory: /tmp/x
@@ -91,8 +91,9 @@ struct ConfigLoaderTests {
         #expect(config.zoom.transcripts)
         #expect(try parse("zoom:\n  transcripts: false\n").zoom.transcripts == false)
         #expect(config.sinks.map(\.id) == ["recordings", "second"])
-        #expect(config.sinks[0].queue == QueuePolicy(capacity: 50, overflow: .block))
+        #expect(config.sinks[0].queue == QueuePolicy(capacity: 50, overflow: .block, batchWindow: .zero))
         #expect(config.sinks[1].queue == QueuePolicy())
+        #expect(config.sinks[1].queue.batchWindow == .milliseconds(5))
         let options = try #require(config.sinks[0].options as? FolderSink.Options)
         #expect(options.directory == "data/rec" && options.mix == .stereo && options.level == 1)
         #expect(config.sinks[0].line == 12)
@@ -123,6 +124,8 @@ struct ConfigLoaderTests {
         ("sinks:\n  rec:\n    type: foldr\n    directory: x\n", [:], "config.yaml:3: sinks.rec.type: unknown sink type 'foldr' (this binary knows: folder); did you mean 'folder'?"),
         ("sinks:\n  rec:\n    directory: x\n", [:], "config.yaml:2: missing key 'type' in sinks.rec (one of: folder)"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {capacity: 0}\n", [:], "config.yaml:5: sinks.rec.queue.capacity: must be at least 1, not 0"),
+        ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {batch_window_ms: -1}\n", [:], "config.yaml:5: sinks.rec.queue.batch_window_ms: must be 0 to 1000 (milliseconds), not -1"),
+        ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {batch_window_ms: 86400000000}\n", [:], "config.yaml:5: sinks.rec.queue.batch_window_ms: must be 0 to 1000 (milliseconds), not 86400000000"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    queue: {overflow: drop_old}\n", [:], "config.yaml:5: sinks.rec.queue.overflow: 'drop_old' is not one of block, drop_oldest, drop_newest, spill (did you mean 'drop_oldest'?)"),
         ("sinks:\n  rec:\n    type: folder\n    directory: x\n    level: 12\n", [:], "config.yaml:5: sinks.rec.level: must be between 1 and 9, not 12"),
         ("server:\n  host: 0.0.0.0\n  allow_anonymous: true\n", [:], "config.yaml:3: server.allow_anonymous: is only allowed when server.host is a loopback address (127.0.0.1, ::1, localhost), not '0.0.0.0'"),

@@ -88,9 +88,9 @@ struct SinkMailboxTests {
         #expect(mailbox.isClosed)
     }
 
-    @Test("a waiting consumer wakes for a batch (all of it at once), for a tick, and for close")
+    @Test("a waiting consumer wakes for a batch (all of it at once), for a tick, and for close (no batch window)")
     func wakeUps() async throws {
-        let mailbox = SinkMailbox(policy: QueuePolicy(capacity: 100, overflow: .dropNewest))
+        let mailbox = SinkMailbox(policy: QueuePolicy(capacity: 100, overflow: .dropNewest, batchWindow: .zero))
         async let batch = mailbox.next(max: 100)
         try await Task.sleep(for: .milliseconds(50))  // let it wait; correctness does not depend on it
         await mailbox.put(contentsOf: events(0..<7)[...])
@@ -107,6 +107,40 @@ struct SinkMailboxTests {
         try await Task.sleep(for: .milliseconds(50))
         mailbox.close()
         #expect(await end == nil)
+    }
+
+    @Test("a woken consumer gathers a burst into one batch; a full batch ends the window at once")
+    func batchWindowFilled() async throws {
+        // A window far longer than the test: the batch can only come out early because it filled.
+        let mailbox = SinkMailbox(policy: QueuePolicy(capacity: 100, overflow: .dropNewest, batchWindow: .seconds(600)))
+        let started = ContinuousClock.now
+        async let batch = mailbox.next(max: 4)
+        try await waitUntil("the consumer to wait") { mailbox.consumerIsWaiting }
+        await mailbox.put(contentsOf: events(0..<1)[...])
+        for seq in 1..<6 { await mailbox.put(contentsOf: events(seq..<(seq + 1))[...]) }
+        #expect(seqs(await batch?.events ?? []) == [0, 1, 2, 3])
+        #expect(ContinuousClock.now - started < .seconds(300))
+        #expect(seqs(await drain(mailbox)) == [4, 5])
+    }
+
+    @Test("the batch window ends by itself with what came; close ends it at once and the events still drain")
+    func batchWindowEnds() async throws {
+        let short = SinkMailbox(policy: QueuePolicy(capacity: 100, overflow: .dropNewest, batchWindow: .milliseconds(20)))
+        async let lone = short.next(max: 100)
+        try await waitUntil("the consumer to wait") { short.consumerIsWaiting }
+        await short.put(contentsOf: events(0..<1)[...])
+        #expect(seqs(await lone?.events ?? []) == [0])
+
+        let long = SinkMailbox(policy: QueuePolicy(capacity: 100, overflow: .dropNewest, batchWindow: .seconds(600)))
+        let started = ContinuousClock.now
+        async let closing = long.next(max: 100)
+        try await waitUntil("the consumer to wait") { long.consumerIsWaiting }
+        await long.put(contentsOf: events(0..<2)[...])
+        try await waitUntil("the consumer to gather") { long.consumerIsGathering }
+        long.close()
+        #expect(seqs(await closing?.events ?? []) == [0, 1])
+        #expect(ContinuousClock.now - started < .seconds(300))
+        #expect(await long.next(max: 100) == nil)
     }
 
     @Test("a cancelled consumer gets nil, and the events stay queued for the next one")

@@ -270,6 +270,7 @@ extension QueuePolicy {
         case capacity, overflow
         case spillPath = "spill_path"
         case spillMaxBytes = "spill_max_bytes"
+        case batchWindowMillis = "batch_window_ms"
     }
 
     /// A `queue:` block as written; `policy(defaultOverflow:)` fills in the sink type's defaults.
@@ -278,6 +279,7 @@ extension QueuePolicy {
         var overflow: Overflow?
         var spillPath: String?
         var spillMaxBytes: Int64?
+        var batchWindowMillis: Int?
 
         init() {}
 
@@ -287,6 +289,7 @@ extension QueuePolicy {
             overflow = try c.decodeIfPresent(Overflow.self, forKey: .overflow)
             spillPath = try c.decodeIfPresent(String.self, forKey: .spillPath)
             spillMaxBytes = try c.decodeIfPresent(Int64.self, forKey: .spillMaxBytes)
+            batchWindowMillis = try c.decodeIfPresent(Int.self, forKey: .batchWindowMillis)
         }
 
         /// The policy, with `defaultOverflow` where `overflow` was not given; refuses what makes no sense.
@@ -305,6 +308,12 @@ extension QueuePolicy {
             if let spillMaxBytes {
                 guard spillMaxBytes >= 1 << 20 else { throw OptionError(key: "spill_max_bytes", "must be at least 1048576 (1 MiB), not \(spillMaxBytes)") }
                 policy.spillMaxBytes = spillMaxBytes
+            }
+            if let batchWindowMillis {
+                guard (0...QueuePolicy.maximumBatchWindowMillis).contains(batchWindowMillis) else {
+                    throw OptionError(key: "batch_window_ms", "must be 0 to \(QueuePolicy.maximumBatchWindowMillis) (milliseconds), not \(batchWindowMillis)")
+                }
+                policy.batchWindow = .milliseconds(batchWindowMillis)
             }
             return policy
         }

@@ -20,13 +20,24 @@ public struct QueuePolicy: Sendable, Hashable {
     /// The most event bytes the spill log holds, for `spill`.
     public var spillMaxBytes: Int64
 
-    public static let defaultSpillMaxBytes: Int64 = 1 << 30
+    /// How long a sink woken by a first event waits for more before it takes its batch (ended early by a full
+    /// batch or by shutdown); zero: it takes what is there at once. Each wake-up costs the publishing thread
+    /// and the sink's thread a context switch, so waking per published read made the queue machinery dearer than
+    /// most sinks' own work (BENCHMARKS.md).
+    public var batchWindow: Duration
 
-    public init(capacity: Int = 50_000, overflow: Overflow = .dropNewest, spillPath: String? = nil, spillMaxBytes: Int64 = Self.defaultSpillMaxBytes) {
+    public static let defaultSpillMaxBytes: Int64 = 1 << 30
+    public static let defaultBatchWindow: Duration = .milliseconds(5)
+    /// The longest `batch_window_ms` the config accepts: a second, well inside what a live view can wait.
+    public static let maximumBatchWindowMillis = 1000
+
+    public init(capacity: Int = 50_000, overflow: Overflow = .dropNewest, spillPath: String? = nil, spillMaxBytes: Int64 = Self.defaultSpillMaxBytes,
+                batchWindow: Duration = Self.defaultBatchWindow) {
         self.capacity = capacity
         self.overflow = overflow
         self.spillPath = spillPath
         self.spillMaxBytes = spillMaxBytes
+        self.batchWindow = batchWindow
     }
 
     /// Where sink `id` spills under this policy.

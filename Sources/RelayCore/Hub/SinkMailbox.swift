@@ -28,6 +28,8 @@ final class SinkMailbox: Sendable {
         var closed = false
         var dropped: UInt64 = 0
         var consumer: CheckedContinuation<Delivery?, Never>?
+        /// The consumer, woken, gathering a batch of `target` events for up to `policy.batchWindow` (`gather`).
+        var gathering: (id: UInt64, target: Int, continuation: CheckedContinuation<Void, Never>)?
         var blockedProducers: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiterID: UInt64 = 0
         /// The batch the consumer holds, kept (spill only) until `settle` in case it must move to the log.
@@ -103,38 +105,54 @@ final class SinkMailbox: Sendable {
     /// Queues as many of `events` as the policy allows without suspending: all of them, except under `block`
     /// with the queue full, where it stops and leaves the rest in `rest`. Never suspends.
     func tryPut(_ rest: inout ArraySlice<StreamEvent>) {
-        let consumer = state.withLockedValue { state -> CheckedContinuation<Delivery?, Never>? in
+        let (consumer, gatherer) = state.withLockedValue { state -> (CheckedContinuation<Delivery?, Never>?, CheckedContinuation<Void, Never>?) in
             if state.closed {
                 state.dropped += UInt64(rest.count)
                 rest = []
-                return nil
+                return (nil, nil)
             }
+            let queued: Bool
             if let spill {
                 spillPut(&state, &rest, into: spill)
-                return state.consumer.take()
-            }
-            var queued = false
-            while let event = rest.first {
-                if state.buffer.count >= policy.capacity {
-                    switch policy.overflow {
-                    case .block:
-                        return queued ? state.consumer.take() : nil
-                    case .dropNewest, .spill:  // spill without a log (never built so): as drop_newest
-                        state.dropped += UInt64(rest.count)
-                        rest = []
-                        return queued ? state.consumer.take() : nil
-                    case .dropOldest:
-                        state.buffer.removeFirst()
-                        state.dropped += 1
-                    }
-                }
-                state.buffer.append(event)
                 queued = true
-                rest = rest.dropFirst()
+            } else {
+                queued = queue(&state, &rest)
             }
-            return queued ? state.consumer.take() : nil
+            return (queued ? state.consumer.take() : nil, batchGathered(&state))
         }
         consumer?.resume(returning: nil)
+        gatherer?.resume()
+    }
+
+    /// `tryPut` without a log: memory, with the overflow policy; whether anything was queued.
+    private func queue(_ state: inout State, _ rest: inout ArraySlice<StreamEvent>) -> Bool {
+        var queued = false
+        while let event = rest.first {
+            if state.buffer.count >= policy.capacity {
+                switch policy.overflow {
+                case .block:
+                    return queued
+                case .dropNewest, .spill:  // spill without a log (never built so): as drop_newest
+                    state.dropped += UInt64(rest.count)
+                    rest = []
+                    return queued
+                case .dropOldest:
+                    state.buffer.removeFirst()
+                    state.dropped += 1
+                }
+            }
+            state.buffer.append(event)
+            queued = true
+            rest = rest.dropFirst()
+        }
+        return queued
+    }
+
+    /// The gathering consumer, taken when its batch is full (or the log holds events: a backlog, take it now).
+    private func batchGathered(_ state: inout State) -> CheckedContinuation<Void, Never>? {
+        guard let gathering = state.gathering, state.buffer.count >= gathering.target || hasSpilledToDeliver(state) else { return nil }
+        state.gathering = nil
+        return gathering.continuation
     }
 
     /// `tryPut` under `spill`: memory while it has room, the log is empty and the sink is fine; the log otherwise.
@@ -229,13 +247,14 @@ final class SinkMailbox: Sendable {
 
     /// No more events: the consumer drains what is queued and then gets nil. Blocked producers return.
     func close() {
-        let (consumer, producers) = state.withLockedValue { state in
+        let (consumer, gatherer, producers) = state.withLockedValue { state in
             state.closed = true
             let producers = state.blockedProducers.map(\.continuation)
             state.blockedProducers.removeAll()
-            return (state.consumer.take(), producers)
+            return (state.consumer.take(), state.gathering.take()?.continuation, producers)
         }
         consumer?.resume(returning: nil)
+        gatherer?.resume()
         for producer in producers { producer.resume() }
     }
 
@@ -266,9 +285,42 @@ final class SinkMailbox: Sendable {
                 let consumer = state.withLockedValue { $0.consumer.take() }
                 consumer?.resume(returning: nil)
             }
-            // Woken by the first event of a burst: let the producers that are ready run first, so the batch
-            // holds the burst (two parties × a thousand calls arrive together) rather than one event per wake-up.
-            await Task.yield()
+            await gather(max: max)
+        }
+    }
+
+    /// Whether the consumer waits for events (for tests).
+    var consumerIsWaiting: Bool { state.withLockedValue { $0.consumer != nil } }
+    /// Whether the consumer, woken, is gathering its batch (for tests).
+    var consumerIsGathering: Bool { state.withLockedValue { $0.gathering != nil } }
+
+    /// Woken by the first event of a burst: waits up to `policy.batchWindow` for the rest, so the batch holds the
+    /// burst (two parties × a thousand calls arrive within milliseconds) rather than one read's events per
+    /// wake-up. `max` events queued, events in the log, or close end the wait at once. With no window it only
+    /// lets the producers that are ready run first.
+    private func gather(max: Int) async {
+        let window = policy.batchWindow
+        guard window > .zero else { return await Task.yield() }
+        let id = state.withLockedValue { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLockedValue { state -> Bool in
+                let target = Swift.min(max, policy.capacity)
+                if state.closed || state.buffer.count >= target || hasSpilledToDeliver(state) { return true }
+                state.gathering = (id, target, continuation)
+                return false
+            }
+            if now { return continuation.resume() }
+            Task {
+                try? await Task.sleep(for: window)
+                let gatherer = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                    guard state.gathering?.id == id else { return nil }  // already ended: by a full batch or close
+                    return state.gathering.take()?.continuation
+                }
+                gatherer?.resume()
+            }
         }
     }
 
