@@ -39,6 +39,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Folder for recordings, archive and logs (default: a fresh temporary folder, removed afterwards).")
     var dataDir: String?
 
+    @Option(help: "Every sink's queue.batch_window_ms (0-1000; default: the config default), to weigh wake-ups against latency.")
+    var batchWindowMs: Int?
+
     @Flag(help: "Also run the same calls against the floor client (the least any RTMS client must do) in this run, and report the relay's CPU per frame divided by the floor's.")
     var floor = false
 
@@ -49,6 +52,9 @@ struct Bench: AsyncParsableCommand {
         guard (1...10_000).contains(calls) else { throw ValidationError("--calls must be between 1 and 10000") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
+        if let batchWindowMs, !(0...QueuePolicy.maximumBatchWindowMillis).contains(batchWindowMs) {
+            throw ValidationError("--batch-window-ms must be between 0 and \(QueuePolicy.maximumBatchWindowMillis)")
+        }
         _ = try selectedSinkTypes()
     }
 
@@ -138,6 +144,9 @@ struct Bench: AsyncParsableCommand {
         if types.contains("redis") {
             let yaml = "sinks:\n  bus:\n    type: redis\n    url: \"\(redisURL)\"\n"
             configuration.sinks += try loader.parse(yaml: yaml, file: "<bench redis sink>", environment: [:]).sinks
+        }
+        if let batchWindowMs {
+            for index in configuration.sinks.indices { configuration.sinks[index].queue.batchWindow = .milliseconds(batchWindowMs) }
         }
         return configuration
     }
