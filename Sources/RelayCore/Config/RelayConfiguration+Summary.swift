@@ -50,7 +50,7 @@ extension RelayConfiguration {
         for sink in sinks {
             var queue = "\(sink.queue.capacity) \(sink.queue.overflow.rawValue)"
             if sink.queue.overflow == .spill { queue += " to \(sink.queue.spillFile(forSink: sink.id)) (at most \(sink.queue.spillMaxBytes) bytes)" }
-            queue += ", batch window \(sink.queue.batchWindow)"
+            queue += ", batch window \(Int(sink.queue.batchWindow / .milliseconds(1))) ms"
             lines.append("  \(sink.id): type \(sink.typeName), queue \(queue)")
             for (key, value) in Self.fields(of: sink.options) {
                 lines.append("    \(key): \(value)")
