@@ -43,6 +43,12 @@ public final class EventBroadcaster: EventStreamSource {
         self.historyLimit = min(self.replayCapacity, self.clientBuffer / 2)
     }
 
+    /// Whether any browser connected now would receive a message of `engagement`: a message that is not kept for
+    /// replay need not be built when none would.
+    public func isWatched(_ engagement: String) -> Bool {
+        state.withLockedValue { state in state.subscribers.values.contains { $0.scope.includes(engagement) } }
+    }
+
     /// Browsers connected now.
     public var subscriberCount: Int { state.withLockedValue { $0.subscribers.count } }
     /// Browsers disconnected for falling behind, since start.

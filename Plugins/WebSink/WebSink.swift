@@ -84,7 +84,9 @@ public actor WebSink: SinkPlugin, EventFeedSink, LiveViewSink {
         broadcaster.close()
     }
 
+    /// Level messages are not replayed, so one nobody watches is not built (the counts go on adding up for the next).
     private func publishLevel(_ meter: StreamMeter) {
+        guard broadcaster.isWatched(meter.engagementID) else { return }
         broadcaster.publish(event: "level", data: meter.message().json, engagement: meter.engagementID, replayable: false)
     }
 }

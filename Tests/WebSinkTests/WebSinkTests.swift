@@ -138,6 +138,28 @@ struct WebSinkTests {
         #expect(levels.count == 1)
     }
 
+    @Test("a level message nobody watching that engagement would receive is not built; its counts go on adding up")
+    func unwatchedLevelsAreNotBuilt() async throws {
+        let sink = try makeSink()
+        // Someone is connected, but to another call: eng-1's levels have no reader.
+        let elsewhere = sink.broadcaster.subscribe(scope: .engagement("eng-other"), lastEventID: nil)
+        let events = call(frames: 60)
+        try await sink.consume(Array(events.prefix(42)))  // started, connected, 20 frames of each party
+        try await sink.tick()
+        // The agent opens the page: the history, then the rest of the call.
+        let watcher = sink.broadcaster.subscribe(scope: .engagement("eng-1"), lastEventID: nil)
+        try await sink.consume(Array(events.dropFirst(42)))
+        let messages = await collect(watcher, count: 1000, timeout: .milliseconds(300))
+        // Every id was given to a message eng-1's watcher got: the unwatched tick built none.
+        let ids = messages.compactMap(\.id)
+        #expect(!ids.isEmpty && ids == Array(1...UInt64(ids.count)))
+        let levels = messages.filter { $0.event == "level" }
+        #expect(levels.count == 1, "the final counts before RTMS stopped")
+        let last = try #require(levels.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.data.utf8)) as? [String: Any] })
+        #expect((last["channels"] as? [[String: Any]])?.map { $0["chunks"] as? Int } == [60, 60])
+        #expect(await collect(elsewhere, count: 1, timeout: .milliseconds(100)).isEmpty)
+    }
+
     @Test("Last-Event-ID resumes after that id from the replay buffer; a new page gets the engagement's history")
     func lastEventIDResume() async throws {
         let sink = try makeSink()

@@ -3,8 +3,9 @@
 /// `serve` before anything newer.
 ///
 /// The mailbox calls it under its own lock, from one producer or the consumer at a time; an implementation
-/// needs no locking of its own. The relay's is `SQLiteSpillLog` (module `SpillLog`).
-public protocol SpillLog: Sendable {
+/// needs no locking of its own. The relay's is `SQLiteSpillLog` (module `SpillLog`). A class: the mailbox looks at
+/// it on every put, and a class-bound existential is copied by a retain, not through its witness table.
+public protocol SpillLog: AnyObject, Sendable {
     /// Events in the log.
     var count: Int { get }
     /// Bytes of the events in the log (what `spill_max_bytes` bounds).
