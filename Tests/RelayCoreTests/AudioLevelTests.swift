@@ -24,9 +24,9 @@ struct AudioLevelTests {
         #expect(AudioLevel(l16: ByteBuffer()) == AudioLevel(peak: 0, rms: 0))
     }
 
-    @Test("a whole frame (measured eight samples at a time, the rest one by one) gives what the plain formula gives")
+    @Test("a whole frame of 323 samples gives what the plain formula gives, full scale and the last samples included")
     func wholeFrame() {
-        // 323 samples: 40 groups of eight and three over; full scale (Int16.min) inside a group and in the rest.
+        // Full scale (Int16.min) in the middle, Int16.max near the end.
         var samples = (0..<323).map { Int16(truncatingIfNeeded: ($0 * 7919) % 65536 - 32768) }
         samples[77] = Int16.min
         samples[321] = Int16.max
@@ -34,7 +34,7 @@ struct AudioLevelTests {
         let squares = samples.reduce(0.0) { $0 + Double($1) * Double($1) }
         #expect(level.peak == 32768)
         #expect(abs(level.rms - (squares / 323).squareRoot() / 32768) < 1e-9)
-        // At most ±32 in the groups; the loudest sample is the last of the three over.
+        // At most ±32 elsewhere; the loudest sample is the last.
         var quiet = samples.map { $0 / 1000 }
         quiet[322] = -40
         #expect(AudioLevel(l16: Self.pcm(quiet)).peak == 40)

@@ -215,32 +215,17 @@ public struct AudioLevel: Sendable, Hashable {
         self.rms = rms
     }
 
-    /// Measures s16le PCM (an odd last byte is ignored). Every frame ingest parses is measured, so on a
-    /// little-endian machine eight samples are taken at a time; the rest, one by one.
+    /// Measures s16le PCM (an odd last byte is ignored).
     public init(l16 pcm: ByteBuffer) {
         (peak, rms) = pcm.withUnsafeReadableBytes { raw -> (Int, Double) in
             let count = raw.count / 2
             guard count > 0 else { return (0, 0) }
             var sumSquares: Int64 = 0
             var peak: Int32 = 0
-            var index = 0
-            if 1.littleEndian == 1 {
-                var squares = SIMD8<Int64>(), peaks = SIMD8<Int32>()
-                while index + 8 <= count {
-                    // |Int16.min| and its square fit an Int32.
-                    let values = SIMD8<Int32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<Int16>.self))
-                    peaks = pointwiseMax(peaks, pointwiseMax(values, 0 &- values))
-                    squares &+= SIMD8<Int64>(truncatingIfNeeded: values &* values)
-                    index += 8
-                }
-                sumSquares = squares.wrappedSum()
-                peak = peaks.max()
-            }
-            while index < count {
+            for index in 0..<count {
                 let value = Int32(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self)))
                 sumSquares &+= Int64(value * value)
                 peak = max(peak, abs(value))
-                index += 1
             }
             return (Int(peak), (Double(sumSquares) / Double(count)).squareRoot() / 32768)
         }
