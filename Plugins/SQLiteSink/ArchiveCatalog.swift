@@ -123,7 +123,19 @@ public final class ArchiveCatalog: CallArchive {
             let transcript = try Row.fetchAll(db, sql: "SELECT * FROM transcripts WHERE engagement_id = ? ORDER BY coalesce(start_ms, time_ms), id", arguments: [engagementID]).map { t in
                 CallDetail.Line(streamID: t["stream_id"], channel: t["channel"], speaker: t["speaker"], text: t["text"], start: t["start_ms"], end: t["end_ms"], timeMillis: t["time_ms"])
             }
-            return CallDetail(summary: Self.summary(row), streams: streams, markers: markers, transcript: transcript)
+            // Each party's role, from the participant events in the order they came: a later event for a channel wins,
+            // channels past the cap are ignored, and only text counts, as on the live page (`CallDetails`).
+            var channelRoles: [String: CallRole] = [:]
+            for p in try Row.fetchAll(db, sql: """
+                SELECT CASE WHEN json_type(json, '$.participant.channel_id') = 'text' THEN json_extract(json, '$.participant.channel_id') END AS channel,
+                       CASE WHEN json_type(json, '$.participant.participant_mode') = 'text' THEN json_extract(json, '$.participant.participant_mode') END AS mode
+                FROM events WHERE engagement_id = ? AND type = 'participant' ORDER BY id
+                """, arguments: [engagementID]) {
+                guard let channel = p["channel"] as String?, !channel.isEmpty, let role = CallRole(participantMode: p["mode"]),
+                      channelRoles[channel] != nil || channelRoles.count < ChannelAdmission.defaultLimit else { continue }
+                channelRoles[channel] = role
+            }
+            return CallDetail(summary: Self.summary(row), streams: streams, markers: markers, transcript: transcript, channelRoles: channelRoles)
         }
     }
 

@@ -1,4 +1,5 @@
 import GRDB
+import RelayCore
 
 /// The archive's tables, as a list of migrations: new versions append a migration and never edit an old one,
 /// so an archive written by any earlier relay opens in a newer one.
@@ -135,9 +136,12 @@ enum ArchiveSchema {
         return (calls, events)
     }
 
+    /// `CallRole.customerModes` as an SQL list of string literals (the modes are constants, not input).
+    private static let customerModes = CallRole.customerModes.sorted().map { "'\($0)'" }.joined(separator: ", ")
+
     /// Fills the v2 columns of `engagements` from what is archived: the engagement webhooks' payloads
     /// (`payload.account_id`, `object.direction`, `object.agents[]` or a single `object.user_id`) and the last
-    /// participant event that describes the caller (`participant_mode: caller`: `display_name`, `phone_number`,
+    /// participant event that describes the caller (a `CallRole.customerModes` mode: `display_name`, `phone_number`,
     /// `queue_name`). Append a `WHERE` clause.
     static let deriveCallDetails = """
         UPDATE engagements SET
@@ -151,11 +155,11 @@ enum ArchiveSchema {
                 agents),
             caller_name = coalesce((SELECT json_extract(e.json, '$.participant.display_name') FROM events e
                 WHERE e.engagement_id = engagements.engagement_id AND e.type = 'participant'
-                  AND json_extract(e.json, '$.participant.participant_mode') = 'caller'
+                  AND json_extract(e.json, '$.participant.participant_mode') IN (\(customerModes))
                   AND json_extract(e.json, '$.participant.display_name') IS NOT NULL ORDER BY e.id DESC LIMIT 1), caller_name),
             caller_number = coalesce((SELECT json_extract(e.json, '$.participant.phone_number') FROM events e
                 WHERE e.engagement_id = engagements.engagement_id AND e.type = 'participant'
-                  AND json_extract(e.json, '$.participant.participant_mode') = 'caller'
+                  AND json_extract(e.json, '$.participant.participant_mode') IN (\(customerModes))
                   AND json_extract(e.json, '$.participant.phone_number') IS NOT NULL ORDER BY e.id DESC LIMIT 1), caller_number),
             queue_name = coalesce((SELECT json_extract(e.json, '$.participant.queue_name') FROM events e
                 WHERE e.engagement_id = engagements.engagement_id AND e.type = 'participant'

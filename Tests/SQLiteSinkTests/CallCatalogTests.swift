@@ -27,7 +27,7 @@ struct CallCatalogTests {
             StreamEvent(timeMillis: start + 20, engagementID: id, streamID: stream, kind: .participant(ParticipantEvent(
                 eventType: 8, eventName: "CONSUMER_ANSWERED",
                 participant: .object(["participant_mode": .string("caller"), "display_name": .string(caller), "phone_number": .string(number),
-                                      "queue_name": .string("Billing")])))),
+                                      "queue_name": .string("Billing"), "channel_id": .string("1")])))),
         ]
         for (index, text) in said.enumerated() {
             events.append(StreamEvent(timeMillis: start + 1_000 * Int64(index + 1), engagementID: id, streamID: stream,
@@ -48,6 +48,38 @@ struct CallCatalogTests {
 
     static let day: Int64 = 86_400_000
     static let base: Int64 = 1_796_000_000_000
+
+    @Test("each party's role comes from its channel's participant_mode; hostile participant events change nothing")
+    func roles() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var events = Self.call("e1", at: Self.base, said: ["hello"])
+        func participant(_ info: [String: JSONValue], at offset: Int64) -> StreamEvent {
+            StreamEvent(timeMillis: Self.base + offset, engagementID: "e1", streamID: "stream-e1",
+                        kind: .participant(ParticipantEvent(eventType: 10, eventName: "USER_ANSWERED", participant: .object(info))))
+        }
+        // The agent's channel, under a name the webhook never gave; then what a hostile media server might send:
+        // a number for a channel id, a mode that names no role, a channel id of the wrong type, and a flood of
+        // invented channels past the cap.
+        events.append(participant(["participant_mode": .string("agent"), "channel_id": .string("0"), "display_name": .string("Ada (desk 4)")], at: 30))
+        events.append(participant(["participant_mode": .string("caller"), "channel_id": .number(7)], at: 31))
+        events.append(participant(["participant_mode": .string("monitor"), "channel_id": .string("5")], at: 32))
+        events.append(participant(["participant_mode": .number(1), "channel_id": .string("6")], at: 33))
+        for n in 0..<20 { events.append(participant(["participant_mode": .string("caller"), "channel_id": .string("x\(n)")], at: 40 + Int64(n))) }
+        events.append(StreamEvent(timeMillis: Self.base + 70, engagementID: "e1", streamID: "stream-e1",
+                                  kind: .transcript(Transcript(channel: "0", speaker: "Ada (desk 4)", text: "how can I help", start: Self.base + 70))))
+        events.append(StreamEvent(timeMillis: Self.base + 80, engagementID: "e1", streamID: "stream-e1",
+                                  kind: .transcript(Transcript(channel: "9", speaker: "Sam Supervisor", text: "listening in", start: Self.base + 80))))
+        let catalog = try await Self.archive(events, in: directory)
+        let detail = try #require(try await catalog.call("e1", scope: .all))
+        #expect(detail.channelRoles["1"] == .customer)
+        #expect(detail.channelRoles["0"] == .agent)
+        #expect(detail.channelRoles["5"] == nil && detail.channelRoles["6"] == nil && detail.channelRoles["7"] == nil)
+        #expect(detail.channelRoles.count == ChannelAdmission.defaultLimit)
+        let roles = detail.transcript.map { detail.role(channel: $0.channel, name: $0.speaker) }
+        // The caller's line (channel 1), the agent's under a name no webhook gave (channel 0), and an unknown party.
+        #expect(roles == [.customer, .agent, nil])
+    }
 
     @Test("the details Zoom sent are archived: account, agents, caller, queue, direction, start, end and duration")
     func details() async throws {

@@ -15,16 +15,12 @@ public struct CallDetails: Sendable, Codable, Equatable {
         }
     }
 
-    public enum Role: String, Sendable, Codable {
-        case agent, customer
-    }
-
     public var direction: String?
     public var queue: String?
     public var agents: [Party] = []
     public var caller: Party?
     /// Channel id → the party's role, from each participant event's `channel_id` and `participant_mode`.
-    public var roles: [String: Role] = [:]
+    public var roles: [String: CallRole] = [:]
 
     public init() {}
 
@@ -44,11 +40,11 @@ public struct CallDetails: Sendable, Codable, Equatable {
         }
     }
 
-    /// What a participant event's `participant_info` says: the caller (`participant_mode: caller`) and the queue.
+    /// What a participant event's `participant_info` says: the caller (a customer `participant_mode`), the queue,
+    /// and the role of its channel.
     mutating func learn(participant info: JSONValue) {
         queue = Self.text(info["queue_name"]) ?? queue
-        let mode = Self.text(info["participant_mode"])
-        let role: Role? = mode == "caller" || mode == "consumer" ? .customer : mode == "agent" ? .agent : nil
+        let role = CallRole(participantMode: Self.text(info["participant_mode"]))
         if role == .customer {
             caller = Party(userID: Self.text(info["user_id"]) ?? caller?.userID, name: Self.text(info["display_name"]) ?? caller?.name,
                            phoneNumber: Self.text(info["phone_number"]) ?? caller?.phoneNumber)

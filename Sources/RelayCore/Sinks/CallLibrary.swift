@@ -126,6 +126,39 @@ public struct CallParty: Sendable, Hashable, Codable {
     }
 }
 
+/// A party's part on a call. `of` is the one rule for who is who: the recordings API answers with it, and the agent
+/// page's `roleOf` (Sources/RelayServer/Web/app.js) applies the same order to the call header the relay sends it.
+public enum CallRole: String, Sendable, Hashable, Codable {
+    case agent, customer
+
+    /// The `participant_mode` values of a ZCC participant event that name each role (docs/zoom-rtms.md,
+    /// "ZCC voice events").
+    public static let agentModes: Set<String> = ["agent"]
+    public static let customerModes: Set<String> = ["caller", "consumer"]
+
+    /// The role a participant event's `participant_mode` names, or nil for any other mode (a monitor, say).
+    public init?(participantMode mode: String?) {
+        guard let mode else { return nil }
+        if Self.agentModes.contains(mode) {
+            self = .agent
+        } else if Self.customerModes.contains(mode) {
+            self = .customer
+        } else {
+            return nil
+        }
+    }
+
+    /// Who speaks on `channel` as `name`: the role Zoom gave that channel (`channelRoles`, from the participant
+    /// events), else `agent` for an agent's name, else `customer` for the caller's; nil when nothing says.
+    public static func of(channel: String?, name: String?, channelRoles: [String: CallRole], agentNames: Set<String>, callerName: String?) -> CallRole? {
+        if let channel, let role = channelRoles[channel] { return role }
+        guard let name, !name.isEmpty else { return nil }
+        if agentNames.contains(name) { return .agent }
+        if name == callerName { return .customer }
+        return nil
+    }
+}
+
 /// One call in a result list.
 public struct CallSummary: Sendable, Hashable {
     public var engagementID: String
@@ -165,12 +198,22 @@ public struct CallDetail: Sendable, Hashable {
     public var streams: [Segment]
     public var markers: [Marker]
     public var transcript: [Line]
+    /// Channel id → the role the call's participant events gave it (`CallRole(participantMode:)`), at most
+    /// `ChannelAdmission.defaultLimit` channels.
+    public var channelRoles: [String: CallRole]
 
-    public init(summary: CallSummary, streams: [Segment], markers: [Marker], transcript: [Line]) {
+    public init(summary: CallSummary, streams: [Segment], markers: [Marker], transcript: [Line], channelRoles: [String: CallRole] = [:]) {
         self.summary = summary
         self.streams = streams
         self.markers = markers
         self.transcript = transcript
+        self.channelRoles = channelRoles
+    }
+
+    /// The role of whoever speaks on `channel` as `name`, by `CallRole.of`.
+    public func role(channel: String?, name: String?) -> CallRole? {
+        CallRole.of(channel: channel, name: name, channelRoles: channelRoles, agentNames: Set(summary.agents.compactMap(\.name)),
+                    callerName: summary.caller?.name)
     }
 
     /// One RTMS stream of the call.

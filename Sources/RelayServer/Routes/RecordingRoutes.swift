@@ -257,8 +257,8 @@ private struct CallDetailJSON: Encodable {
     struct Channel: Encodable {
         var channel: String
         var userName: String?
-        /// `agent` when the party's name is an agent's, else `customer`.
-        var role: String
+        /// Who the party is (`CallDetail.role`); absent when neither Zoom's participant events nor the names say.
+        var role: CallRole?
         var frames: Int64
         var gaps: Int64
         var gapMs: Int64
@@ -297,7 +297,7 @@ private struct CallDetailJSON: Encodable {
         var streamID: String?
         var channel: String
         var speaker: String?
-        var role: String
+        var role: CallRole?
         var text: String
         var start: Int64?
         var end: Int64?
@@ -307,8 +307,6 @@ private struct CallDetailJSON: Encodable {
 
     init(_ detail: CallDetail, audio: [StreamAudio]) {
         call = CallJSON(detail.summary)
-        let agentNames = Set(detail.summary.agents.compactMap(\.name))
-        func role(_ name: String?) -> String { name.map(agentNames.contains) == true ? "agent" : "customer" }
         let id = detail.summary.engagementID
         func link(_ stream: String, _ channel: String, _ file: StreamAudio.File) -> Audio {
             let url = "\(RecordingRoutes.path)/\(RecordingRoutes.escape(id))/audio?stream=\(RecordingRoutes.escape(stream))&channel=\(RecordingRoutes.escape(channel))"
@@ -321,7 +319,7 @@ private struct CallDetailJSON: Encodable {
                 streamID: segment.streamID, startedMs: segment.startedMillis, stoppedMs: segment.stoppedMillis, state: segment.state,
                 stopReason: segment.stopReason, sampleRate: segment.sampleRate ?? files?.sampleRate, originTimestamp: files?.originTimestamp,
                 channels: segment.channels.map { c in
-                    Channel(channel: c.channel, userName: c.userName, role: role(c.userName), frames: c.frames, gaps: c.gaps, gapMs: c.gapMillis,
+                    Channel(channel: c.channel, userName: c.userName, role: detail.role(channel: c.channel, name: c.userName), frames: c.frames, gaps: c.gaps, gapMs: c.gapMillis,
                             firstTimestamp: c.firstTimestamp, lastTimestamp: c.lastTimestamp,
                             audio: files?.channels.first { $0.channel == c.channel }.map { link(segment.streamID, c.channel, $0) })
                 },
@@ -329,7 +327,7 @@ private struct CallDetailJSON: Encodable {
         }
         markers = detail.markers.map { Marker(type: $0.type.rawValue, streamID: $0.streamID, timeMs: $0.timeMillis, detail: $0.detail) }
         transcript = detail.transcript.map {
-            Line(streamID: $0.streamID, channel: $0.channel, speaker: $0.speaker, role: role($0.speaker), text: $0.text, start: $0.start, end: $0.end, timeMs: $0.timeMillis)
+            Line(streamID: $0.streamID, channel: $0.channel, speaker: $0.speaker, role: detail.role(channel: $0.channel, name: $0.speaker), text: $0.text, start: $0.start, end: $0.end, timeMs: $0.timeMillis)
         }
     }
 

@@ -123,7 +123,8 @@
 
   // ---- parties ----
 
-  // "agent", "customer" or null: by the channel's participant_mode, else by an agent's name from the webhook.
+  // "agent", "customer" or null: the channel's participant_mode, else an agent's name from the webhook, else the
+  // caller's name. The same order as CallRole.of (Sources/RelayCore/Sinks/CallLibrary.swift), which the recordings API uses.
   function roleOf(channel, userName) {
     const call = state.call;
     if (!call) return null;

@@ -154,7 +154,7 @@
       box.append(audio);
       return { channel, audio };
     });
-    const label = (c) => `${c.role === "agent" ? "Agent" : "Customer"}${c.user_name ? ` (${c.user_name})` : ""}`;
+    const label = (c) => (c.role ? `${title(c.role)}${c.user_name ? ` (${c.user_name})` : ""}` : c.user_name || `Channel ${c.channel}`);
     $("mutes").replaceChildren(...state.players.map((player) => {
       const wrap = document.createElement("label");
       const box = document.createElement("input");
@@ -182,6 +182,15 @@
       p.audio.addEventListener("loadedmetadata", resolve, { once: true });
       p.audio.addEventListener("error", resolve, { once: true });
     }))));
+  }
+
+  // A party as the API names it: `role` is "agent", "customer", or absent when nothing says who the party is.
+  const title = (role) => (role === "agent" ? "Agent" : "Customer");
+
+  // "the agent's", "Alice's", "channel 2's": whose audio a gap is about.
+  function possessive(role, userName, channel) {
+    if (role) return `the ${role}'s`;
+    return userName ? `${userName}'s` : `channel ${channel}'s`;
   }
 
   function link(text, href) {
@@ -222,7 +231,7 @@
         node.className = "gap";
         node.style.left = `${(gap.at_ms / 1000 / total) * 100}%`;
         node.style.width = `${(gap.duration_ms / 1000 / total) * 100}%`;
-        node.title = `${(gap.duration_ms / 1000).toFixed(1)} s of ${player.channel.role === "agent" ? "the agent's" : "the customer's"} audio missing at ${clock(gap.at_ms / 1000)}`;
+        node.title = `${(gap.duration_ms / 1000).toFixed(1)} s of ${possessive(player.channel.role, player.channel.user_name, player.channel.channel)} audio missing at ${clock(gap.at_ms / 1000)}`;
         line.append(node);
         legend.push(node.title);
       }
@@ -237,7 +246,7 @@
       const segment = segmentOf(line.stream_id) ?? call.segments[0];
       const at = segment ? offset(segment, line.start ?? line.time_ms) : 0;
       const item = document.createElement("li");
-      item.dataset.role = line.role;
+      if (line.role) item.dataset.role = line.role;
       item.dataset.stream = segment?.stream_id ?? "";
       item.dataset.offset = String(at);
       item.tabIndex = 0;
@@ -245,7 +254,7 @@
       time.textContent = clock(at);
       const who = document.createElement("span");
       who.className = "who";
-      who.textContent = line.role === "agent" ? "Agent" : "Customer";
+      who.textContent = line.role ? title(line.role) : line.speaker || `Channel ${line.channel}`;
       who.title = line.speaker ?? "";
       const text = document.createElement("span");
       text.className = "text";
