@@ -18,7 +18,7 @@ struct CallRoleTests {
     func order() {
         let roles: [String: CallRole] = ["0": .agent, "1": .customer]
         func role(_ channel: String?, _ name: String?) -> CallRole? {
-            CallRole.of(channel: channel, name: name, channelRoles: roles, agentNames: ["Ada"], callerName: "Carl")
+            CallRole.of(channel: channel, name: name, channelRoles: roles, agents: [CallParty(userID: "u1", name: "Ada")], caller: CallParty(name: "Carl"))
         }
         // Zoom said channel 1 is the customer, even under a name that is also an agent's (a transfer, say).
         #expect(role("1", "Ada") == .customer)
@@ -28,6 +28,8 @@ struct CallRoleTests {
         #expect(role("2", "Sam") == nil)
         #expect(role("2", nil) == nil)
         #expect(role("2", "") == nil)
-        #expect(CallRole.of(channel: "2", name: "", channelRoles: [:], agentNames: [""], callerName: "") == nil)
+        #expect(CallRole.of(channel: "2", name: "", channelRoles: [:], agents: [CallParty(name: "")], caller: CallParty(name: "")) == nil)
+        // An agent the webhook named by id only does not match a party without a name.
+        #expect(CallRole.of(channel: "2", name: nil, channelRoles: [:], agents: [CallParty(userID: "u1")], caller: nil) == nil)
     }
 }

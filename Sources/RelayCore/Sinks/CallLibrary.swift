@@ -150,11 +150,11 @@ public enum CallRole: String, Sendable, Hashable, Codable {
 
     /// Who speaks on `channel` as `name`: the role Zoom gave that channel (`channelRoles`, from the participant
     /// events), else `agent` for an agent's name, else `customer` for the caller's; nil when nothing says.
-    public static func of(channel: String?, name: String?, channelRoles: [String: CallRole], agentNames: Set<String>, callerName: String?) -> CallRole? {
+    public static func of(channel: String?, name: String?, channelRoles: [String: CallRole], agents: [CallParty], caller: CallParty?) -> CallRole? {
         if let channel, let role = channelRoles[channel] { return role }
         guard let name, !name.isEmpty else { return nil }
-        if agentNames.contains(name) { return .agent }
-        if name == callerName { return .customer }
+        if agents.contains(where: { $0.name == name }) { return .agent }
+        if caller?.name == name { return .customer }
         return nil
     }
 }
@@ -212,8 +212,7 @@ public struct CallDetail: Sendable, Hashable {
 
     /// The role of whoever speaks on `channel` as `name`, by `CallRole.of`.
     public func role(channel: String?, name: String?) -> CallRole? {
-        CallRole.of(channel: channel, name: name, channelRoles: channelRoles, agentNames: Set(summary.agents.compactMap(\.name)),
-                    callerName: summary.caller?.name)
+        CallRole.of(channel: channel, name: name, channelRoles: channelRoles, agents: summary.agents, caller: summary.caller)
     }
 
     /// One RTMS stream of the call.
